@@ -1,0 +1,52 @@
+"""The typer application and the options every command shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from envctl import __version__, console
+from envctl.project import Project, find_project
+
+app = typer.Typer(
+    name="envctl",
+    help="Declarative Python environments for MaxCompute / MaxFrame UDFs: validate, lock, build, plan, apply.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Global options, resolved once per invocation."""
+
+    root: Optional[Path] = None
+
+    def project(self) -> Project:
+        return find_project(self.root)
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"envctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail (repeat for more)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and warnings."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain output (NO_COLOR is honoured too)."),
+    root: Optional[Path] = typer.Option(
+        None, "--root", envvar="ENVCTL_ROOT", help="Repository root (default: nearest directory with environments/)."
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    console.configure(verbose=verbose, quiet=quiet, no_color=no_color)
+    state.root = root

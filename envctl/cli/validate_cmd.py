@@ -1,0 +1,47 @@
+"""``envctl validate``: every problem in every spec file, as ``path:line:col: message``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from envctl import console
+from envctl.cli.app import app, state
+from envctl.spec import load_environments
+
+
+@app.command()
+def validate(
+    paths: Optional[List[Path]] = typer.Argument(
+        None, help="Spec files or directories (default: the project's environments/)."
+    ),
+    output_format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Check environment specs against the schema and each other; exit 1 on any problem."""
+    if output_format not in ("text", "json"):
+        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--format")
+    targets = list(paths) if paths else [state.project().environments_dir]
+    result = load_environments(targets)
+    if output_format == "json":
+        console.print_json(
+            {
+                "valid": not result.problems,
+                "environments": sorted(result.environments),
+                "problems": [
+                    {"path": str(p.path), "line": p.line, "column": p.col, "message": p.message}
+                    for p in result.problems
+                ],
+            }
+        )
+    else:
+        for problem in result.problems:
+            print(console.redact(str(problem)))
+        if result.problems:
+            files = len({p.path for p in result.problems})
+            console.info(f"{len(result.problems)} problem(s) in {files} file(s)")
+        else:
+            console.info(f"{len(result.files)} file(s), {len(result.environments)} environment(s): all valid")
+    if result.problems:
+        raise typer.Exit(1)

@@ -1,0 +1,83 @@
+"""Requirement strings as users write them: several PEP 508 specifiers may share one string.
+
+MaxFrame's seed example passes ``"jieba==0.40 cloudpickle pandas"`` as one requirement, while
+``"pandas >= 1.0"`` is a single specifier with spaces. The split takes, at each position,
+the longest run of whitespace-separated tokens that parses as one PEP 508 requirement.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+
+class RequirementError(ValueError):
+    """A requirement string that is not valid PEP 508."""
+
+
+def _parses(text: str) -> bool:
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
+
+
+def split_requirements(text: str) -> list[str]:
+    """Split ``text`` into single PEP 508 requirement strings, or raise RequirementError."""
+    stripped = text.strip()
+    if not stripped:
+        raise RequirementError("empty requirement")
+    if _parses(stripped):
+        return [stripped]
+    tokens = stripped.split()
+    result: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for j in range(len(tokens), i, -1):
+            candidate = " ".join(tokens[i:j])
+            if _parses(candidate):
+                result.append(candidate)
+                i = j
+                break
+        else:
+            raise RequirementError(f"invalid PEP 508 requirement {tokens[i]!r}: {_reason(tokens[i])}")
+    return result
+
+
+def _reason(text: str) -> str:
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        return str(exc).splitlines()[0]
+    return "cannot be combined with the text around it"
+
+
+def canonical_requirement(text: str) -> str:
+    """One requirement in a canonical spelling: normalized name, sorted extras and specifiers."""
+    req = Requirement(text)
+    out = canonicalize_name(req.name)
+    if req.extras:
+        out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
+    if req.url:
+        out += f" @ {req.url}"
+    elif req.specifier:
+        out += ",".join(sorted(str(s) for s in req.specifier))
+    if req.marker:
+        out += f"; {req.marker}"
+    return out
+
+
+def requirement_name(text: str) -> str:
+    """The canonical project name of one requirement string."""
+    return canonicalize_name(Requirement(text).name)
+
+
+def normalize_requirements(requirements: Iterable[str]) -> tuple[str, ...]:
+    """Canonical, de-duplicated, order-insensitive form of user requirement strings (for keys)."""
+    parts: set[str] = set()
+    for text in requirements:
+        parts.update(canonical_requirement(r) for r in split_requirements(text))
+    return tuple(sorted(parts))
