@@ -1,0 +1,417 @@
+"""HTTP request handler: MaxCompute resource REST API plus the ``/_emulator`` control API.
+
+Bodies are streamed in fixed-size chunks (uploads to a temp file with a running md5,
+downloads straight from the blob), so memory stays bounded whatever the resource size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Optional
+from urllib.parse import quote
+
+from envctl.emulator import errors, protocol
+from envctl.emulator.errors import ServiceError
+from envctl.emulator.faults import FaultRule
+from envctl.emulator.store import Incoming, ResourceMeta
+
+if TYPE_CHECKING:
+    from envctl.emulator.server import Emulator
+
+log = logging.getLogger("envctl.emulator")
+
+CHUNK = 1 << 20
+MAX_MANIFEST = 1 << 20
+CONTROL_PREFIX = "/_emulator"
+
+
+class _Dropped(Exception):
+    """The connection was closed on purpose by a ``drop`` fault."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "envctl-emulator"
+    emulator: "Emulator"
+
+    # -- plumbing -------------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
+
+    def _dispatch(self) -> None:
+        self.request_id = uuid.uuid4().hex[:24].upper()
+        self._remaining: Optional[int] = None
+        self._chunked = False
+        self._init_body()
+        path, query = protocol.split_target(self.path)
+        try:
+            if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
+                self._control(path[len(CONTROL_PREFIX):], query)
+            else:
+                self._api(path, query)
+        except _Dropped:
+            self.close_connection = True
+        except ServiceError as exc:
+            self._drain()
+            self._send_error(exc)
+        except (ConnectionError, TimeoutError) as exc:
+            log.debug("client went away: %s", exc)
+            self.close_connection = True
+
+    # -- request bodies ------------------------------------------------------------
+    def _init_body(self) -> None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self._chunked = True
+            self._chunk_left = 0
+            self._chunks_done = False
+        else:
+            self._remaining = int(self.headers.get("Content-Length") or 0)
+
+    @property
+    def declared_length(self) -> Optional[int]:
+        return None if self._chunked else self._remaining
+
+    def _read(self, limit: int) -> bytes:
+        """Up to ``limit`` body bytes; ``b""`` at the end of the body."""
+        if not self._chunked:
+            if not self._remaining:
+                return b""
+            data = self.rfile.read(min(limit, self._remaining))
+            if not data:
+                raise ConnectionError("request body truncated")
+            self._remaining -= len(data)
+            self.emulator.stats.add_bytes(received=len(data))
+            return data
+        if self._chunks_done:
+            return b""
+        if self._chunk_left == 0:
+            size_line = self.rfile.readline(1024)
+            if not size_line:
+                raise ConnectionError("chunked body truncated")
+            self._chunk_left = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if self._chunk_left == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                self._chunks_done = True
+                return b""
+        data = self.rfile.read(min(limit, self._chunk_left))
+        if not data:
+            raise ConnectionError("chunked body truncated")
+        self._chunk_left -= len(data)
+        if self._chunk_left == 0:
+            self.rfile.readline(1024)  # CRLF after the chunk
+        self.emulator.stats.add_bytes(received=len(data))
+        return data
+
+    def _body_chunks(self) -> Iterator[bytes]:
+        while chunk := self._read(CHUNK):
+            yield chunk
+
+    def _drain(self) -> None:
+        """Consume an unread body so the keep-alive connection stays in sync."""
+        try:
+            for _ in self._body_chunks():
+                pass
+        except (ConnectionError, ValueError, OSError):
+            self.close_connection = True
+
+    def _spool(self, incoming: Incoming, limit: int) -> None:
+        for chunk in self._body_chunks():
+            if incoming.size + len(chunk) > limit:
+                self._drain()
+                raise errors.resource_too_large(incoming.size + len(chunk), limit)
+            incoming.write(chunk)
+
+    # -- responses -------------------------------------------------------------------
+    def _send(self, status: int, body: bytes = b"", headers: Optional[dict[str, str]] = None,
+              content_type: str = "application/xml") -> None:
+        self.send_response(status)
+        self.send_header("x-odps-request-id", self.request_id)
+        if body or status not in (204, 304):
+            self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+            self.emulator.stats.add_bytes(sent=len(body))
+
+    def _send_error(self, exc: ServiceError) -> None:
+        self._send(exc.status, errors.error_body(exc.code, exc.message, self.request_id))
+
+    def _send_json(self, status: int, data: Any) -> None:
+        self._send(status, json.dumps(data, sort_keys=True).encode(), content_type="application/json")
+
+    def _abort(self) -> None:
+        """Close the socket without an answer, as a crashed front end or a cut link would."""
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _Dropped()
+
+    # -- the MaxCompute API ----------------------------------------------------------
+    def _api(self, path: str, query: dict[str, str]) -> None:
+        emulator = self.emulator
+        method = self.command.upper()
+        target = protocol.route(method, path, query, emulator.path_prefix)
+        emulator.stats.record(method, target.kind)
+        for rule in emulator.faults.decide(method, self.path, target.kind):
+            self._apply_fault(rule)
+        authorization = self.headers.get("Authorization")
+        if not authorization:
+            raise errors.unauthorized()
+        owner = protocol.owner_from_authorization(authorization)
+        handler = getattr(self, f"_api_{target.kind}", None)
+        if handler is None:
+            raise errors.not_implemented(path)
+        handler(target, query, owner)
+
+    def _apply_fault(self, rule: FaultRule) -> None:
+        if rule.action == "latency":
+            time.sleep(rule.delay)
+        elif rule.action == "error":
+            raise errors.injected(rule.status)
+        elif rule.action == "drop":
+            declared = self.declared_length
+            after = rule.after_bytes if rule.after_bytes is not None else (declared or 0) // 2
+            consumed = 0
+            while consumed < after and (chunk := self._read(min(CHUNK, after - consumed))):
+                consumed += len(chunk)
+            self._abort()
+
+    def _api_tenant(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        self._send(200, protocol.tenant_json(owner), content_type="application/json")
+
+    def _api_host(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        self._send(200, b"", content_type="text/plain")
+
+    def _api_logs(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        self._send(200)
+
+    def _api_project(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        if self.command not in ("GET", "HEAD"):
+            raise errors.method_not_allowed(self.command, self.path)
+        assert target.project is not None
+        created = self.emulator.store.project_created(target.project)
+        headers = {
+            "x-odps-owner": owner,
+            "x-odps-creation-time": protocol.http_date(created),
+            "Last-Modified": protocol.http_date(created),
+        }
+        self._send(200, protocol.project_xml(target.project, owner), headers)
+
+    def _api_list(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        assert target.project is not None
+        limit = self.emulator.list_page_size
+        if query.get("maxitems"):
+            try:
+                limit = max(1, min(int(query["maxitems"]), 1000))
+            except ValueError:
+                raise errors.invalid_parameter("maxitems must be an integer") from None
+        page, marker = self.emulator.store.list_page(
+            target.project, target.schema,
+            prefix=query.get("name", ""), marker=query.get("marker", ""), limit=limit,
+        )
+        self._send(200, protocol.resource_list_xml(page, marker, limit))
+
+    def _api_meta(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        meta = self._lookup(target)
+        self._send(200, b"", protocol.meta_headers(meta), content_type="application/octet-stream")
+
+    def _api_read(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        meta = self._lookup(target)
+        try:
+            offset = int(query.get("rOffset") or 0)
+            size = int(query["rSize"]) if query.get("rSize") else None
+        except ValueError:
+            raise errors.invalid_parameter("rOffset/rSize must be integers") from None
+        if offset < 0 or offset > meta.size or (size is not None and size < 0):
+            raise errors.invalid_parameter(f"read range starts outside the resource (size {meta.size})")
+        length = meta.size - offset if size is None else min(size, meta.size - offset)
+        try:
+            handle = self.emulator.store.open_content(meta)
+        except FileNotFoundError:  # replaced or deleted between lookup and open
+            raise errors.no_such_object(f"resource '{meta.name}'") from None
+        with handle:
+            self._stream_out(handle, meta, offset, length)
+
+    def _stream_out(self, handle: BinaryIO, meta: ResourceMeta, offset: int, length: int) -> None:
+        self.send_response(200)
+        self.send_header("x-odps-request-id", self.request_id)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("x-odps-resource-size", str(meta.size))
+        self.send_header("x-odps-resource-has-remaining", "true" if offset + length < meta.size else "false")
+        self.send_header("Last-Modified", protocol.http_date(meta.modified))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        handle.seek(offset)
+        left = length
+        while left > 0:
+            chunk = handle.read(min(CHUNK, left))
+            if not chunk:
+                raise ConnectionError("blob shorter than its metadata")
+            self.wfile.write(chunk)
+            left -= len(chunk)
+            self.emulator.stats.add_bytes(sent=len(chunk))
+
+    def _api_delete(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        assert target.project is not None and target.name is not None
+        self.emulator.store.delete(target.project, target.schema, target.name)
+        self._send(204)
+
+    def _lookup(self, target: protocol.Route) -> ResourceMeta:
+        assert target.project is not None and target.name is not None
+        return self.emulator.store.get(target.project, target.schema, target.name)
+
+    # -- uploads -------------------------------------------------------------------
+    def _upload_fields(self, target: protocol.Route) -> tuple[str, str, Optional[str], bool]:
+        name = self.headers.get("x-odps-resource-name") or target.name
+        if not name:
+            raise errors.invalid_parameter("missing x-odps-resource-name header")
+        if target.name and name != target.name:
+            raise errors.invalid_parameter("x-odps-resource-name does not match the resource path")
+        rtype = (self.headers.get("x-odps-resource-type") or "").upper()
+        if rtype not in protocol.FILE_TYPES:
+            raise errors.invalid_parameter(
+                f"unsupported resource type {rtype or '<missing>'!r} (emulated: file, archive, py, jar)"
+            )
+        comment = self.headers.get("x-odps-comment")
+        is_temp = (self.headers.get("x-odps-resource-istemp") or "").lower() == "true"
+        return name, rtype, comment, is_temp
+
+    def _api_create(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._upload(target, owner, overwrite=False)
+
+    _api_part = _api_create
+
+    def _api_replace(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._upload(target, owner, overwrite=True)
+
+    def _upload(self, target: protocol.Route, owner: str, *, overwrite: bool) -> None:
+        assert target.project is not None
+        name, rtype, comment, is_temp = self._upload_fields(target)
+        limit = self.emulator.max_resource_size
+        declared = self.declared_length
+        if declared is not None and declared > limit:
+            raise errors.resource_too_large(declared, limit)
+        store = self.emulator.store
+        with store.receive() as incoming:
+            self._spool(incoming, limit)
+            blob = store.adopt(incoming)
+        store.publish(target.project, target.schema, blob, name=name, type=rtype, owner=owner,
+                      comment=comment, is_temp=is_temp, overwrite=overwrite)
+        self._send(200 if overwrite else 201, headers={"Location": self._location(target.project, name)})
+
+    def _api_merge(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        """pyodps's chunked upload: concatenate named temp parts, verify total size and md5."""
+        assert target.project is not None
+        overwrite = self.command == "PUT"
+        name, rtype, comment, is_temp = self._upload_fields(target)
+        body = b"".join(self._body_chunks_capped(MAX_MANIFEST))
+        try:
+            md5, part_names = protocol.parse_merge_manifest(body)
+            total = int(self.headers.get("x-odps-resource-merge-total-bytes") or "")
+        except ValueError as exc:
+            raise errors.invalid_parameter(f"bad merge request: {exc}") from None
+        limit = self.emulator.max_resource_size
+        if total > limit:
+            raise errors.resource_too_large(total, limit)
+        store = self.emulator.store
+        parts = [store.get(target.project, target.schema, part) for part in part_names]
+        actual = sum(part.size for part in parts)
+        if actual != total:
+            raise errors.invalid_parameter(
+                f"x-odps-resource-merge-total-bytes is {total} but the parts hold {actual} bytes"
+            )
+        if not overwrite:
+            try:
+                store.get(target.project, target.schema, name)
+            except ServiceError:
+                pass
+            else:
+                raise errors.already_exists(f"resource '{name}' in project '{target.project}'")
+        blob = store.concatenate(parts)
+        if blob.md5 != md5:
+            store.discard(blob)
+            raise errors.invalid_parameter(f"MD5 mismatch: merged parts hash to {blob.md5}, request says {md5}")
+        store.publish(target.project, target.schema, blob, name=name, type=rtype, owner=owner,
+                      comment=comment, is_temp=is_temp, overwrite=overwrite)
+        for part in parts:
+            try:
+                store.delete(target.project, target.schema, part.name)
+            except ServiceError:
+                pass
+        self._send(200 if overwrite else 201, headers={"Location": self._location(target.project, name)})
+
+    def _body_chunks_capped(self, cap: int) -> Iterator[bytes]:
+        received = 0
+        for chunk in self._body_chunks():
+            received += len(chunk)
+            if received > cap:
+                self._drain()
+                raise errors.invalid_parameter("merge manifest too large")
+            yield chunk
+
+    def _location(self, project: str, name: str) -> str:
+        return f"{self.emulator.endpoint}/projects/{quote(project, safe='')}/resources/{quote(name, safe='')}"
+
+    # -- control API -------------------------------------------------------------------
+    def _control(self, path: str, query: dict[str, str]) -> None:
+        body = b"".join(self._body_chunks_capped(MAX_MANIFEST)) if self.command in ("POST", "PUT") else b""
+        self._drain()
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError:
+            self._send_json(400, {"error": "body is not JSON"})
+            return
+        emulator = self.emulator
+        key = (self.command, path.rstrip("/"))
+        try:
+            if key == ("GET", "/stats"):
+                self._send_json(200, emulator.stats.snapshot())
+            elif key == ("GET", "/faults"):
+                self._send_json(200, {"faults": emulator.faults.rules()})
+            elif key == ("POST", "/faults"):
+                rules = data if isinstance(data, list) else [data]
+                added = [emulator.faults.add_from_json(rule).public() for rule in rules]
+                self._send_json(201, {"faults": added})
+            elif key == ("DELETE", "/faults"):
+                emulator.faults.clear()
+                self._send_json(200, {"faults": []})
+            elif key == ("POST", "/reset"):
+                emulator.reset(data=bool(data.get("data", False)))
+                self._send_json(200, {"reset": True})
+            elif key in (("GET", "/config"), ("POST", "/config")):
+                if key[0] == "POST":
+                    emulator.configure(**data)
+                self._send_json(200, emulator.config())
+            else:
+                self._send_json(404, {"error": f"no control endpoint {self.command} {CONTROL_PREFIX}{path}"})
+        except (TypeError, ValueError) as exc:
+            self._send_json(400, {"error": str(exc)})

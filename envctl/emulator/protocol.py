@@ -1,0 +1,184 @@
+"""Pure translation between emulator state and MaxCompute's wire shapes (URLs, XML, headers).
+
+Everything here is side-effect free so the shapes pyodps parses can be read in one place:
+``Resource.reload`` reads the ``?meta`` headers, ``Resources.iterate`` the list XML,
+``Project.reload`` the project XML plus owner/time headers, ``Tenant.reload`` the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Optional
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+from xml.sax.saxutils import escape
+
+from envctl.emulator.store import ResourceMeta
+
+FILE_TYPES = ("FILE", "ARCHIVE", "PY", "JAR")
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a request addresses. ``kind`` also names it in stats and fault rules."""
+
+    kind: str
+    project: Optional[str] = None
+    schema: Optional[str] = None
+    name: Optional[str] = None
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    """Query parameters; bare flags such as ``?meta`` or ``?rOpMerge`` map to ``""``."""
+    return {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+
+
+_PROJECT = r"/projects/(?P<project>[^/]+)"
+_SCHEMA = r"(?:/schemas/(?P<schema>[^/]+))?"
+_ROUTES = [
+    (re.compile(rf"^{_PROJECT}{_SCHEMA}/resources/?$"), "resources"),
+    (re.compile(rf"^{_PROJECT}{_SCHEMA}/resources/(?P<name>[^/]+)$"), "resource"),
+    (re.compile(rf"^{_PROJECT}/?$"), "project"),
+    (re.compile(rf"^{_PROJECT}/logs$"), "logs"),
+    (re.compile(r"^/tenants/?$"), "tenant"),
+    (re.compile(r"^/(?:logview|webconsole)/host$"), "host"),
+]
+
+
+def route(method: str, path: str, query: dict[str, str], prefix: str) -> Route:
+    """Classify a request path (below the endpoint ``prefix``) into a :class:`Route`."""
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix):]
+    for pattern, target in _ROUTES:
+        match = pattern.match(path)
+        if not match:
+            continue
+        groups = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+        schema = groups.get("schema") or query.get("curr_schema") or None
+        project, name = groups.get("project"), groups.get("name")
+        if target == "resources":
+            if method == "GET":
+                kind = "list"
+            elif "rOpMerge" in query:
+                kind = "merge"
+            elif "rIsPart" in query:
+                kind = "part"
+            else:
+                kind = "create"
+            return Route(kind, project, schema)
+        if target == "resource":
+            if method == "HEAD" or (method == "GET" and "meta" in query):
+                kind = "meta"
+            elif method == "GET":
+                kind = "read"
+            elif method == "PUT":
+                kind = "merge" if "rOpMerge" in query else "replace"
+            elif method == "DELETE":
+                kind = "delete"
+            else:
+                kind = "unsupported"
+            return Route(kind, project, schema, name)
+        return Route(target, project)
+    return Route("unknown")
+
+
+def http_date(timestamp: float) -> str:
+    return formatdate(timestamp, usegmt=True)
+
+
+def header_safe(text: str) -> str:
+    """HTTP/1.1 header values are latin-1; percent-encode anything else."""
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        return quote(text, safe=" !#$&'()*+,/:;=?@[]~")
+
+
+def meta_headers(meta: ResourceMeta) -> dict[str, str]:
+    """The headers ``odps.models.Resource.reload`` reads from a ``?meta`` response."""
+    headers = {
+        "x-odps-owner": meta.owner,
+        "x-odps-resource-type": meta.type,
+        "x-odps-updator": meta.updator,
+        "x-odps-resource-size": str(meta.size),
+        "x-odps-creation-time": http_date(meta.created),
+        "Last-Modified": http_date(meta.modified),
+        "x-odps-resource-istemp": "true" if meta.is_temp else "false",
+        "Content-MD5": meta.md5,
+    }
+    if meta.comment is not None:
+        headers["x-odps-comment"] = header_safe(meta.comment)
+    return headers
+
+
+def _node(tag: str, value: Optional[str]) -> str:
+    return f"<{tag}>{escape(value)}</{tag}>" if value else f"<{tag}/>"
+
+
+def resource_list_xml(page: list[ResourceMeta], marker: str, max_items: int) -> bytes:
+    """``GET /projects/<p>/resources`` body; an empty ``Marker`` ends pyodps's iteration."""
+    items = "".join(
+        "<Resource>"
+        + _node("Name", meta.name)
+        + _node("Owner", meta.owner)
+        + _node("Comment", meta.comment)
+        + _node("ResourceType", meta.type)
+        + _node("CreationTime", http_date(meta.created))
+        + _node("LastModifiedTime", http_date(meta.modified))
+        + _node("LastUpdator", meta.updator)
+        + _node("ResourceSize", str(meta.size))
+        + "</Resource>"
+        for meta in page
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Resources>'
+        f"{_node('Marker', marker)}<MaxItems>{max_items}</MaxItems>{items}</Resources>\n"
+    ).encode("utf-8")
+
+
+def project_xml(project: str, owner: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Project>'
+        f"{_node('Name', project)}<Type>managed</Type><Comment/>"
+        f"{_node('Owner', owner)}<State>AVAILABLE</State>"
+        "<Properties/></Project>\n"
+    ).encode("utf-8")
+
+
+def tenant_json(owner: str) -> bytes:
+    """Schema namespaces off: pyodps then addresses resources as ``/projects/<p>/resources``."""
+    return json.dumps(
+        {
+            "Tenant": {
+                "Name": "envctl-emulator",
+                "OwnerId": owner,
+                "TenantId": "0",
+                "TenantState": "NORMAL",
+                "Parameters": {"odps.namespace.schema": "false"},
+            }
+        }
+    ).encode("utf-8")
+
+
+def owner_from_authorization(value: str) -> str:
+    """``ODPS <access id>[/<v4 scope>]:<signature>`` -> ``ALIYUN$<access id>`` (not verified)."""
+    credential = value.split(" ", 1)[-1].rsplit(":", 1)[0]
+    return "ALIYUN$" + (credential.split("/", 1)[0] or "anonymous")
+
+
+def split_target(raw_path: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(raw_path)
+    return parts.path, parse_query(parts.query)
+
+
+def parse_merge_manifest(body: bytes) -> tuple[str, list[str]]:
+    """pyodps's merge body is ``<md5 hex of the whole content>|<part1>,<part2>,...``."""
+    text = body.decode("utf-8", errors="strict")
+    md5, sep, names = text.partition("|")
+    parts = [n for n in names.split(",") if n]
+    if not sep or not re.fullmatch(r"[0-9a-fA-F]{32}", md5) or not parts:
+        raise ValueError("merge body must be '<md5 hex>|<part name>[,<part name>...]'")
+    return md5.lower(), parts

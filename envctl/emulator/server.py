@@ -1,0 +1,129 @@
+"""The emulator's lifecycle: a stdlib threading HTTP server over a :class:`ResourceStore`.
+
+Runs in a background thread for in-process tests (``with Emulator(tmp) as emu: ...``) or in
+the foreground for ``envctl emulator``; either way clients use :attr:`Emulator.endpoint`
+exactly like a MaxCompute endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from envctl.emulator.faults import FaultInjector, RequestStats
+from envctl.emulator.handler import Handler
+from envctl.emulator.store import ResourceStore
+
+MIB = 1024 * 1024
+DEFAULT_MAX_RESOURCE_SIZE = 2048 * MIB
+DEFAULT_LIST_PAGE_SIZE = 1000
+PATH_PREFIX = "/api"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+
+class Emulator:
+    """A local MaxCompute resource API. Any project name is accepted and created on first use."""
+
+    def __init__(
+        self,
+        data_dir: Union[str, Path],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_resource_size: int = DEFAULT_MAX_RESOURCE_SIZE,
+        list_page_size: int = DEFAULT_LIST_PAGE_SIZE,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self.max_resource_size = max_resource_size
+        self.list_page_size = list_page_size
+        self.path_prefix = PATH_PREFIX
+        self.store = ResourceStore(self.data_dir)
+        self.faults = FaultInjector()
+        self.stats = RequestStats()
+        self._server: Optional[_Server] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _bind(self) -> _Server:
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        handler = type("BoundHandler", (Handler,), {"emulator": self})
+        self._server = _Server((self.host, self.port), handler)
+        self.port = self._server.server_address[1]
+        return self._server
+
+    def start(self) -> "Emulator":
+        """Serve from a daemon thread; returns once the socket is listening."""
+        server = self._bind()
+        self._thread = threading.Thread(target=server.serve_forever, name="envctl-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`stop` or KeyboardInterrupt."""
+        server = self._server or self._bind()
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+            self._server = None
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        """What pyodps takes as ``endpoint=`` (the service's ``/api`` root)."""
+        return self.base_url + self.path_prefix
+
+    @property
+    def control_url(self) -> str:
+        return self.base_url + "/_emulator"
+
+    # -- test controls -------------------------------------------------------------------
+    def reset(self, data: bool = False) -> None:
+        """Clear fault rules and counters; with ``data=True`` also forget every resource."""
+        self.faults.clear()
+        self.stats.reset()
+        if data:
+            self.store.wipe()
+
+    def config(self) -> dict[str, Any]:
+        return {"max_resource_size": self.max_resource_size, "list_page_size": self.list_page_size}
+
+    def configure(self, max_resource_size: Optional[int] = None, list_page_size: Optional[int] = None) -> None:
+        """Change limits at run time (also reachable as ``POST /_emulator/config``)."""
+        if max_resource_size is not None:
+            if int(max_resource_size) < 1:
+                raise ValueError("max_resource_size must be positive")
+            self.max_resource_size = int(max_resource_size)
+        if list_page_size is not None:
+            if not 1 <= int(list_page_size) <= 1000:
+                raise ValueError("list_page_size must be between 1 and 1000")
+            self.list_page_size = int(list_page_size)
