@@ -273,10 +273,14 @@ def _expanded_requirements(data: Mapping[str, Any]) -> list[str]:
     return [r for text in data.get("requirements", []) for r in split_requirements(text)]
 
 
-def _resolve_chain(name: str, by_name: Mapping[str, _Parsed]) -> tuple[list[str], Optional[Problem]]:
-    """The ``extends`` chain from ``name`` up to its root, or the problem that breaks it."""
+def _resolve_chain(
+    name: str, by_name: Mapping[str, _Parsed], broken: set[str]
+) -> tuple[list[str], Optional[Problem]]:
+    """The ``extends`` chain from ``name`` up to its root (or first invalid file), or the problem that breaks it."""
     chain = [name]
     while True:
+        if chain[-1] in broken:  # its own problems are reported already; its data can't be trusted
+            return chain, None
         current = by_name[chain[-1]]
         parent = current.data.get("extends")
         if parent is None:
@@ -351,7 +355,7 @@ def load_environments(paths: Iterable[Path]) -> LoadResult:
         if file_problems:
             broken.add(name)
     for name in by_name:
-        chain, chain_problem = _resolve_chain(name, by_name)
+        chain, chain_problem = _resolve_chain(name, by_name, broken)
         if chain_problem is not None:
             if chain_problem not in result.problems:
                 result.problems.append(chain_problem)

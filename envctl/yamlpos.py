@@ -107,6 +107,9 @@ def parse(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            start = exc.context_mark
+            reason += f" ({exc.context} started at {start.line + 1}:{start.column + 1})"
         raise YamlProblem(f"invalid YAML: {reason}", line, col) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {_first_line(exc)}") from None
