@@ -11,6 +11,7 @@ import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional, Union
+from urllib.parse import quote
 
 from envctl.emulator.faults import FaultInjector, RequestStats
 from envctl.emulator.handler import Handler
@@ -51,7 +52,8 @@ class Emulator:
         self._thread: Optional[threading.Thread] = None
 
     # -- lifecycle -------------------------------------------------------------------
-    def _bind(self) -> _Server:
+    def bind(self) -> _Server:
+        """Listen on the socket (fails early on a busy port); :meth:`start` does this for you."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
         handler = type("BoundHandler", (Handler,), {"emulator": self})
@@ -61,14 +63,14 @@ class Emulator:
 
     def start(self) -> "Emulator":
         """Serve from a daemon thread; returns once the socket is listening."""
-        server = self._bind()
+        server = self.bind()
         self._thread = threading.Thread(target=server.serve_forever, name="envctl-emulator", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` or KeyboardInterrupt."""
-        server = self._server or self._bind()
+        server = self._server or self.bind()
         try:
             server.serve_forever()
         finally:
@@ -105,6 +107,10 @@ class Emulator:
     @property
     def control_url(self) -> str:
         return self.base_url + "/_emulator"
+
+    def target_url(self, project: str) -> str:
+        """The ``odps://<project>?endpoint=<url>`` target envctl's ``--target`` takes."""
+        return f"odps://{quote(project, safe='')}?endpoint={quote(self.endpoint, safe=':/')}"
 
     # -- test controls -------------------------------------------------------------------
     def reset(self, data: bool = False) -> None:

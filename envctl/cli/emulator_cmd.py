@@ -1,0 +1,70 @@
+"""``envctl emulator``: run the local MaxCompute resource API in the foreground."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Optional
+
+import typer
+
+from envctl import console
+from envctl.cli.app import app, state
+from envctl.errors import EnvctlError
+
+DEFAULT_PORT = 8780
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C so both end with the same clean shutdown."""
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command("emulator")
+def emulator_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to listen on (0: any free port)."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="Data directory (default: <root>/.envctl/emulator); survives restarts."
+    ),
+    max_resource_size_mb: int = typer.Option(
+        2048, "--max-resource-size-mb", min=1, help="Reject single resources larger than this."
+    ),
+    list_page_size: int = typer.Option(
+        1000, "--list-page-size", min=1, max=1000, help="Resources per list page when a client sends no maxitems."
+    ),
+    project: str = typer.Option("envctl_test", "--project", help="Project name used in the printed target."),
+    as_json: bool = typer.Option(False, "--json", help="Print the endpoint and target as one JSON line."),
+) -> None:
+    """Serve a local MaxCompute resource API for pyodps (like moto / LocalStack) until Ctrl-C.
+
+    Point pyodps at the printed endpoint with any access id/secret, or set the printed ENVCTL_TARGET. Fault injection and counters: /_emulator/faults, /_emulator/stats, /_emulator/reset on the same port.
+    """
+    from envctl.emulator import Emulator
+
+    data_dir = data if data is not None else state.project().state_dir / "emulator"
+    try:
+        emulator = Emulator(data_dir, host=host, port=port, max_resource_size=max_resource_size_mb * 1024 * 1024,
+                            list_page_size=list_page_size)
+        emulator.bind()
+    except OSError as exc:
+        raise EnvctlError(f"cannot serve the emulator on {host}:{port} with data in {data_dir}: {exc.strerror or exc}")
+    target = emulator.target_url(project)
+    if as_json:
+        print(json.dumps({"endpoint": emulator.endpoint, "target": target, "control": emulator.control_url,
+                          "data_dir": str(data_dir)}), flush=True)
+    else:
+        print(f"endpoint:  {emulator.endpoint}", flush=True)
+        print(f"export ENVCTL_TARGET='{target}'", flush=True)
+        console.info(f"data in {data_dir}; control API at {emulator.control_url}; Ctrl-C to stop")
+    _stop_on_sigterm()
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        console.info("emulator stopped")
