@@ -1,0 +1,83 @@
+"""Pure naming for ad-hoc archives: what identifies a build and what its resource is called.
+
+The key depends only on what decides the resolution (normalized requirements, flags, target
+interpreter and platform, package indexes), so spelling or ordering requirements differently
+reuses the same archive, while a different target python never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from envctl.errors import EnvctlError
+from envctl.requirements import RequirementError, normalize_requirements
+
+ADHOC_PREFIX = "envctl-adhoc-"
+ARCHIVE_SUFFIX = ".tar.gz"
+KEY_CHARS = 24
+
+
+@dataclass(frozen=True)
+class AdhocRequest:
+    """Everything an ad-hoc build depends on, already normalized."""
+
+    requirements: tuple[str, ...]
+    python: str
+    platform: str
+    prefer_binary: bool = False
+    pre_release: bool = False
+    index_url: Optional[str] = None
+    extra_index_urls: tuple[str, ...] = ()
+
+    @classmethod
+    def create(
+        cls,
+        requirements: Sequence[str],
+        *,
+        python: str,
+        platform: str,
+        prefer_binary: bool = False,
+        pre_release: bool = False,
+        index_url: Optional[str] = None,
+        extra_index_urls: Sequence[str] = (),
+    ) -> "AdhocRequest":
+        try:
+            normalized = normalize_requirements(requirements)
+        except RequirementError as exc:
+            raise EnvctlError(f"invalid requirement: {exc}") from None
+        return cls(normalized, python, platform, prefer_binary, pre_release, index_url, tuple(extra_index_urls))
+
+    @property
+    def key(self) -> str:
+        """Stable hex digest of the request (sha256 of its canonical JSON)."""
+        payload = json.dumps(
+            {
+                "requirements": list(self.requirements),
+                "python": self.python,
+                "platform": self.platform,
+                "prefer_binary": self.prefer_binary,
+                "pre_release": self.pre_release,
+                "index_url": self.index_url,
+                "extra_index_urls": list(self.extra_index_urls),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @property
+    def temporary_name(self) -> str:
+        """Resource name of the expiring archive: one per key, replaced when rebuilt."""
+        return f"{ADHOC_PREFIX}{self.key[:KEY_CHARS]}{ARCHIVE_SUFFIX}"
+
+    def pinned_name(self, lock_hash: str) -> str:
+        """Resource name of a ``force_rebuild`` archive: long-term, one per resolved lock."""
+        return f"{ADHOC_PREFIX}{self.key[:12]}-{lock_hash[:12]}{ARCHIVE_SUFFIX}"
+
+
+def is_adhoc_resource(name: str) -> bool:
+    """Whether a resource name was produced by the ad-hoc path (for gc and status)."""
+    return name.startswith(ADHOC_PREFIX) and name.endswith(ARCHIVE_SUFFIX)

@@ -1,0 +1,56 @@
+"""Where the runtime's defaults come from: keyword arguments first, then environment variables.
+
+A UDF module is imported on a laptop, in a notebook and in a job driver alike, so every knob
+is an environment variable with a safe default rather than a config file to ship around.
+"""
+
+from __future__ import annotations
+
+import os
+
+from envctl.errors import EnvctlError
+from envctl.spec import DEFAULT_PLATFORM
+
+TARGET_ENV_VAR = "ENVCTL_TARGET"
+PYTHON_ENV_VAR = "ENVCTL_PYTHON"
+PLATFORM_ENV_VAR = "ENVCTL_PLATFORM"
+ADHOC_TTL_ENV_VAR = "ENVCTL_ADHOC_TTL"
+DEFAULT_PYTHON = "3.11"
+DEFAULT_ADHOC_TTL = 24 * 3600.0
+
+
+def seconds_from_env(var: str, default: float) -> float:
+    """A non-negative number of seconds from ``var`` (suffixes s/m/h/d allowed), else ``default``."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    scale = units.get(raw[-1].lower(), 0)
+    number = raw[:-1] if scale else raw
+    try:
+        value = float(number) * (scale or 1)
+    except ValueError:
+        raise EnvctlError(f"{var}={raw!r} is not a duration; use seconds or a number with s/m/h/d") from None
+    if value < 0:
+        raise EnvctlError(f"{var}={raw!r} must not be negative")
+    return value
+
+
+def adhoc_ttl() -> float:
+    """Lifetime of a temporary ad-hoc archive (``ENVCTL_ADHOC_TTL``, default one day)."""
+    return seconds_from_env(ADHOC_TTL_ENV_VAR, DEFAULT_ADHOC_TTL)
+
+
+def target_url(explicit: str | None = None) -> str | None:
+    """``target=`` keyword, else ``ENVCTL_TARGET``, else None (the project's local store)."""
+    return explicit or os.environ.get(TARGET_ENV_VAR) or None
+
+
+def adhoc_python(explicit: str | None = None) -> str:
+    """Target CPython for ad-hoc builds without a named environment (``ENVCTL_PYTHON``)."""
+    return explicit or os.environ.get(PYTHON_ENV_VAR) or DEFAULT_PYTHON
+
+
+def adhoc_platform(explicit: str | None = None) -> str:
+    """Target platform tag for ad-hoc builds (``ENVCTL_PLATFORM``)."""
+    return explicit or os.environ.get(PLATFORM_ENV_VAR) or DEFAULT_PLATFORM
