@@ -1,0 +1,200 @@
+"""The emulator speaks MaxCompute's resource API as the real, unmodified pyodps client sees it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+import requests
+from odps import ODPS, errors
+from odps.models import ArchiveResource, FileResource, Resource
+
+from envctl.emulator import Emulator
+from envctl.emulator.pytest_plugin import emulator_target_url, make_odps_client
+
+
+def _reloaded(client: ODPS, name: str) -> Resource:
+    resource = client.get_resource(name)
+    resource.reload()
+    return resource
+
+
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("pkg/__init__.py", "VALUE = 42\n")
+    return buffer.getvalue()
+
+
+def test_file_resource_round_trips_with_meta(odps_client: ODPS) -> None:
+    content = b"print('hello')\n" * 100
+    created = odps_client.create_resource("hello.txt", "file", fileobj=content, comment="greeting")
+    assert isinstance(created, FileResource)
+
+    meta = _reloaded(odps_client, "hello.txt")
+    assert meta.type == Resource.Type.FILE
+    assert meta.size == len(content)
+    assert meta.content_md5 == hashlib.md5(content).hexdigest()
+    assert meta.comment == "greeting"
+    assert meta.owner == "ALIYUN$envctl-test-ak"
+    assert meta.is_temp_resource is False
+    assert meta.creation_time is not None and meta.last_modified_time is not None
+    with odps_client.open_resource("hello.txt", mode="rb") as handle:
+        assert handle.read() == content
+
+
+def test_archive_resource_keeps_its_type_and_bytes(odps_client: ODPS) -> None:
+    payload = _zip_bytes()
+    odps_client.create_resource("env.zip", "archive", fileobj=io.BytesIO(payload))
+
+    meta = _reloaded(odps_client, "env.zip")
+    assert isinstance(odps_client.get_resource("env.zip"), ArchiveResource)
+    assert meta.type == Resource.Type.ARCHIVE
+    with odps_client.open_resource("env.zip", mode="rb", type="archive") as handle:
+        assert handle.read() == payload
+
+
+def test_temp_flag_is_sent_as_header_and_reported_by_meta(odps_client: ODPS) -> None:
+    odps_client.create_resource("scratch.txt", "file", fileobj=b"tmp", temp=True)
+
+    assert _reloaded(odps_client, "scratch.txt").is_temp_resource is True
+
+
+def test_exist_resource_distinguishes_present_and_absent(odps_client: ODPS) -> None:
+    odps_client.create_resource("present.txt", "file", fileobj=b"x")
+
+    assert odps_client.exist_resource("present.txt") is True
+    assert odps_client.exist_resource("absent.txt") is False
+
+
+def test_missing_resource_raises_pyodps_no_such_object(odps_client: ODPS) -> None:
+    with pytest.raises(errors.NoSuchObject) as caught:
+        odps_client.get_resource("nope.txt").reload()
+    assert caught.value.status_code == 404
+    assert caught.value.request_id
+
+
+def test_duplicate_create_raises_object_already_exists(odps_client: ODPS) -> None:
+    odps_client.create_resource("dup.txt", "file", fileobj=b"first")
+
+    with pytest.raises(errors.ObjectAlreadyExists):
+        odps_client.create_resource("dup.txt", "file", fileobj=b"second")
+    with odps_client.open_resource("dup.txt", mode="rb") as handle:
+        assert handle.read() == b"first"
+
+
+def test_update_replaces_content_and_keeps_creation_time(odps_client: ODPS) -> None:
+    odps_client.create_resource("cfg.txt", "file", fileobj=b"old content")
+    created = _reloaded(odps_client, "cfg.txt").creation_time
+
+    odps_client.get_resource("cfg.txt").update(file_obj=b"new")
+
+    meta = _reloaded(odps_client, "cfg.txt")
+    assert meta.size == 3
+    assert meta.content_md5 == hashlib.md5(b"new").hexdigest()
+    assert meta.creation_time == created
+    with odps_client.open_resource("cfg.txt", mode="rb") as handle:
+        assert handle.read() == b"new"
+
+
+def test_delete_removes_resource(odps_client: ODPS) -> None:
+    odps_client.create_resource("gone.txt", "file", fileobj=b"x")
+
+    odps_client.delete_resource("gone.txt")
+
+    assert odps_client.exist_resource("gone.txt") is False
+    with pytest.raises(errors.NoSuchObject):
+        odps_client.delete_resource("gone.txt")
+
+
+def test_listing_pages_through_markers(odps_emulator: Emulator, odps_client: ODPS) -> None:
+    names = sorted(f"res_{index:02d}.txt" for index in range(25))
+    for name in names:
+        odps_client.create_resource(name, "file", fileobj=name.encode())
+    odps_client.create_resource("other.txt", "file", fileobj=b"x")
+    odps_emulator.configure(list_page_size=10)
+    odps_emulator.stats.reset()
+
+    listed = [resource.name for resource in odps_client.list_resources(prefix="res_")]
+
+    assert listed == names
+    assert odps_emulator.stats.count(kind="list") == 3
+    assert {r.name: r.size for r in odps_client.list_resources(prefix="other")} == {"other.txt": 1}
+
+
+def test_listing_honours_maxitems_and_marker(odps_emulator: Emulator, odps_client: ODPS) -> None:
+    for index in range(5):
+        odps_client.create_resource(f"m{index}", "file", fileobj=b"x")
+    url = f"{odps_emulator.endpoint}/projects/envctl_test/resources"
+    headers = {"Authorization": "ODPS ak:sig"}
+
+    first = requests.get(url, params={"maxitems": 2}, headers=headers, timeout=5)
+    second = requests.get(url, params={"maxitems": 2, "marker": "m1"}, headers=headers, timeout=5)
+    last = requests.get(url, params={"maxitems": 2, "marker": "m3"}, headers=headers, timeout=5)
+
+    assert "<Name>m0</Name><Owner>" in first.text and "<Marker>m1</Marker>" in first.text
+    assert "<Name>m2</Name>" in second.text and "<Marker>m3</Marker>" in second.text
+    assert "<Name>m4</Name>" in last.text and "<Marker/>" in last.text
+
+
+def test_request_without_authorization_is_refused(odps_emulator: Emulator) -> None:
+    response = requests.get(f"{odps_emulator.endpoint}/projects/envctl_test/resources", timeout=5)
+
+    assert response.status_code == 401
+    parsed = errors.parse_response(response)
+    assert isinstance(parsed, errors.Unauthorized)
+    assert "invalid or missing" in str(parsed)
+
+
+def test_any_project_is_created_on_first_use(odps_emulator: Emulator) -> None:
+    client = make_odps_client(odps_emulator, project="brand_new_project")
+
+    assert client.exist_project("brand_new_project") is True
+    assert client.get_project().owner == "ALIYUN$envctl-test-ak"
+    client.create_resource("a.txt", "file", fileobj=b"a")
+    assert [r.name for r in make_odps_client(odps_emulator).list_resources()] == []
+
+
+def test_restart_with_same_data_dir_keeps_resources(tmp_path) -> None:
+    data = tmp_path / "data"
+    with Emulator(data) as first:
+        make_odps_client(first).create_resource("kept.txt", "file", fileobj=b"survives", temp=True)
+
+    with Emulator(data) as second:
+        client = make_odps_client(second)
+        meta = _reloaded(client, "kept.txt")
+        assert meta.is_temp_resource is True
+        with client.open_resource("kept.txt", mode="rb") as handle:
+            assert handle.read() == b"survives"
+
+
+def test_oversize_single_upload_is_rejected_with_service_code(odps_emulator: Emulator, odps_client: ODPS) -> None:
+    odps_emulator.configure(max_resource_size=1024 * 1024)
+
+    with pytest.raises(errors.InvalidParameter) as caught:
+        odps_client.create_resource("huge.bin", "file", fileobj=b"\0" * (2 * 1024 * 1024))
+
+    assert "ODPS-0420061" in str(caught.value)
+    assert caught.value.status_code == 400
+    assert odps_client.exist_resource("huge.bin") is False
+
+
+def test_ranged_reads_report_remaining_content(odps_emulator: Emulator, odps_client: ODPS) -> None:
+    content = bytes(range(256)) * 4
+    odps_client.create_resource("ranged.bin", "file", fileobj=content)
+    resources = odps_client.get_project().resources
+    resource = odps_client.get_resource("ranged.bin")  # pyodps only accepts objects here
+
+    head = resources.read_resource(resource, offset=0, read_size=1000)
+    tail = resources.read_resource(resource, offset=1000, read_size=1000)
+
+    assert (head.read(), head.is_eof) == (content[:1000], False)
+    assert (tail.read(), tail.is_eof) == (content[1000:], True)
+    with pytest.raises(errors.InvalidParameter):
+        resources.read_resource(resource, offset=len(content) + 1)
+
+
+def test_target_url_names_project_and_endpoint(odps_emulator: Emulator) -> None:
+    assert emulator_target_url(odps_emulator, "proj") == f"odps://proj?endpoint={odps_emulator.endpoint}"
