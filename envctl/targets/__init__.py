@@ -1,0 +1,82 @@
+"""Deployment targets and ``open_target``: the one place a ``--target`` URL is understood.
+
+Accepted forms: ``local`` (the project's ``.envctl/store``), ``local:///abs/path`` or
+``file:///abs/path`` (a directory store), and
+``odps://<project>?endpoint=<url>[&chunk_size=<bytes>]`` (MaxCompute resources).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from envctl.console import redact
+from envctl.errors import EnvctlError
+from envctl.project import Project
+from envctl.targets.base import ObjectExists, ObjectInfo, ObjectMissing, Target, TargetError, TransientError
+
+TARGET_ENV_VAR = "ENVCTL_TARGET"
+FORMS = "use 'local', 'local:///path', 'file:///path' or 'odps://<project>?endpoint=<url>'"
+
+__all__ = [
+    "ObjectExists",
+    "ObjectInfo",
+    "ObjectMissing",
+    "Target",
+    "TargetError",
+    "TransientError",
+    "open_target",
+    "TARGET_ENV_VAR",
+]
+
+
+def _bad(url: str, why: str) -> EnvctlError:
+    return EnvctlError(f"bad target {redact(url)!r}: {why}; {FORMS}")
+
+
+def _local(url: str, path: str) -> Target:
+    from envctl.targets.local import LocalTarget
+
+    if not path or not path.startswith("/"):
+        raise _bad(url, "a local target needs an absolute path (three slashes)")
+    return LocalTarget(Path(unquote(path)))
+
+
+def _odps(url: str, project: str, query: str) -> Target:
+    from envctl.targets.odps import OdpsTarget
+
+    params = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(params) - {"endpoint", "chunk_size"})
+    if unknown:
+        raise _bad(url, f"unknown parameter {unknown[0]!r}")
+    endpoint = (params.get("endpoint") or [""])[-1]
+    if not project:
+        raise _bad(url, "missing the MaxCompute project name")
+    if not endpoint.startswith(("http://", "https://")):
+        raise _bad(url, "needs endpoint=http(s)://... (the MaxCompute service endpoint)")
+    chunk_text = (params.get("chunk_size") or [""])[-1]
+    kwargs = {}
+    if chunk_text:
+        if not chunk_text.isdigit() or int(chunk_text) < 1:
+            raise _bad(url, "chunk_size must be a positive number of bytes")
+        kwargs["chunk_size"] = int(chunk_text)
+    return OdpsTarget(unquote(project), endpoint, **kwargs)
+
+
+def open_target(url: Optional[str], project: Project) -> Target:
+    """The target for ``--target`` (else ``ENVCTL_TARGET``, else the project's local store)."""
+    url = url or os.environ.get(TARGET_ENV_VAR) or "local"
+    if url == "local":
+        from envctl.targets.local import LocalTarget
+
+        return LocalTarget(project.store_dir)
+    parts = urlsplit(url)
+    if parts.scheme in ("local", "file"):
+        if parts.netloc:
+            raise _bad(url, "a local target needs an absolute path (three slashes)")
+        return _local(url, parts.path)
+    if parts.scheme == "odps":
+        return _odps(url, parts.netloc, parts.query)
+    raise _bad(url, f"unknown scheme {parts.scheme!r}" if parts.scheme else "not a URL")

@@ -1,0 +1,127 @@
+"""The one narrow, blob-like interface every deployment target implements.
+
+Why so narrow: the controller, the lease and the runtime decorator need only named immutable
+blobs with size/md5, a listing, and an exclusive create. Keeping targets this small is what
+lets the local directory store and MaxCompute behave identically under the same tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal, Optional
+
+from envctl.errors import EnvctlError
+
+Kind = Literal["archive", "file"]
+Progress = Callable[[int], None]
+"""Called with the number of bytes just transferred."""
+
+MD5_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing tells about one stored object (md5 only when the target knows it cheaply)."""
+
+    name: str
+    size: int
+    modified: float
+    md5: Optional[str] = None
+    temp: bool = False
+
+
+class TargetError(EnvctlError):
+    """Base of target-level failures: specific enough to catch, clean enough to print."""
+
+
+class ObjectExists(TargetError):
+    """An exclusive create found the name taken."""
+
+
+class ObjectMissing(TargetError):
+    """A read of a name that does not exist."""
+
+
+class TransientError(TargetError):
+    """A failure worth retrying (5xx, connection reset); raised after retries are exhausted."""
+
+
+class Target(ABC):
+    """A place resources live. Names are flat; objects are replaced only by ``put_bytes``."""
+
+    #: Human-readable location, never containing credentials.
+    url: str
+
+    def __init__(self) -> None:
+        self.stats: Counter[str] = Counter()
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """All objects whose name starts with ``prefix`` (paginated internally: one call)."""
+
+    @abstractmethod
+    def stat(self, name: str) -> Optional[ObjectInfo]:
+        """One object's info including md5, or None when absent."""
+
+    @abstractmethod
+    def read(self, name: str) -> bytes:
+        """The whole content of a small object (metadata); ObjectMissing when absent."""
+
+    @abstractmethod
+    def download(self, name: str, dest: Path, progress: Optional[Progress] = None) -> None:
+        """Stream an object (an archive) to a local file, atomically."""
+
+    @abstractmethod
+    def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
+        """Create or atomically replace a small ``file`` object."""
+
+    @abstractmethod
+    def put_file(
+        self,
+        name: str,
+        path: Path,
+        *,
+        md5: str,
+        kind: Kind = "archive",
+        temp: bool = False,
+        progress: Optional[Progress] = None,
+    ) -> ObjectInfo:
+        """Create a new object from a local file, streamed, then check its size and md5.
+
+        Raises ObjectExists when the name is taken and TargetError when verification fails.
+        """
+
+    @abstractmethod
+    def create_exclusive(self, name: str, data: bytes) -> None:
+        """Create a small object only if the name is free (ObjectExists otherwise)."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove an object; deleting a missing one is not an error."""
+
+    def _count(self, operation: str) -> None:
+        self.stats[operation] += 1
+
+
+def file_md5(path: Path) -> str:
+    """Hex md5 of a file, read in bounded chunks (the digest MaxCompute reports)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(MD5_BUFFER):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_uploaded(name: str, info: Optional[ObjectInfo], size: int, md5: str) -> ObjectInfo:
+    """The check after every upload: the stored object must be exactly the local file."""
+    if info is None:
+        raise TargetError(f"{name}: upload finished but the object is not there")
+    if info.size != size:
+        raise TargetError(f"{name}: uploaded size {info.size} does not match local size {size}")
+    if info.md5 is not None and info.md5.lower() != md5.lower():
+        raise TargetError(f"{name}: uploaded md5 {info.md5} does not match local md5 {md5}")
+    return info

@@ -1,0 +1,173 @@
+"""The embedded default target: a plain directory, one file per object.
+
+Writes go to a temp file in the same directory, are fsynced, then renamed into place, so a
+reader (or a crash) never sees half an object; exclusive creates use ``os.link``, which
+fails atomically when the name exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator, Optional
+
+from envctl.errors import EnvctlError
+from envctl.targets.base import (
+    MD5_BUFFER,
+    Kind,
+    ObjectExists,
+    ObjectInfo,
+    ObjectMissing,
+    Progress,
+    Target,
+    file_md5,
+    verify_uploaded,
+)
+
+TEMP_MARKERS = ".temp"
+
+
+class LocalTarget(Target):
+    """Objects as files below ``root`` (created on first write)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.url = f"local://{self.root}"
+        if self.root.exists() and not self.root.is_dir():
+            raise EnvctlError(f"local target {self.root} exists and is not a directory")
+
+    def _path(self, name: str) -> Path:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise EnvctlError(f"invalid object name {name!r}")
+        return self.root / name
+
+    @contextmanager
+    def _staged(self, name: str) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temp file beside the destination, removed unless the caller renamed it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle, Path(tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    @staticmethod
+    def _sync(handle: BinaryIO) -> None:
+        handle.flush()
+        os.fsync(handle.fileno())
+
+    def _mark_temp(self, name: str, temp: bool) -> None:
+        marker = self.root / TEMP_MARKERS / name
+        if temp:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+
+    def _info(self, name: str, stat: os.stat_result, md5: Optional[str] = None) -> ObjectInfo:
+        temp = (self.root / TEMP_MARKERS / name).exists()
+        return ObjectInfo(name=name, size=stat.st_size, modified=stat.st_mtime, md5=md5, temp=temp)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        self._count("list")
+        if not self.root.is_dir():
+            return []
+        infos = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and not entry.name.startswith(".") and entry.is_file():
+                    infos.append(self._info(entry.name, entry.stat()))
+        return sorted(infos, key=lambda i: i.name)
+
+    def stat(self, name: str) -> Optional[ObjectInfo]:
+        self._count("stat")
+        path = self._path(name)
+        try:
+            return self._info(name, path.stat(), file_md5(path))
+        except FileNotFoundError:
+            return None
+
+    def read(self, name: str) -> bytes:
+        self._count("read")
+        try:
+            return self._path(name).read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(name) from None
+
+    def download(self, name: str, dest: Path, progress: Optional[Progress] = None) -> None:
+        self._count("download")
+        source = self._path(name)
+        if not source.is_file():
+            raise ObjectMissing(name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        try:
+            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
+                while chunk := src.read(MD5_BUFFER):
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+            os.replace(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
+        self._count("write")
+        path = self._path(name)
+        with self._staged(name) as (handle, tmp):
+            handle.write(data)
+            self._sync(handle)
+            os.replace(tmp, path)
+        self._mark_temp(name, temp)
+
+    def put_file(
+        self,
+        name: str,
+        path: Path,
+        *,
+        md5: str,
+        kind: Kind = "archive",
+        temp: bool = False,
+        progress: Optional[Progress] = None,
+    ) -> ObjectInfo:
+        self._count("upload")
+        dest = self._path(name)
+        digest = hashlib.md5()
+        size = 0
+        with self._staged(name) as (handle, tmp), open(path, "rb") as src:
+            while chunk := src.read(MD5_BUFFER):
+                handle.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(len(chunk))
+            self._sync(handle)
+            written = ObjectInfo(name, size, 0.0, digest.hexdigest())
+            verify_uploaded(name, written, path.stat().st_size, md5)
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                raise ObjectExists(name) from None
+        self._mark_temp(name, temp)
+        return self._info(name, dest.stat(), written.md5)
+
+    def create_exclusive(self, name: str, data: bytes) -> None:
+        self._count("create")
+        path = self._path(name)
+        with self._staged(name) as (handle, tmp):
+            handle.write(data)
+            self._sync(handle)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise ObjectExists(name) from None
+
+    def delete(self, name: str) -> None:
+        self._count("delete")
+        self._path(name).unlink(missing_ok=True)
+        self._mark_temp(name, False)

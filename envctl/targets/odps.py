@@ -1,0 +1,235 @@
+"""MaxCompute as a target: objects are project resources, driven through pyodps.
+
+Archives are ``archive`` resources, metadata and pointers ``file`` resources. Uploads stream
+in ``chunk_size`` parts (pyodps's part+merge protocol) so memory stays bounded, and every
+call is retried with backoff on transient failures. Credentials come only from
+``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional, TypeVar
+
+from envctl.errors import EnvctlError
+from envctl.targets.base import (
+    Kind,
+    ObjectExists,
+    ObjectInfo,
+    ObjectMissing,
+    Progress,
+    Target,
+    TargetError,
+    TransientError,
+    verify_uploaded,
+)
+from envctl.targets.retry import DEFAULT_ATTEMPTS, call_with_retries, is_transient
+
+if TYPE_CHECKING:
+    from odps import ODPS
+
+T = TypeVar("T")
+
+ACCESS_ID_VAR = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+SECRET_VAR = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+DEFAULT_CHUNK_SIZE = 16 << 20
+"""Small enough that a part plus pyodps's copy of it stays well under 100 MB of memory."""
+READ_CHUNK = 1 << 20
+
+
+def credentials_from_env() -> tuple[str, str]:
+    """The access key pair, from the environment only (never files, never printed)."""
+    access_id, secret = os.environ.get(ACCESS_ID_VAR), os.environ.get(SECRET_VAR)
+    if not access_id or not secret:
+        raise EnvctlError(f"the odps target needs credentials: set {ACCESS_ID_VAR} and {SECRET_VAR}")
+    return access_id, secret
+
+
+class _ProgressReader:
+    """A read-only file wrapper reporting bytes read; keeps ``name`` so pyodps can size it."""
+
+    def __init__(self, handle: BinaryIO, progress: Optional[Progress]) -> None:
+        self._handle = handle
+        self._progress = progress
+        self.name = handle.name
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        if self._progress and data:
+            self._progress(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+
+class OdpsTarget(Target):
+    """Resources of one MaxCompute project."""
+
+    def __init__(
+        self,
+        project: str,
+        endpoint: str,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        attempts: int = DEFAULT_ATTEMPTS,
+        retry_wait: float = 0.5,
+    ) -> None:
+        super().__init__()
+        from odps import ODPS
+
+        access_id, secret = credentials_from_env()
+        self.project = project
+        self.endpoint = endpoint
+        self.chunk_size = chunk_size
+        self.attempts = attempts
+        self.retry_wait = retry_wait
+        self.url = f"odps://{project}?endpoint={endpoint}"
+        self.client: ODPS = ODPS(access_id, secret, project=project, endpoint=endpoint, overwrite_global=False)
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _call(self, operation: str, fn: Callable[[], T], name: str = "") -> T:
+        """Count, retry transient failures, and turn pyodps errors into target errors."""
+        from odps import errors as odps_errors
+
+        self._count(operation)
+        try:
+            return call_with_retries(fn, attempts=self.attempts, wait=self.retry_wait)
+        except odps_errors.NoSuchProject:
+            raise EnvctlError(f"MaxCompute project {self.project!r} does not exist at {self.endpoint}") from None
+        except odps_errors.NoSuchObject:
+            raise ObjectMissing(name) from None
+        except odps_errors.ObjectAlreadyExists:
+            raise ObjectExists(name) from None
+        except (odps_errors.AuthorizationRequired, odps_errors.SignatureNotMatch, odps_errors.NoPermission) as exc:
+            raise EnvctlError(f"MaxCompute refused {operation} {name}: {type(exc).__name__} (check the credentials)") from None
+        except Exception as exc:
+            if is_transient(exc):
+                raise TransientError(
+                    f"{operation} {name} on {self.url} failed after {self.attempts} attempts: {_short(exc)}"
+                ) from None
+            if isinstance(exc, (odps_errors.ODPSError, OSError)):
+                raise TargetError(f"{operation} {name} on {self.url} failed: {_short(exc)}") from None
+            raise
+
+    def _resources(self) -> Any:
+        return self.client.get_project().resources
+
+    @contextmanager
+    def _chunking(self) -> Iterator[None]:
+        """pyodps reads its chunk size from global options; set it only for this upload."""
+        from odps import options
+
+        saved = (options.resource_chunk_size, options.upload_resource_in_chunks)
+        options.resource_chunk_size, options.upload_resource_in_chunks = self.chunk_size, True
+        try:
+            yield
+        finally:
+            options.resource_chunk_size, options.upload_resource_in_chunks = saved
+
+    @staticmethod
+    def _info(resource: Any, md5: Optional[str] = None) -> ObjectInfo:
+        modified = resource.last_modified_time
+        return ObjectInfo(
+            name=resource.name,
+            size=int(resource.size or 0),
+            modified=modified.timestamp() if modified is not None else 0.0,
+            md5=md5,
+            temp=bool(getattr(resource, "is_temp_resource", False) or False),
+        )
+
+    # -- the Target interface --------------------------------------------------------------
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        def run() -> list[ObjectInfo]:
+            return [self._info(r) for r in self.client.list_resources(prefix=prefix) if r.name.startswith(prefix)]
+
+        return sorted(self._call("list", run, prefix), key=lambda i: i.name)
+
+    def stat(self, name: str) -> Optional[ObjectInfo]:
+        def run() -> ObjectInfo:
+            resource = self._resources().get_typed(name, "file")
+            resource.reload()
+            return self._info(resource, resource.content_md5)
+
+        try:
+            return self._call("stat", run, name)
+        except ObjectMissing:
+            return None
+
+    def _stream(self, name: str) -> Iterator[bytes]:
+        with self.client.open_resource(name, mode="rb", type="file", stream=True) as handle:
+            while chunk := handle.read(READ_CHUNK):
+                yield chunk
+
+    def read(self, name: str) -> bytes:
+        return self._call("read", lambda: b"".join(self._stream(name)), name)
+
+    def download(self, name: str, dest: Path, progress: Optional[Progress] = None) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+
+        def run() -> None:
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in self._stream(name):
+                        out.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                os.replace(tmp, dest)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+
+        self._call("download", run, name)
+
+    def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
+        def run() -> None:
+            try:
+                self.client.create_resource(name, "file", fileobj=data, temp=temp)
+            except Exception as exc:
+                from odps import errors as odps_errors
+
+                if not isinstance(exc, odps_errors.ObjectAlreadyExists):
+                    raise
+                self._resources().get_typed(name, "file").update(file_obj=data, temp=temp or None)
+
+        self._call("write", run, name)
+
+    def put_file(
+        self,
+        name: str,
+        path: Path,
+        *,
+        md5: str,
+        kind: Kind = "archive",
+        temp: bool = False,
+        progress: Optional[Progress] = None,
+    ) -> ObjectInfo:
+        size = path.stat().st_size
+
+        def run() -> None:
+            with open(path, "rb") as handle, self._chunking():
+                self.client.create_resource(name, kind, fileobj=_ProgressReader(handle, progress), temp=temp)
+
+        self._call("upload", run, name)
+        return verify_uploaded(name, self.stat(name), size, md5)
+
+    def create_exclusive(self, name: str, data: bytes) -> None:
+        self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data), name)
+
+    def delete(self, name: str) -> None:
+        try:
+            self._call("delete", lambda: self.client.delete_resource(name), name)
+        except ObjectMissing:
+            pass
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
