@@ -1,7 +1,7 @@
 """Fault injection and request counters, shared by the Python API and the HTTP control API.
 
-A rule matches requests by HTTP method, a regex searched in the request path (with query
-string) and/or the request kind (``create``, ``merge``, ``list`` ...). It starts firing on
+A rule matches requests by HTTP method, a regex searched in the URL path (no query
+string, still percent-encoded, e.g. ``/api/projects/p/resources/a.txt``) and/or the request kind (``create``, ``merge``, ``list`` ...). It starts firing on
 the ``nth`` matching request and fires ``times`` times (``None``: forever). Actions:
 ``error`` (answer ``status`` with a MaxCompute XML error), ``latency`` (sleep ``delay``
 seconds, then serve normally) and ``drop`` (read ``after_bytes`` of the body, then close the

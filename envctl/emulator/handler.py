@@ -171,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         method = self.command.upper()
         target = protocol.route(method, path, query, emulator.path_prefix)
         emulator.stats.record(method, target.kind)
-        for rule in emulator.faults.decide(method, self.path, target.kind):
+        for rule in emulator.faults.decide(method, path, target.kind):
             self._apply_fault(rule)
         authorization = self.headers.get("Authorization")
         if not authorization:
