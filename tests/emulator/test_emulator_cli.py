@@ -1,0 +1,54 @@
+"""``envctl emulator`` runs in the foreground, serves pyodps, and stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from odps import ODPS
+
+from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET
+
+
+def _start(data: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(data), "--json", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_cli_serves_pyodps_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    process = _start(tmp_path / "data", "--project", "cli_proj")
+    try:
+        info = json.loads(process.stdout.readline())
+        client = ODPS(TEST_ACCESS_ID, TEST_SECRET, project="cli_proj", endpoint=info["endpoint"],
+                      overwrite_global=False)
+        client.create_resource("from_cli.txt", "file", fileobj=b"hi")
+        assert client.exist_resource("from_cli.txt") is True
+        assert info["target"] == f"odps://cli_proj?endpoint={info['endpoint']}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+    assert list((tmp_path / "data" / "blobs").iterdir()), "content persisted in the data dir"
+
+
+def test_cli_reports_busy_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "envctl", "emulator", "--port", str(port), "--data", str(tmp_path)],
+            capture_output=True, text=True, timeout=30,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("envctl: error: cannot serve the emulator")
+    assert len(result.stderr.strip().splitlines()) == 1
