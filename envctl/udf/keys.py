@@ -15,7 +15,10 @@ from typing import Optional, Sequence
 from envctl.errors import EnvctlError
 from envctl.requirements import RequirementError, normalize_requirements
 
-ADHOC_PREFIX = "envctl-adhoc-"
+from envctl.state import TEMP_PREFIX
+
+PINNED_PREFIX = "envctl_pin-"
+"""Long-term ``force_rebuild`` archives: outside the controller's ``envctl-`` listing, never gc'd."""
 ARCHIVE_SUFFIX = ".tar.gz"
 KEY_CHARS = 24
 
@@ -71,13 +74,18 @@ class AdhocRequest:
     @property
     def temporary_name(self) -> str:
         """Resource name of the expiring archive: one per key, replaced when rebuilt."""
-        return f"{ADHOC_PREFIX}{self.key[:KEY_CHARS]}{ARCHIVE_SUFFIX}"
+        return f"{TEMP_PREFIX}{self.key[:KEY_CHARS]}{ARCHIVE_SUFFIX}"
 
     def pinned_name(self, lock_hash: str) -> str:
         """Resource name of a ``force_rebuild`` archive: long-term, one per resolved lock."""
-        return f"{ADHOC_PREFIX}{self.key[:12]}-{lock_hash[:12]}{ARCHIVE_SUFFIX}"
+        return f"{PINNED_PREFIX}{self.key[:12]}-{lock_hash[:12]}{ARCHIVE_SUFFIX}"
+
+
+def is_temporary_resource(name: str) -> bool:
+    """Whether a resource name is an expiring ad-hoc archive (what gc may remove)."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(ARCHIVE_SUFFIX)
 
 
 def is_adhoc_resource(name: str) -> bool:
-    """Whether a resource name was produced by the ad-hoc path (for gc and status)."""
-    return name.startswith(ADHOC_PREFIX) and name.endswith(ARCHIVE_SUFFIX)
+    """Whether a resource name was produced by the ad-hoc path, temporary or pinned."""
+    return is_temporary_resource(name) or (name.startswith(PINNED_PREFIX) and name.endswith(ARCHIVE_SUFFIX))

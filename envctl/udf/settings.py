@@ -14,6 +14,8 @@ from envctl.spec import DEFAULT_PLATFORM
 TARGET_ENV_VAR = "ENVCTL_TARGET"
 PYTHON_ENV_VAR = "ENVCTL_PYTHON"
 PLATFORM_ENV_VAR = "ENVCTL_PLATFORM"
+INDEX_URL_ENV_VAR = "ENVCTL_INDEX_URL"
+EXTRA_INDEX_URLS_ENV_VAR = "ENVCTL_EXTRA_INDEX_URLS"
 ADHOC_TTL_ENV_VAR = "ENVCTL_ADHOC_TTL"
 DEFAULT_PYTHON = "3.11"
 DEFAULT_ADHOC_TTL = 24 * 3600.0
@@ -54,3 +56,13 @@ def adhoc_python(explicit: str | None = None) -> str:
 def adhoc_platform(explicit: str | None = None) -> str:
     """Target platform tag for ad-hoc builds (``ENVCTL_PLATFORM``)."""
     return explicit or os.environ.get(PLATFORM_ENV_VAR) or DEFAULT_PLATFORM
+
+
+def index_url() -> str | None:
+    """Package index for ad-hoc builds without a named environment (``ENVCTL_INDEX_URL``)."""
+    return os.environ.get(INDEX_URL_ENV_VAR) or None
+
+
+def extra_index_urls() -> tuple[str, ...]:
+    """Extra indexes for ad-hoc builds (``ENVCTL_EXTRA_INDEX_URLS``, whitespace-separated)."""
+    return tuple(os.environ.get(EXTRA_INDEX_URLS_ENV_VAR, "").split())

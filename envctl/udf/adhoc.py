@@ -1,0 +1,119 @@
+"""Ad-hoc archives: build requirements the decorator names and publish them as resources.
+
+A temporary archive is published under a name derived from its :class:`AdhocRequest` key, as
+a ``temp`` resource; it counts as live for ``ttl`` seconds after its upload time (the target's
+``modified``), so no extra metadata is needed and ``envctl gc`` can expire it from a listing.
+A build for one key runs under a file lock, so processes starting together build once and
+the others reuse the result; the target is re-checked after the lock is taken.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from filelock import FileLock
+
+from envctl.project import cache_dir
+from envctl.targets.base import ObjectExists, ObjectInfo, Target
+from envctl.udf.keys import AdhocRequest
+
+LOCK_TIMEOUT = 3600.0
+"""A build of a large environment can take many minutes; waiters give up only after this."""
+
+stats: Counter[str] = Counter()
+"""Process-wide counters (``builds``, ``uploads``, ``reused``) that tests and benchmarks read."""
+
+
+@dataclass(frozen=True)
+class AdhocArchive:
+    """A published ad-hoc archive: its resource name and when it stops being live (None: never)."""
+
+    name: str
+    expires_at: Optional[float]
+    built: bool
+
+
+def expiry_margin(ttl: float) -> float:
+    """Archives this close to expiry are rebuilt, so a job submitted now does not lose its files."""
+    return min(ttl * 0.1, 3600.0)
+
+
+def live_until(info: Optional[ObjectInfo], ttl: float, now: float) -> Optional[float]:
+    """The expiry of a stored temporary archive, or None when it is absent or (nearly) expired."""
+    if info is None:
+        return None
+    expires_at = info.modified + ttl
+    return expires_at if expires_at - expiry_margin(ttl) > now else None
+
+
+def lock_path(key: str) -> Path:
+    return cache_dir() / "adhoc" / f"{key[:40]}.lock"
+
+
+def ensure_temporary(
+    target: Target, request: AdhocRequest, *, ttl: float, clock: Callable[[], float] = time.time
+) -> AdhocArchive:
+    """The live temporary archive for ``request``, building and uploading it if needed."""
+    name = request.temporary_name
+    expires_at = live_until(target.stat(name), ttl, clock())
+    if expires_at is not None:
+        stats["reused"] += 1
+        return AdhocArchive(name, expires_at, built=False)
+    path = lock_path(request.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path), timeout=LOCK_TIMEOUT):
+        info = target.stat(name)
+        expires_at = live_until(info, ttl, clock())
+        if expires_at is not None:  # another process built it while we waited
+            stats["reused"] += 1
+            return AdhocArchive(name, expires_at, built=False)
+        archive = _build(request, refresh=False)
+        if info is not None:
+            target.delete(name)  # expired: replace, never reuse
+        try:
+            uploaded = target.put_file(name, archive.path, md5=archive.md5, kind="archive", temp=True)
+        except ObjectExists:  # another machine published it between our stat and upload
+            uploaded = target.stat(name)
+        stats["uploads"] += 1
+        modified = uploaded.modified if uploaded is not None and uploaded.modified else clock()
+        return AdhocArchive(name, modified + ttl, built=True)
+
+
+def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
+    """``force_rebuild``: re-resolve to the latest versions and publish a long-term archive.
+
+    The name carries the lock hash, so an unchanged resolution reuses the stored archive.
+    """
+    path = lock_path(request.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path), timeout=LOCK_TIMEOUT):
+        archive = _build(request, refresh=True)
+        name = request.pinned_name(archive.lock_hash)
+        if target.stat(name) is None:
+            try:
+                target.put_file(name, archive.path, md5=archive.md5, kind="archive", temp=False)
+                stats["uploads"] += 1
+            except ObjectExists:
+                pass
+        return AdhocArchive(name, None, built=True)
+
+
+def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.builder.BuiltArchive
+    from envctl.builder import build_requirements
+
+    stats["builds"] += 1
+    _, archive = build_requirements(
+        list(request.requirements),
+        python=request.python,
+        platform=request.platform,
+        prefer_binary=request.prefer_binary,
+        pre_release=request.pre_release,
+        index_url=request.index_url,
+        extra_index_urls=request.extra_index_urls,
+        refresh=refresh,
+    )
+    return archive

@@ -1,0 +1,200 @@
+"""From a decorator's arguments to the one resource name MaxFrame should ship.
+
+Order: a deployed named environment (the controller's current pointer in the target) wins;
+otherwise, when requirements were given, an ad-hoc archive is built or reused; otherwise a
+clear error names the environment and the target. Results are cached in process and on disk
+for ``ENVCTL_RESOLVE_TTL`` seconds (never past an ad-hoc archive's expiry), so decorating
+thousands of functions costs one lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from envctl.errors import EnvctlError
+from envctl.project import Project, cache_dir, find_project
+from envctl.requirements import RequirementError, normalize_requirements
+from envctl.spec import Environment
+from envctl.targets.base import Target
+from envctl.udf import adhoc, settings
+from envctl.udf.cache import ResolutionCache, resolve_ttl
+from envctl.udf.keys import AdhocRequest
+
+NAMED, ADHOC, PINNED = "named", "adhoc", "pinned"
+_ENV_INPUTS = ("ENVCTL_TARGET", "ENVCTL_ROOT", "ENVCTL_PYTHON", "ENVCTL_PLATFORM", "ENVCTL_INDEX_URL",
+               "ENVCTL_EXTRA_INDEX_URLS", "ENVCTL_CACHE_DIR", "ENVCTL_RESOLVE_TTL", "ENVCTL_ADHOC_TTL")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What one decorator asked for (hashable: it keys the in-process memo)."""
+
+    environment: Optional[str] = None
+    requirements: tuple[str, ...] = ()
+    force_rebuild: bool = False
+    prefer_binary: bool = False
+    pre_release: bool = False
+    target: Optional[str] = None
+    python: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer: a resource reference for ``with_resources`` and where it came from."""
+
+    resource: str
+    kind: str  # named | adhoc | pinned
+    target: str
+    environment: Optional[str] = None
+    expires_at: Optional[float] = None
+
+
+_memo: dict[tuple[Any, ...], tuple[float, Resolution]] = {}
+
+
+@lru_cache(maxsize=8)
+def _cache_at(directory: Path) -> ResolutionCache:
+    return ResolutionCache(directory)
+
+
+def disk_cache() -> ResolutionCache:
+    """The on-disk resolution cache under ``<cache dir>/resolve`` (one per cache dir)."""
+    return _cache_at(cache_dir() / "resolve")
+
+
+def resolve(query: Query) -> Resolution:
+    """The resource for ``query``; cheap when the same query was answered recently."""
+    memo_key = (query, os.getcwd(), *(os.environ.get(v) for v in _ENV_INPUTS))
+    now = time.time()
+    hit = _memo.get(memo_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    result = _resolve_uncached_memo(query)
+    ttl = _ttl_for(result, now, pinned_forever=True)
+    _memo[memo_key] = (now + ttl, result)
+    return result
+
+
+def clear_memo() -> None:
+    """Forget in-process answers (the disk cache stays)."""
+    _memo.clear()
+    disk_cache().clear_memory()
+
+
+def _ttl_for(result: Resolution, now: float, *, pinned_forever: bool = False) -> float:
+    if result.kind == PINNED and pinned_forever:
+        return float("inf")  # force_rebuild: rebuild once per process, not once per function
+    ttl = resolve_ttl()
+    if result.expires_at is not None:
+        ttl = min(ttl, result.expires_at - now - adhoc.expiry_margin(settings.adhoc_ttl()))
+    return max(ttl, 0.0)
+
+
+def _resolve_uncached_memo(query: Query) -> Resolution:
+    project = find_project()
+    url = settings.target_url(query.target)
+    cache_key = "|".join(
+        str(part)
+        for part in (url or f"local:{project.root}", query.environment, _normalized(query.requirements),
+                     query.prefer_binary, query.pre_release, query.python)
+    )
+    if not query.force_rebuild:
+        cached = disk_cache().get(cache_key)
+        if cached is not None:
+            return Resolution(**cached)
+    result = resolve_uncached(query, project)
+    if result.kind != PINNED:
+        disk_cache().put(cache_key, asdict(result), _ttl_for(result, time.time()))
+    return result
+
+
+def _normalized(requirements: Sequence[str]) -> tuple[str, ...]:
+    try:
+        return normalize_requirements(requirements)
+    except RequirementError as exc:
+        raise EnvctlError(f"invalid requirement: {exc}") from None
+
+
+def open_target(url: Optional[str], project: Project) -> Target:
+    from envctl.targets import open_target as _open
+
+    return _open(url, project)
+
+
+def resource_ref(target: Target, name: str) -> str:
+    """How MaxFrame names a resource: ``<project>/resources/<name>`` on MaxCompute."""
+    project = getattr(target, "project", None)
+    return f"{project}/resources/{name}" if isinstance(project, str) and project else name
+
+
+def resolve_uncached(query: Query, project: Project) -> Resolution:
+    """One real resolution against the target (no caches consulted)."""
+    target = open_target(settings.target_url(query.target), project)
+    spec = _spec(project, query.environment)
+    if query.environment and not query.force_rebuild:
+        name = _deployed(target, query.environment)
+        if name is not None:
+            return Resolution(resource_ref(target, name), NAMED, target.url, query.environment)
+    if not query.requirements:
+        if query.environment is None:
+            raise EnvctlError("with_python_requirements needs requirements or env=<environment name>")
+        where = "is not defined in this project and " if spec is None else ""
+        raise EnvctlError(
+            f"environment {query.environment!r} {where}is not deployed to {target.url}; "
+            f"run 'envctl apply {query.environment}' or pass requirements for an ad-hoc build"
+        )
+    request = _adhoc_request(query, spec)
+    if query.force_rebuild:
+        archive = adhoc.ensure_pinned(target, request)
+        return Resolution(resource_ref(target, archive.name), PINNED, target.url, query.environment)
+    archive = adhoc.ensure_temporary(target, request, ttl=settings.adhoc_ttl())
+    return Resolution(resource_ref(target, archive.name), ADHOC, target.url, query.environment,
+                      archive.expires_at)
+
+
+def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
+    """The named environment's spec when this project defines it (gives python/platform)."""
+    if not name or not project.spec_path(name).is_file():
+        return None
+    return project.environments([name])[name]
+
+
+def _deployed(target: Target, environment: str) -> Optional[str]:
+    """The controller's current archive for ``environment`` in ``target``, if any."""
+    from envctl.state import STATE_OBJECT, State
+    from envctl.targets.base import ObjectMissing
+
+    try:
+        raw = target.read(STATE_OBJECT)
+    except ObjectMissing:
+        return None
+    current = State.from_bytes(raw).env(environment).current_version
+    return current.resource if current is not None else None
+
+
+def _adhoc_request(query: Query, spec: Optional[Environment]) -> AdhocRequest:
+    """Named env's spec decides interpreter, platform and indexes; else settings do."""
+    if spec is not None:
+        return AdhocRequest.create(
+            query.requirements,
+            python=query.python or spec.python,
+            platform=spec.platform,
+            prefer_binary=query.prefer_binary or spec.prefer_binary,
+            pre_release=query.pre_release or spec.pre_release,
+            index_url=spec.index_url,
+            extra_index_urls=spec.extra_index_urls,
+        )
+    return AdhocRequest.create(
+        query.requirements,
+        python=settings.adhoc_python(query.python),
+        platform=settings.adhoc_platform(),
+        prefer_binary=query.prefer_binary,
+        pre_release=query.pre_release,
+        index_url=settings.index_url(),
+        extra_index_urls=settings.extra_index_urls(),
+    )

@@ -1,0 +1,91 @@
+"""Named environments: the decorator ships the controller's current archive from the target."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from envctl.errors import EnvctlError
+from envctl.targets import open_target
+from envctl.udf import resources_of, with_environment, with_python_requirements
+
+
+def process(row: str) -> str:
+    return row + "_ok"
+
+
+def test_named_environment_resolves_from_the_local_store(project, deploy):
+    info = deploy(open_target(None, project), "nlp", b"archive-1")
+    marked = with_environment("nlp")(process)
+    assert resources_of(marked) == [info.resource]
+    assert marked("r") == "r_ok"
+
+
+def test_named_environment_resolves_from_maxcompute(project, deploy, odps_target_url, monkeypatch):
+    monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
+    info = deploy(open_target(None, project), "nlp", b"archive-odps")
+    marked = with_python_requirements("jieba==0.40", env="nlp")(process)
+    assert resources_of(marked) == [f"envctl_test/resources/{info.resource}"]
+
+
+def test_new_deployment_is_seen_after_the_resolve_ttl(project, deploy, monkeypatch):
+    monkeypatch.setenv("ENVCTL_RESOLVE_TTL", "0")
+    target = open_target(None, project)
+    deploy(target, "nlp", b"v1")
+    v2 = deploy(target, "nlp", b"v2")
+    assert resources_of(with_environment("nlp")(process)) == [v2.resource]
+
+
+def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_target_url, odps_emulator,
+                                                       monkeypatch):
+    monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
+    deploy(open_target(None, project), "nlp", b"archive")
+    odps_emulator.stats.reset()
+    decorate = with_environment("nlp")
+    names = {resources_of(decorate(lambda row, i=i: row))[0] for i in range(2000)}
+    assert len(names) == 1
+    reads = odps_emulator.stats.count(method="GET")
+    assert 1 <= reads <= 3  # one state read (pyodps may add a meta call), not 2000
+
+
+def test_unknown_environment_names_environment_and_target(project):
+    with pytest.raises(EnvctlError, match=r"environment 'nope' is not defined in this project and is not "
+                                          r"deployed to local://.*envctl apply"):
+        with_environment("nope")(process)
+
+
+def test_defined_but_undeployed_environment_without_requirements_is_an_error(project):
+    with pytest.raises(EnvctlError, match=r"environment 'nlp' is not deployed to local://"):
+        with_python_requirements(env="nlp")(process)
+
+
+def test_unreachable_target_is_a_clear_error(project, monkeypatch):
+    from envctl.targets import retry
+
+    # keep the retries, only shorten their waits
+    monkeypatch.setattr("envctl.targets.odps.call_with_retries",
+                        functools.partial(retry.call_with_retries, max_wait=0.01))
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
+    monkeypatch.setenv("ENVCTL_TARGET", "odps://proj?endpoint=http://127.0.0.1:9/api")
+    from odps import options
+
+    saved, options.retry_times = options.retry_times, 0  # pyodps's own inner retries
+    try:
+        with pytest.raises(EnvctlError, match=r"127\.0\.0\.1:9"):
+            with_environment("nlp")(process)
+    finally:
+        options.retry_times = saved
+
+
+def test_missing_credentials_are_a_clear_error(project, monkeypatch):
+    monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_ID", raising=False)
+    monkeypatch.setenv("ENVCTL_TARGET", "odps://proj?endpoint=http://127.0.0.1:9/api")
+    with pytest.raises(EnvctlError, match="ALIBABA_CLOUD_ACCESS_KEY_ID"):
+        with_environment("nlp")(process)
+
+
+def test_nothing_requested_is_an_error(project):
+    with pytest.raises(EnvctlError, match="needs requirements or env="):
+        with_python_requirements()(process)
