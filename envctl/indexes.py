@@ -1,0 +1,48 @@
+"""Package index URLs: credentials come from environment variables and never reach a lock.
+
+A spec may write ``https://${PYPI_USER}:${PYPI_TOKEN}@pypi.example.com/simple``; the variables
+are expanded only when talking to the index. URLs recorded in locks carry no userinfo, and the
+credentials are re-attached at download time for files served from the same host.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterable, Optional
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from envctl.errors import EnvctlError
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(url: str) -> str:
+    """Substitute ``${VAR}`` from the environment; an unset variable is an error."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise EnvctlError(f"index URL needs environment variable {name}, which is not set")
+        return os.environ[name]
+
+    return _VAR.sub(value, url)
+
+
+def strip_auth(url: str) -> str:
+    """``https://u:p@host/x`` -> ``https://host/x`` (what may be stored or printed)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def auth_for(url: str, index_urls: Iterable[str]) -> Optional[tuple[str, str]]:
+    """(user, password) of the first expanded index URL on the same host as ``url``."""
+    host = urlsplit(url).hostname
+    for index in index_urls:
+        parts = urlsplit(index)
+        if parts.hostname == host and parts.username is not None:
+            return unquote(parts.username), unquote(parts.password or "")
+    return None

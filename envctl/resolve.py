@@ -1,0 +1,252 @@
+"""Resolve an environment for its target interpreter into a ``Lock`` (the network step).
+
+Two resolvers, same answer:
+
+* **uv** (fast path, used when the ``uv`` binary is available): ``uv pip compile
+  --python-version X.Y.Z --python-platform x86_64-manylinux2014 --format pylock.toml``
+  evaluates markers for the target natively.
+* **pip** (the default dependency, always works): ``pip install --dry-run --report`` with
+  ``--python-version/--platform/--implementation/--abi``, run through ``envctl.pip_driver`` so
+  markers are evaluated for the target too (pip alone uses the host's values).
+
+``ENVCTL_RESOLVER=pip|uv`` forces one. ``prefer_binary`` has no uv equivalent, so such specs
+use pip. Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
+the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
+indexes are merged the way pip merges them (best match across all), in both resolvers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import canonicalize_name
+
+from envctl import console
+from envctl.errors import EnvctlError
+from envctl.indexes import DEFAULT_INDEX_URL, expand, strip_auth
+from envctl.isolation import find_uv, isolated_env
+from envctl.lockfile import Lock, LockedFile, inputs_hash, tomllib
+from envctl.spec import Environment
+from envctl.target_python import TargetPython
+
+RESOLVER_ENV_VAR = "ENVCTL_RESOLVER"
+RESOLVERS = ("pip", "uv")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A resolved package version and every file the index offered for it."""
+
+    name: str
+    version: str
+    files: tuple[LockedFile, ...]
+
+
+def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -> LockedFile:
+    """The best wheel for the target, else the sdist (when allowed), else a clear error."""
+    wheels = [f for f in candidate.files if f.is_wheel and target.supports_wheel(f.filename)]
+    if wheels:
+        return max(wheels, key=lambda f: (target.wheel_rank(f.filename), f.filename))
+    sdists = [f for f in candidate.files if f.kind == "sdist"]
+    where = f"CPython {target.version} on {target.platform}"
+    if sdists and allow_sdist:
+        return sdists[0]
+    if sdists:
+        raise EnvctlError(
+            f"{candidate.name} {candidate.version} has no wheel for {where} and the spec sets allow_sdist: false; "
+            "pin a version that ships wheels or allow pure-Python sdists"
+        )
+    raise EnvctlError(f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one")
+
+
+def index_urls(env: Environment) -> list[str]:
+    """Expanded index URLs (credentials included: pass only to pip/uv/downloads, never print)."""
+    return [expand(env.index_url or DEFAULT_INDEX_URL), *(expand(u) for u in env.extra_index_urls)]
+
+
+def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
+    """``requested`` or ``$ENVCTL_RESOLVER``, else uv when installed (and able), else pip."""
+    choice = requested or os.environ.get(RESOLVER_ENV_VAR) or ""
+    if choice and choice not in RESOLVERS:
+        raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
+    if choice == "uv" and find_uv() is None:
+        raise EnvctlError("resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')")
+    if choice:
+        return choice
+    return "uv" if find_uv() is not None and not env.prefer_binary else "pip"
+
+
+def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
+    """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all."""
+    target = TargetPython.of(env.python, env.platform)
+    if not env.requirements:
+        return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
+    which = pick_resolver(env, resolver)
+    console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
+    candidates = _resolve_uv(env, target) if which == "uv" else _resolve_pip(env, target)
+    packed: list[LockedFile] = []
+    excluded: list[tuple[str, str]] = []
+    for candidate in candidates:
+        if candidate.name in env.exclude:
+            excluded.append((candidate.name, candidate.version))
+        else:
+            packed.append(choose_file(candidate, target, env.allow_sdist))
+    return Lock(
+        environment=env.name,
+        python=target.version,
+        platform=target.platform,
+        inputs_hash=inputs_hash(env),
+        packages=tuple(sorted(packed, key=lambda f: f.name)),
+        excluded=tuple(sorted(excluded)),
+        resolver=which,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# pip
+
+
+def _filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _kind(filename: str) -> str:
+    return "wheel" if filename.endswith(".whl") else "sdist"
+
+
+def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    console.debug("running " + " ".join(command))
+    try:
+        result = subprocess.run(command, env=isolated_env(), capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise EnvctlError(f"cannot run {what}: {exc}") from None
+    if result.returncode != 0:
+        raise EnvctlError(f"{what} failed to resolve the requirements: {_error_summary(result.stderr)}")
+    return result
+
+
+def _error_summary(stderr: str) -> str:
+    """The lines that explain a resolver failure, joined into one line for the CLI."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "×", "╰", "because", "hint"))]
+    picked = (errors or lines[-3:])[:4]
+    return console.redact(" ".join(picked))[:800] or "no details"
+
+
+def _index_args(env: Environment) -> list[str]:
+    urls = index_urls(env)
+    args = ["--index-url", urls[0]]
+    for url in urls[1:]:
+        args += ["--extra-index-url", url]
+    return args
+
+
+def pip_command(env: Environment, target: TargetPython, report: Path, workdir: Path) -> list[str]:
+    """The pip driver invocation that resolves ``env`` for ``target`` into ``report``."""
+    command = [sys.executable, "-m", "envctl.pip_driver", json.dumps(target.marker_environment())]
+    if env.allow_sdist:
+        command.append("--allow-sdist")
+    command += [
+        "install", "--dry-run", "--ignore-installed", "--quiet", "--no-input",
+        "--report", str(report), "--target", str(workdir / "target"),
+        "--python-version", target.version, "--implementation", "cp", "--abi", target.abi,
+    ]  # fmt: skip
+    for platform in target.platforms:
+        command += ["--platform", platform]
+    command += _index_args(env)
+    if not env.allow_sdist:
+        command += ["--only-binary", ":all:"]
+    if env.prefer_binary:
+        command.append("--prefer-binary")
+    if env.pre_release:
+        command.append("--pre")
+    return command + list(env.requirements)
+
+
+def _pip_candidate(item: dict[str, Any]) -> Candidate:
+    name = canonicalize_name(item["metadata"]["name"])
+    version = item["metadata"]["version"]
+    info = item.get("download_info") or {}
+    url = strip_auth(info.get("url", ""))
+    archive = info.get("archive_info") or {}
+    sha256 = (archive.get("hashes") or {}).get("sha256")
+    if not sha256 and str(archive.get("hash", "")).startswith("sha256="):
+        sha256 = archive["hash"].split("=", 1)[1]
+    filename = _filename(url)
+    if not url or not sha256:
+        raise EnvctlError(f"the index gave no sha256 for {filename or name}; envctl only locks hashed files")
+    return Candidate(name, version, (LockedFile(name, version, filename, url, sha256, None, _kind(filename)),))
+
+
+def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
+    with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        _run(pip_command(env, target, report_path, Path(tmp)), "pip")
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    seen = report.get("environment", {}).get("python_full_version")
+    if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
+        raise EnvctlError(f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?")
+    return [_pip_candidate(item) for item in report.get("install", [])]
+
+
+# ---------------------------------------------------------------------------------------------
+# uv
+
+
+def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) -> list[str]:
+    """The ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
+    command = [
+        uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
+        "--python-version", target.version, "--python-platform", target.uv_platform(),
+        "--no-config", "--no-header", "--no-annotate", "--quiet", "--index-strategy", "unsafe-best-match",
+    ]  # fmt: skip
+    command += _index_args(env)
+    if not env.allow_sdist:
+        command += ["--only-binary", ":all:"]
+    if env.pre_release:
+        command += ["--prerelease", "allow"]
+    return command
+
+
+def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[LockedFile]:
+    artifacts = [(w, "wheel") for w in package.get("wheels", [])]
+    if package.get("sdist"):
+        artifacts.append((package["sdist"], "sdist"))
+    for artifact, kind in artifacts:
+        url = strip_auth(artifact.get("url", ""))
+        sha256 = (artifact.get("hashes") or {}).get("sha256")
+        if url and sha256:
+            yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
+
+
+def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
+    uv = find_uv()
+    assert uv is not None
+    with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
+        output = Path(tmp) / "pylock.toml"
+        command = uv_command(uv, env, target, output)
+        console.debug("running " + " ".join(command))
+        result = subprocess.run(
+            command, input="\n".join(env.requirements) + "\n", env=isolated_env(), capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")
+        data = tomllib.loads(output.read_text(encoding="utf-8"))
+    candidates = []
+    for package in data.get("packages", []):
+        if package.get("marker") and not target.evaluate(package["marker"]):
+            continue
+        name, version = canonicalize_name(package["name"]), package["version"]
+        files = tuple(_uv_files(name, version, package))
+        if not files:
+            raise EnvctlError(f"the index gave no sha256 for any file of {name} {version}; envctl only locks hashed files")
+        candidates.append(Candidate(name, version, files))
+    return candidates
