@@ -56,6 +56,13 @@ def read_state(target: Target) -> State:
     return State.from_bytes(raw, f"{STATE_OBJECT} in {target.url}")
 
 
+def write_state(target: Target, state: State) -> State:
+    """Replace the index with ``state`` (serial bumped); the caller holds the lease."""
+    saved = state.next_serial()
+    target.put_bytes(STATE_OBJECT, saved.to_bytes())
+    return saved
+
+
 def current_resource(target: Target, env_name: str) -> Optional[VersionInfo]:
     """What jobs using ``env_name`` should reference now (one small read, no archive download).
 

@@ -122,7 +122,8 @@ def _reusable(env: str, lock_hash: str, observed: Observed) -> Optional[int]:
     return earlier.version
 
 
-def _change(want: DesiredEnv, observed: Observed) -> Change:
+def diff_env(want: DesiredEnv, observed: Observed) -> Change:
+    """The change for one declared environment (its lock must be usable)."""
     deployed = observed.state.env(want.name).current_version
     base = dict(environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform)
     if deployed is None:
@@ -172,7 +173,7 @@ def plan(
     problem = _lock_errors(wanted)
     if problem:
         raise EnvctlError(problem)
-    changes = [_change(want, observed) for want in wanted]
+    changes = [diff_env(want, observed) for want in wanted]
     for name in sorted(selected - set(desired)):
         current = observed.state.env(name).current_version
         changes.append(

@@ -94,6 +94,24 @@ class EnvState:
         """The newest earlier version built from the same lock (re-point instead of rebuild)."""
         return next((v for v in reversed(self.versions) if v.lock_hash == lock_hash), None)
 
+    def previous(self) -> Optional[VersionInfo]:
+        """The newest version older than the current one (what a plain rollback goes to)."""
+        older = [v for v in self.versions if self.current is None or v.version < self.current]
+        return max(older, key=lambda v: v.version, default=None)
+
+    def lookup(self, text: str) -> VersionInfo:
+        """A version by ``v3``, ``3`` or a sha256 prefix (at least 6 hex digits)."""
+        wanted = text.strip().lower()
+        number = wanted[1:] if wanted.startswith("v") else wanted
+        if number.isdigit() and self.version(int(number)):
+            return self.version(int(number))  # type: ignore[return-value]
+        if len(wanted) >= 6:
+            matches = [v for v in self.versions if v.sha256.startswith(wanted)]
+            if len(matches) == 1:
+                return matches[0]
+        known = ", ".join(v.label for v in self.versions) or "none"
+        raise EnvctlError(f"environment {self.name!r} has no version {text!r} (known: {known})")
+
     @property
     def next_number(self) -> int:
         return max((v.version for v in self.versions), default=0) + 1
