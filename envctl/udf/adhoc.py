@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Optional
 
 from filelock import FileLock
 
-from envctl.project import cache_dir
+from envctl.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
 from envctl.udf.keys import AdhocRequest
 
@@ -50,8 +49,11 @@ def live_until(info: Optional[ObjectInfo], ttl: float, now: float) -> Optional[f
     return expires_at if expires_at - expiry_margin(ttl) > now else None
 
 
-def lock_path(key: str) -> Path:
-    return cache_dir() / "adhoc" / f"{key[:40]}.lock"
+def _filelock(key: str) -> FileLock:
+    """The per-key lock that makes concurrent first uses build once (in the build cache)."""
+    lock = Cache.default().filelock(f"adhoc-{key[:40]}")
+    lock.timeout = LOCK_TIMEOUT
+    return lock
 
 
 def ensure_temporary(
@@ -63,9 +65,7 @@ def ensure_temporary(
     if expires_at is not None:
         stats["reused"] += 1
         return AdhocArchive(name, expires_at, built=False)
-    path = lock_path(request.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path), timeout=LOCK_TIMEOUT):
+    with _filelock(request.key):
         info = target.stat(name)
         expires_at = live_until(info, ttl, clock())
         if expires_at is not None:  # another process built it while we waited
@@ -88,9 +88,7 @@ def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
 
     The name carries the lock hash, so an unchanged resolution reuses the stored archive.
     """
-    path = lock_path(request.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path), timeout=LOCK_TIMEOUT):
+    with _filelock(request.key):
         archive = _build(request, refresh=True)
         name = request.pinned_name(archive.lock_hash)
         if target.stat(name) is None:

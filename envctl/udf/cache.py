@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
+
+from envctl.cache import write_json_atomic
 
 RESOLVE_TTL_ENV_VAR = "ENVCTL_RESOLVE_TTL"
 DEFAULT_RESOLVE_TTL = 60.0
@@ -64,13 +64,8 @@ class ResolutionCache:
             return
         expires_at = self.clock() + ttl
         self._memory[key] = (expires_at, value)
-        payload = json.dumps({"key": key, "expires_at": expires_at, "value": value}, sort_keys=True)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(tmp, self._path(key))
+            write_json_atomic(self._path(key), {"key": key, "expires_at": expires_at, "value": value})
         except OSError:
             pass  # a read-only or full cache dir only costs a lookup next time
 

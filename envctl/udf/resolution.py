@@ -20,7 +20,8 @@ from envctl.errors import EnvctlError
 from envctl.project import Project, cache_dir, find_project
 from envctl.requirements import RequirementError, normalize_requirements
 from envctl.spec import Environment
-from envctl.targets.base import Target
+from envctl.state import STATE_OBJECT, State, VersionInfo
+from envctl.targets.base import ObjectMissing, Target
 from envctl.udf import adhoc, settings
 from envctl.udf.cache import ResolutionCache, resolve_ttl
 from envctl.udf.keys import AdhocRequest
@@ -137,9 +138,9 @@ def resolve_uncached(query: Query, project: Project) -> Resolution:
     target = open_target(settings.target_url(query.target), project)
     spec = _spec(project, query.environment)
     if query.environment and not query.force_rebuild:
-        name = _deployed(target, query.environment)
-        if name is not None:
-            return Resolution(resource_ref(target, name), NAMED, target.url, query.environment)
+        current = deployed_version(target, query.environment)
+        if current is not None:
+            return Resolution(resource_ref(target, current.resource), NAMED, target.url, query.environment)
     if not query.requirements:
         if query.environment is None:
             raise EnvctlError("with_python_requirements needs requirements or env=<environment name>")
@@ -164,17 +165,13 @@ def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
     return project.environments([name])[name]
 
 
-def _deployed(target: Target, environment: str) -> Optional[str]:
-    """The controller's current archive for ``environment`` in ``target``, if any."""
-    from envctl.state import STATE_OBJECT, State
-    from envctl.targets.base import ObjectMissing
-
+def deployed_version(target: Target, environment: str) -> Optional[VersionInfo]:
+    """The controller's current version of ``environment`` in ``target`` (one state read)."""
     try:
         raw = target.read(STATE_OBJECT)
     except ObjectMissing:
         return None
-    current = State.from_bytes(raw).env(environment).current_version
-    return current.resource if current is not None else None
+    return State.from_bytes(raw).env(environment).current_version
 
 
 def _adhoc_request(query: Query, spec: Optional[Environment]) -> AdhocRequest:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from envctl.errors import EnvctlError
+from envctl.durations import parse_duration
 from envctl.spec import DEFAULT_PLATFORM
 
 TARGET_ENV_VAR = "ENVCTL_TARGET"
@@ -22,20 +22,9 @@ DEFAULT_ADHOC_TTL = 24 * 3600.0
 
 
 def seconds_from_env(var: str, default: float) -> float:
-    """A non-negative number of seconds from ``var`` (suffixes s/m/h/d allowed), else ``default``."""
+    """Seconds from ``var`` (``90``, ``5m``, ``2h``, ``1d``), else ``default``."""
     raw = os.environ.get(var, "").strip()
-    if not raw:
-        return default
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    scale = units.get(raw[-1].lower(), 0)
-    number = raw[:-1] if scale else raw
-    try:
-        value = float(number) * (scale or 1)
-    except ValueError:
-        raise EnvctlError(f"{var}={raw!r} is not a duration; use seconds or a number with s/m/h/d") from None
-    if value < 0:
-        raise EnvctlError(f"{var}={raw!r} must not be negative")
-    return value
+    return parse_duration(raw, var) if raw else default
 
 
 def adhoc_ttl() -> float:

@@ -1,0 +1,79 @@
+"""``envctl exec NAME -- CMD...``: try a UDF locally with exactly the cluster's packages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from envctl import console
+from envctl.cli.app import app, state
+from envctl.errors import EnvctlError
+from envctl.project import Project
+from envctl.udf import local
+from envctl.udf.resolution import deployed_version
+
+
+def _archive(project: Project, name: str, source: str, target_url: Optional[str]) -> tuple[local.LocalArchive, str]:
+    """The archive to run with and the target python it was built for."""
+    if source in ("auto", "deployed"):
+        from envctl.targets import open_target
+
+        target = open_target(target_url, project)
+        version = deployed_version(target, name)
+        if version is not None:
+            return local.fetch_deployed(target, version), version.python
+        if source == "deployed":
+            raise EnvctlError(f"environment {name!r} is not deployed to {target.url}; run 'envctl apply {name}'")
+    spec = project.environments([name])[name]
+    built = local.built_archive(project, name)
+    if built is None:
+        raise EnvctlError(
+            f"environment {name!r} has no deployed version and no local build; run 'envctl build {name}' first"
+        )
+    return built, spec.python
+
+
+@app.command(
+    "exec",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def exec_(
+    name: str = typer.Argument(..., help="Environment name."),
+    command: List[str] = typer.Argument(..., help="Command to run (put it after --)."),
+    target: Optional[str] = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help="Target URL."),
+    source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
+    python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
+) -> None:
+    """Run CMD with NAME's archive on PYTHONPATH and a matching CPython; exit with its code.
+
+    Example: envctl exec nlp -- python examples/seed_udf.py
+    """
+    if source not in local.SOURCES:
+        raise typer.BadParameter(f"must be one of {', '.join(local.SOURCES)}", param_hint="--source")
+    project = state.project()
+    archive, target_python = _archive(project, name, source, target)
+    tree = local.unpack(archive)
+    interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)
+    if interpreter is None:
+        console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
+    argv, env = local.command_and_env(command, tree, interpreter, os.environ)
+    console.debug(f"{name}: {archive.origin} unpacked at {tree}")
+    try:
+        completed = subprocess.run(argv, env=env, check=False)
+    except FileNotFoundError:
+        raise EnvctlError(f"command not found: {argv[0]}", exit_code=127) from None
+    except PermissionError:
+        raise EnvctlError(f"command is not executable: {argv[0]}", exit_code=126) from None
+    raise typer.Exit(completed.returncode)
+
+
+def _explicit(python: str) -> Path:
+    found = shutil.which(python)
+    if not found:
+        raise EnvctlError(f"--python {python!r} is not an executable")
+    return Path(found)

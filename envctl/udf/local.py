@@ -1,0 +1,161 @@
+"""Running UDF code locally against the exact archive the cluster gets (``envctl exec``).
+
+The archive comes from the target (the deployed current version, downloaded once) or from
+the local build cache (the archive ``envctl build`` made from the committed lock). It is
+unpacked once per sha256 under ``<cache>/exec/<sha256>`` and put on ``PYTHONPATH``; a CPython
+of the environment's version is used when one is installed, since compiled wheels in the
+archive only import on that version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+from envctl.cache import Cache
+from envctl.errors import EnvctlError
+from envctl.project import Project, cache_dir
+from envctl.state import VersionInfo
+from envctl.targets.base import Target
+
+PACKAGES_DIR = "packages"
+SOURCES = ("auto", "deployed", "local")
+
+
+@dataclass(frozen=True)
+class LocalArchive:
+    """An archive file on this machine and where it came from (for messages)."""
+
+    path: Path
+    sha256: str
+    origin: str
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
+    """Download the deployed archive once into the cache, verified against its sha256."""
+    dest = cache_dir() / "exec" / "archives" / f"{version.sha256}.tar.gz"
+    origin = f"{version.resource} ({version.label}) from {target.url}"
+    if dest.is_file() and sha256_of(dest) == version.sha256:
+        return LocalArchive(dest, version.sha256, origin)
+    target.download(version.resource, dest)
+    actual = sha256_of(dest)
+    if actual != version.sha256:
+        dest.unlink(missing_ok=True)
+        raise EnvctlError(f"downloaded {version.resource} has sha256 {actual}, the state records {version.sha256}")
+    return LocalArchive(dest, actual, origin)
+
+
+def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
+    """The build cache's archive for the environment's committed lock, if it was built here."""
+    from envctl.lockfile import read_lock
+
+    lock_file = project.lock_path(environment)
+    if not lock_file.is_file():
+        return None
+    lock_hash = read_lock(lock_file).lock_hash()
+    path = Cache.default().archive_path(lock_hash)
+    if not path.is_file():
+        return None
+    return LocalArchive(path, sha256_of(path), f"local build of {lock_file.name}")
+
+
+def unpack(archive: LocalArchive) -> Path:
+    """The archive's tree under ``<cache>/exec/<sha256>``, extracted once and reused."""
+    dest = cache_dir() / "exec" / archive.sha256
+    if dest.is_dir():
+        return dest
+    lock = Cache.default().filelock(f"exec-{archive.sha256}")
+    with lock:
+        if dest.is_dir():
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{archive.sha256[:12]}.", dir=dest.parent))
+        try:
+            with tarfile.open(archive.path, "r:gz") as tar:
+                _extract_safely(tar, staging)
+            os.replace(staging, dest)
+        except (OSError, tarfile.TarError) as exc:
+            raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def _extract_safely(tar: tarfile.TarFile, dest: Path) -> None:
+    """Extract refusing absolute paths, ``..`` and links that leave ``dest``."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    root = dest.resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if root not in (target, *target.parents) or member.issym() or member.islnk() or member.isdev():
+            raise tarfile.TarError(f"unsafe member {member.name!r}")
+    tar.extractall(dest)  # noqa: S202 - members checked above
+
+
+def import_root(tree: Path) -> Path:
+    """The directory to put on ``sys.path``: ``packages/`` in envctl archives."""
+    packages = tree / PACKAGES_DIR
+    return packages if packages.is_dir() else tree
+
+
+def find_interpreter(python: str) -> Optional[Path]:
+    """An installed CPython matching the target's ``major.minor`` (None when there is none)."""
+    try:
+        from envctl.verify import find_interpreter as builder_find  # the builder's discovery
+    except ImportError:
+        builder_find = None
+    if builder_find is not None:
+        found = builder_find(python)
+        return Path(found) if found else None
+    minor = ".".join(python.split(".")[:2])
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        return Path(sys.executable)
+    on_path = shutil.which(f"python{minor}")
+    if on_path:
+        return Path(on_path)
+    # pyenv-style installs under ~/.pyenv/versions/<version>/bin/python (PYENV_ROOT honoured)
+    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for candidate in sorted(versions.glob(f"{minor}.*"), reverse=True):
+        binary = candidate / "bin" / "python"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return binary
+    return None
+
+
+PYTHON_NAMES = ("python", "python3")
+
+
+def command_and_env(
+    command: Sequence[str], tree: Path, interpreter: Optional[Path], base: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The command to run and its environment: archive first on PYTHONPATH, matching python.
+
+    ``python``/``python3`` as the command become the matching interpreter, whose
+    directory also leads ``PATH`` so scripts that call ``python`` again get the same one.
+    """
+    env = dict(base)
+    root = str(import_root(tree))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, base.get("PYTHONPATH", "")) if p)
+    argv = list(command)
+    if interpreter is not None:
+        env["PATH"] = os.pathsep.join(p for p in (str(interpreter.parent), base.get("PATH", "")) if p)
+        if argv and argv[0] in PYTHON_NAMES:
+            argv[0] = str(interpreter)
+    return argv, env

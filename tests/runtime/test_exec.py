@@ -1,0 +1,97 @@
+"""``envctl exec``: the deployed (or locally built) archive on PYTHONPATH, the command's exit code."""
+
+from __future__ import annotations
+
+import io
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from envctl.cli import main
+from envctl.targets import open_target
+from envctl.udf.local import command_and_env
+
+
+def archive_bytes(files: dict[str, str]) -> bytes:
+    """A tar.gz laid out like envctl's archives: everything under ``packages/``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"packages/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+GREETER = archive_bytes({"greeter/__init__.py": "__version__ = '0.40'\n"})
+
+
+def test_exec_puts_the_deployed_archive_on_pythonpath(project, deploy, capfd):
+    deploy(open_target(None, project), "nlp", GREETER)
+    code = main(["exec", "nlp", "--python", sys.executable, "--",
+                 "python", "-c", "import greeter; print('row_' + greeter.__version__)"])
+    out = capfd.readouterr()
+    assert code == 0, out.err
+    assert out.out.strip() == "row_0.40"
+
+
+def test_exec_returns_the_command_exit_code(project, deploy):
+    deploy(open_target(None, project), "nlp", GREETER)
+    assert main(["exec", "nlp", "--", sys.executable, "-c", "raise SystemExit(7)"]) == 7
+
+
+def test_exec_downloads_and_unpacks_once_from_maxcompute(project, deploy, odps_target_url, odps_emulator,
+                                                         monkeypatch, tmp_path):
+    monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
+    info = deploy(open_target(None, project), "nlp", GREETER)
+    odps_emulator.stats.reset()
+    assert main(["exec", "nlp", "--", sys.executable, "-c", "import greeter"]) == 0
+    first_reads = odps_emulator.stats.count("read")
+    unpacked = Path(tmp_path / "cache" / "exec" / info.sha256)
+    assert (unpacked / "packages" / "greeter" / "__init__.py").is_file()
+    odps_emulator.stats.reset()
+    assert main(["exec", "nlp", "--", sys.executable, "-c", "import greeter"]) == 0
+    assert odps_emulator.stats.count("read") == first_reads - 1  # the state again, not the archive
+
+
+def test_exec_of_an_environment_with_nothing_to_run_is_a_clear_error(project, capfd):
+    assert main(["exec", "nlp", "--", "python", "-V"]) == 1
+    err = capfd.readouterr().err
+    assert "envctl: error: environment 'nlp' has no deployed version and no local build" in err
+    assert "Traceback" not in err
+
+
+def test_exec_of_a_missing_command_exits_127(project, deploy, capfd):
+    deploy(open_target(None, project), "nlp", GREETER)
+    assert main(["exec", "nlp", "--", "no-such-command-envctl"]) == 127
+    assert "command not found: no-such-command-envctl" in capfd.readouterr().err
+
+
+def test_exec_refuses_archives_escaping_the_unpack_dir(project, deploy, capfd):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../../evil.py")
+        info.size = 0
+        tar.addfile(info, io.BytesIO(b""))
+    deploy(open_target(None, project), "nlp", buffer.getvalue())
+    assert main(["exec", "nlp", "--", sys.executable, "-V"]) == 1
+    assert "cannot unpack" in capfd.readouterr().err
+
+
+def test_python_command_becomes_the_matching_interpreter(tmp_path):
+    (tmp_path / "packages").mkdir()
+    interpreter = tmp_path / "py311" / "bin" / "python"
+    argv, env = command_and_env(["python", "x.py"], tmp_path, interpreter, {"PATH": "/usr/bin", "PYTHONPATH": "/a"})
+    assert argv == [str(interpreter), "x.py"]
+    assert env["PATH"].split(":")[0] == str(interpreter.parent)
+    assert env["PYTHONPATH"].split(":") == [str(tmp_path / "packages"), "/a"]
+
+
+def test_other_commands_are_left_alone(tmp_path):
+    argv, env = command_and_env(["pytest", "-q"], tmp_path, None, {"PATH": "/usr/bin"})
+    assert argv == ["pytest", "-q"]
+    assert env["PATH"] == "/usr/bin"
+    assert env["PYTHONPATH"] == str(tmp_path)
