@@ -14,8 +14,10 @@ from envctl import console
 from envctl.cli.app import app, state
 from envctl.errors import EnvctlError
 from envctl.project import Project
-from envctl.udf import local
+from envctl.udf import adhoc, local
 from envctl.udf.resolution import deployed_version
+
+adhoc.register_gc_rule()  # every CLI run loads this module, so 'envctl gc' expires ad-hoc temporaries
 
 
 def _archive(project: Project, name: str, source: str, target_url: Optional[str]) -> tuple[local.LocalArchive, str]:

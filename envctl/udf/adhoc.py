@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from filelock import FileLock
 
 from envctl.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
-from envctl.udf.keys import AdhocRequest
+from envctl.udf import settings
+from envctl.udf.keys import AdhocRequest, is_temporary_resource
 
 LOCK_TIMEOUT = 3600.0
 """A build of a large environment can take many minutes; waiters give up only after this."""
@@ -98,6 +99,20 @@ def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
             except ObjectExists:
                 pass
         return AdhocArchive(name, None, built=True)
+
+
+def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
+    """gc's rule: ad-hoc temporaries whose upload is older than the configured TTL."""
+    ttl = settings.adhoc_ttl()
+    return [info.name for info in listing if is_temporary_resource(info.name) and info.modified + ttl <= now]
+
+
+def register_gc_rule() -> None:
+    """Let ``envctl gc`` remove expired ad-hoc temporaries (idempotent)."""
+    from envctl.retention import TEMP_SOURCES
+
+    if expired_temporaries not in TEMP_SOURCES:
+        TEMP_SOURCES.append(expired_temporaries)
 
 
 def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.builder.BuiltArchive

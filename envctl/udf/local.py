@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +19,12 @@ from typing import Mapping, Optional, Sequence
 
 from envctl.cache import Cache
 from envctl.errors import EnvctlError
+from envctl.install import PACKAGES_DIR
 from envctl.project import Project, cache_dir
 from envctl.state import VersionInfo
 from envctl.targets.base import Target
+from envctl.verify import _safe_extract as safe_extract
 
-PACKAGES_DIR = "packages"
 SOURCES = ("auto", "deployed", "local")
 
 
@@ -86,27 +85,15 @@ def unpack(archive: LocalArchive) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{archive.sha256[:12]}.", dir=dest.parent))
         try:
-            with tarfile.open(archive.path, "r:gz") as tar:
-                _extract_safely(tar, staging)
+            safe_extract(archive.path, staging)
             os.replace(staging, dest)
-        except (OSError, tarfile.TarError) as exc:
+        except EnvctlError as exc:
+            raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
+        except OSError as exc:
             raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return dest
-
-
-def _extract_safely(tar: tarfile.TarFile, dest: Path) -> None:
-    """Extract refusing absolute paths, ``..`` and links that leave ``dest``."""
-    if hasattr(tarfile, "data_filter"):
-        tar.extractall(dest, filter="data")
-        return
-    root = dest.resolve()
-    for member in tar.getmembers():
-        target = (root / member.name).resolve()
-        if root not in (target, *target.parents) or member.issym() or member.islnk() or member.isdev():
-            raise tarfile.TarError(f"unsafe member {member.name!r}")
-    tar.extractall(dest)  # noqa: S202 - members checked above
 
 
 def import_root(tree: Path) -> Path:
@@ -116,27 +103,10 @@ def import_root(tree: Path) -> Path:
 
 
 def find_interpreter(python: str) -> Optional[Path]:
-    """An installed CPython matching the target's ``major.minor`` (None when there is none)."""
-    try:
-        from envctl.verify import find_interpreter as builder_find  # the builder's discovery
-    except ImportError:
-        builder_find = None
-    if builder_find is not None:
-        found = builder_find(python)
-        return Path(found) if found else None
-    minor = ".".join(python.split(".")[:2])
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
-        return Path(sys.executable)
-    on_path = shutil.which(f"python{minor}")
-    if on_path:
-        return Path(on_path)
-    # pyenv-style installs under ~/.pyenv/versions/<version>/bin/python (PYENV_ROOT honoured)
-    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    for candidate in sorted(versions.glob(f"{minor}.*"), reverse=True):
-        binary = candidate / "bin" / "python"
-        if binary.is_file() and os.access(binary, os.X_OK):
-            return binary
-    return None
+    """An installed CPython of the target's ``major.minor`` (the builder's discovery)."""
+    from envctl.verify import find_interpreter as discover
+
+    return discover(".".join(python.split(".")[:2]))
 
 
 PYTHON_NAMES = ("python", "python3")

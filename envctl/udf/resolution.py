@@ -20,8 +20,8 @@ from envctl.errors import EnvctlError
 from envctl.project import Project, cache_dir, find_project
 from envctl.requirements import RequirementError, normalize_requirements
 from envctl.spec import Environment
-from envctl.state import STATE_OBJECT, State, VersionInfo
-from envctl.targets.base import ObjectMissing, Target
+from envctl.state import VersionInfo
+from envctl.targets.base import Target
 from envctl.udf import adhoc, settings
 from envctl.udf.cache import ResolutionCache, resolve_ttl
 from envctl.udf.keys import AdhocRequest
@@ -167,11 +167,9 @@ def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
 
 def deployed_version(target: Target, environment: str) -> Optional[VersionInfo]:
     """The controller's current version of ``environment`` in ``target`` (one state read)."""
-    try:
-        raw = target.read(STATE_OBJECT)
-    except ObjectMissing:
-        return None
-    return State.from_bytes(raw).env(environment).current_version
+    from envctl.observe import current_resource
+
+    return current_resource(target, environment)
 
 
 def _adhoc_request(query: Query, spec: Optional[Environment]) -> AdhocRequest:
