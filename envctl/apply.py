@@ -136,7 +136,7 @@ class Applier:
         resource = archive_name(name, built.sha256)
         info, sent = self._ensure_uploaded(resource, built)
         history = self.state.env(name)
-        same = next((v for v in history.versions if v.sha256 == built.sha256), None)
+        same = next((v for v in history.versions if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()), None)
         if same is not None:
             restored = replace(same, uploaded_modified=info.modified, size=info.size)
             versions = tuple(restored if v is same else v for v in history.versions)

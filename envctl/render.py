@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.table import Table
 
 from envctl.console import redact
 from envctl.plan import Change, Plan
@@ -37,24 +36,20 @@ def summary(plan: Plan) -> str:
 
 
 def render_text(plan: Plan, console: Console) -> None:
-    """A table of changed environments and the reasons; unchanged ones only when nothing changed."""
+    """Terraform-style lines: one per changed environment, its reasons indented below."""
     console.print(f"Target: {redact(plan.target)}", markup=False)
-    changed = [c for c in plan.changes if c.action != "noop"]
-    if changed:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        for column in ("", "environment", "action", "current", "python", "reasons"):
-            table.add_column(column)
-        for change in changed:
-            style = STYLES[change.action]
-            table.add_row(
-                f"[{style}]{SYMBOLS[change.action]}[/{style}]",
-                change.environment,
-                f"[{style}]{change.action}[/{style}] {_what(change)}".rstrip(),
-                f"v{change.current_version}" if change.current_version else "-",
-                change.python or "-",
-                "; ".join(change.reasons),
-            )
-        console.print(table)
+    for change in plan.changes:
+        if change.action == "noop":
+            continue
+        style = STYLES[change.action]
+        current = f" (now v{change.current_version}, python {change.python})" if change.current_version else ""
+        console.print(
+            f"[{style}]{SYMBOLS[change.action]} {change.environment}[/{style}]: "
+            f"{change.action}, {_what(change)}{current}",
+            soft_wrap=True,
+        )
+        for reason in change.reasons:
+            console.print(f"    - {reason}", markup=False, soft_wrap=True)
     console.print(summary(plan), markup=False)
 
 

@@ -44,8 +44,12 @@ def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep:
         old = [v for v in newest_first[keep:] if v.version != env.current and v.created <= cutoff]
         if old:
             doomed[name] = tuple(old)
+    doomed_ids = {(v.environment, v.version) for versions in doomed.values() for v in versions}
     doomed_names = {v.resource for versions in doomed.values() for v in versions}
-    still_used = {v.resource for env in state.environments.values() for v in env.versions} - doomed_names
+    still_used = {  # an archive shared with a kept version (same bytes) stays
+        v.resource for env in state.environments.values() for v in env.versions
+        if (v.environment, v.version) not in doomed_ids
+    }
     deletable = sorted(doomed_names - still_used)
     orphans = sorted(
         info.name

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from envctl import console
-from envctl.apply import Applier, ApplyResult, check_fresh, git_commit
+from envctl.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
 from envctl.cli.app import app, state
 from envctl.desired import desired_state, load_locks
 from envctl.durations import parse_duration
@@ -25,11 +24,13 @@ from envctl.errors import EnvctlError
 from envctl.lease import force_unlock, held
 from envctl.observe import Observed, observe, write_state
 from envctl.plan import Plan, diff_env, plan
+from envctl.progress import bytes_progress
 from envctl.project import Project
 from envctl.render import render_json, render_markdown, render_text
 from envctl.retention import expired_temporaries, select
 from envctl.state import TEMP_PREFIX
 from envctl.targets import Target, open_target
+from envctl.targets.base import Progress
 
 EXIT_CHANGES = 2
 
@@ -52,15 +53,14 @@ def _desired(project: Project) -> tuple[dict, dict, dict]:
 
 
 @contextmanager
-def _upload_progress() -> Iterator[Optional[object]]:
-    """A rich progress bar on stderr for uploads, or None when not a terminal / --quiet."""
-    if console.verbosity() < 0 or not console.err_console.is_terminal:
-        yield None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=console.err_console, transient=True) as bar:
+def _upload_progress() -> Iterator[Optional[ProgressFactory]]:
+    """Upload bars on stderr (shown only on a terminal without --quiet); None when hidden."""
+    with bytes_progress() as bar:
+        if bar.disable:
+            yield None
+            return
 
-        def factory(description: str, total: int):  # type: ignore[no-untyped-def]
+        def factory(description: str, total: int) -> Progress:
             task = bar.add_task(description, total=total)
             return lambda n: bar.advance(task, n)
 
@@ -169,7 +169,7 @@ def _execute(the_plan: Plan, tgt: Target, observed: Observed, environments: dict
             state=observed.state,
             objects=dict(observed.objects),
             commit=git_commit(project.root),
-            progress=progress,  # type: ignore[arg-type]
+            progress=progress,
         )
         return applier.run(the_plan, prune=prune)
 
