@@ -11,6 +11,7 @@ not packed: scripts carry a host interpreter path and none of them is importable
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,8 @@ def install_wheel(wheel: Path, tree: Path) -> Installed:
         scheme, interpreter="/usr/bin/env python3", script_kind="posix", bytecode_optimization_levels=()
     )
     try:
-        with WheelFile.open(wheel) as source:
+        with WheelFile.open(wheel) as source, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # installer skips shipped __pycache__, as we want
             install(source, destination, {"INSTALLER": INSTALLER_NAME})
         with zipfile.ZipFile(wheel) as archive:
             size = sum(i.file_size for i in archive.infolist() if not _is_bytecode(i.filename))

@@ -9,8 +9,14 @@ Two resolvers, same answer:
   ``--python-version/--platform/--implementation/--abi``, run through ``envctl.pip_driver`` so
   markers are evaluated for the target too (pip alone uses the host's values).
 
-``ENVCTL_RESOLVER=pip|uv`` forces one. ``prefer_binary`` has no uv equivalent, so such specs
-use pip. Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
+Wheels first: an sdist is used only for a package with no version (within the constraints)
+that ships a wheel for the target — sdists with compiled code cannot be built for the cluster
+here, so a newer native sdist must never win over an older wheel. pip therefore always runs
+with ``--prefer-binary`` (the spec's ``prefer_binary`` is implied) when sdists are allowed, and
+``--only-binary=:all:`` when ``allow_sdist`` is false. uv has no prefer-binary mode, so it
+resolves wheels only; when that fails and sdists are allowed, pip resolves instead.
+
+``ENVCTL_RESOLVER=pip|uv`` forces one. Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
 the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
 indexes are merged the way pip merges them (best match across all), in both resolvers.
 """
@@ -81,7 +87,7 @@ def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
         raise EnvctlError("resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')")
     if choice:
         return choice
-    return "uv" if find_uv() is not None and not env.prefer_binary else "pip"
+    return "uv" if find_uv() is not None else "pip"
 
 
 def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
@@ -91,7 +97,16 @@ def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
         return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
     which = pick_resolver(env, resolver)
     console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
-    candidates = _resolve_uv(env, target) if which == "uv" else _resolve_pip(env, target)
+    if which == "uv":
+        try:
+            candidates = _resolve_uv(env, target, wheels_only=True)
+        except EnvctlError:
+            if not env.allow_sdist:
+                raise
+            console.debug("uv found no wheel-only resolution; resolving with pip, which can use sdists")
+            which, candidates = "pip", _resolve_pip(env, target)
+    else:
+        candidates = _resolve_pip(env, target)
     packed: list[LockedFile] = []
     excluded: list[tuple[str, str]] = []
     for candidate in candidates:
@@ -162,10 +177,7 @@ def pip_command(env: Environment, target: TargetPython, report: Path, workdir: P
     for platform in target.platforms:
         command += ["--platform", platform]
     command += _index_args(env)
-    if not env.allow_sdist:
-        command += ["--only-binary", ":all:"]
-    if env.prefer_binary:
-        command.append("--prefer-binary")
+    command += ["--prefer-binary"] if env.allow_sdist else ["--only-binary", ":all:"]
     if env.pre_release:
         command.append("--pre")
     return command + list(env.requirements)
@@ -201,7 +213,7 @@ def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
 # uv
 
 
-def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) -> list[str]:
+def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, *, wheels_only: bool = True) -> list[str]:
     """The ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
@@ -209,7 +221,7 @@ def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) ->
         "--no-config", "--no-header", "--no-annotate", "--quiet", "--index-strategy", "unsafe-best-match",
     ]  # fmt: skip
     command += _index_args(env)
-    if not env.allow_sdist:
+    if wheels_only or not env.allow_sdist:
         command += ["--only-binary", ":all:"]
     if env.pre_release:
         command += ["--prerelease", "allow"]
@@ -227,12 +239,12 @@ def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[Lock
             yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
 
 
-def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
+def _resolve_uv(env: Environment, target: TargetPython, *, wheels_only: bool = True) -> list[Candidate]:
     uv = find_uv()
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         output = Path(tmp) / "pylock.toml"
-        command = uv_command(uv, env, target, output)
+        command = uv_command(uv, env, target, output, wheels_only=wheels_only)
         console.debug("running " + " ".join(command))
         result = subprocess.run(
             command, input="\n".join(env.requirements) + "\n", env=isolated_env(), capture_output=True, text=True, check=False

@@ -50,7 +50,8 @@ def native_sources(members: Sequence[str]) -> list[str]:
 def _refusal(file: LockedFile, reason: str) -> EnvctlError:
     return EnvctlError(
         f"{file.name} {file.version} is only available as an sdist with compiled code ({reason}); it cannot be "
-        "compiled for the cluster here. Set prefer_binary: true or pin a version of it that ships manylinux wheels"
+        "compiled for the cluster here. Pin a version of it that ships manylinux wheels for the target, "
+        "or exclude it if the cluster provides it"
     )
 
 
