@@ -8,7 +8,6 @@ call is retried with backoff on transient failures. Credentials come only from
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from contextlib import contextmanager
@@ -47,27 +46,6 @@ def credentials_from_env() -> tuple[str, str]:
     if not access_id or not secret:
         raise EnvctlError(f"the odps target needs credentials: set {ACCESS_ID_VAR} and {SECRET_VAR}")
     return access_id, secret
-
-
-class _ProgressReader:
-    """A read-only file wrapper reporting bytes read; keeps ``name`` so pyodps can size it."""
-
-    def __init__(self, handle: BinaryIO, progress: Optional[Progress]) -> None:
-        self._handle = handle
-        self._progress = progress
-        self.name = handle.name
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        if self._progress and data:
-            self._progress(len(data))
-        return data
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._handle.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._handle.tell()
 
 
 class OdpsTarget(Target):
@@ -214,11 +192,32 @@ class OdpsTarget(Target):
         size = path.stat().st_size
 
         def run() -> None:
+            # pyodps's streamed part+merge upload, driven here rather than via create_resource:
+            # its context manager merges whatever parts exist even when a part failed, which
+            # would publish a truncated archive. Parts of a failed attempt are temp resources.
+            resource = self._resources().get_typed(name, kind, temp=temp)
             with open(path, "rb") as handle, self._chunking():
-                self.client.create_resource(name, kind, fileobj=_ProgressReader(handle, progress), temp=temp)
+                stream = resource.open("wb", stream=True, overwrite=False)
+                try:
+                    while chunk := handle.read(self.chunk_size):
+                        stream.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                    stream.close()  # uploads the last part, then merges (md5-checked by the service)
+                except Exception:
+                    self._drop_parts(name)
+                    raise
 
         self._call("upload", run, name)
         return verify_uploaded(name, self.stat(name), size, md5)
+
+    def _drop_parts(self, name: str) -> None:
+        """Best-effort removal of a failed attempt's part resources (they are temporary anyway)."""
+        try:
+            for part in self.client.list_resources(prefix=f"{name}.part.tmp."):
+                self.client.delete_resource(part.name)
+        except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
+            pass
 
     def create_exclusive(self, name: str, data: bytes) -> None:
         self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data), name)

@@ -103,3 +103,18 @@ def test_missing_odps_credentials_is_one_line_error(monkeypatch, tmp_path: Path,
 def test_bad_target_url_is_a_clear_error(url: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(EnvctlError, match=message):
         open_target(url, Project(tmp_path))
+
+
+def test_large_upload_goes_in_parts_and_survives_a_failed_part(odps_emulator, odps_credentials, tmp_path: Path) -> None:
+    from envctl.emulator.pytest_plugin import emulator_target_url
+
+    target = open_target(emulator_target_url(odps_emulator) + "&chunk_size=65536", Project(tmp_path))
+    target.retry_wait = 0.01
+    data = os.urandom(5 * 65536 + 100)
+    src = tmp_path / "big.tar.gz"
+    src.write_bytes(data)
+    odps_emulator.faults.fail(503, kind="part", nth=3, times=1)
+    info = target.put_file("envctl-big-000000000001.tar.gz", src, md5=hashlib.md5(data).hexdigest())
+    assert info.size == len(data) and info.md5 == hashlib.md5(data).hexdigest()
+    assert odps_emulator.stats.count(kind="part") >= 6
+    assert [i.name for i in target.list("envctl-")] == ["envctl-big-000000000001.tar.gz"]
