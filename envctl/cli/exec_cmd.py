@@ -14,7 +14,7 @@ from envctl import console
 from envctl.cli.app import app, state
 from envctl.errors import EnvctlError
 from envctl.project import Project
-from envctl.udf import adhoc, local
+from envctl.udf import EXEC_ENV_VAR, adhoc, local
 from envctl.udf.resolution import deployed_version
 
 adhoc.register_gc_rule()  # every CLI run loads this module, so 'envctl gc' expires ad-hoc temporaries
@@ -30,7 +30,7 @@ def _archive(project: Project, name: str, source: str, target_url: Optional[str]
         if version is not None:
             return local.fetch_deployed(target, version), version.python
         if source == "deployed":
-            raise EnvctlError(f"environment {name!r} is not deployed to {target.url}; run 'envctl apply {name}'")
+            raise EnvctlError(f"environment {name!r} is not deployed to {target.url}; run 'envctl apply --only {name}'")
     spec = project.environments([name])[name]
     built = local.built_archive(project, name)
     if built is None:
@@ -64,6 +64,7 @@ def exec_(
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
     argv, env = local.command_and_env(command, tree, interpreter, os.environ)
+    env[EXEC_ENV_VAR] = name
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")
     try:
         completed = subprocess.run(argv, env=env, check=False)

@@ -3,17 +3,31 @@
 ``with_python_requirements`` is a drop-in for ``maxframe.udf.with_python_requirements`` with
 one addition, ``env=``; ``with_environment(name)`` references a deployed environment only.
 Resolution happens when the decorator is applied (at import of the UDF module), so a missing
-environment fails fast on the client rather than on the cluster.
+environment fails fast on the client rather than on the cluster. Under ``envctl exec`` (which
+sets ``ENVCTL_EXEC``) the decorators return functions unchanged: the packages are local.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Optional
 
 from envctl.udf.marking import mark, resources_of
 from envctl.udf.resolution import Query, Resolution, resolve
 
 __all__ = ["with_python_requirements", "with_environment", "resolve", "resources_of", "Resolution"]
+
+EXEC_ENV_VAR = "ENVCTL_EXEC"
+"""Set by ``envctl exec`` to the environment whose packages are already on ``sys.path``."""
+
+
+def _decorator(query: Query) -> Callable[[Callable[..., Any]], Any]:
+    def decorate(func: Callable[..., Any]) -> Any:
+        if os.environ.get(EXEC_ENV_VAR):
+            return func  # running locally under `envctl exec`: the packages are importable already
+        return mark(func, [resolve(query).resource])
+
+    return decorate
 
 
 def with_python_requirements(
@@ -45,18 +59,9 @@ def with_python_requirements(
         target=target,
         python=python,
     )
-
-    def decorate(func: Callable[..., Any]) -> Any:
-        return mark(func, [resolve(query).resource])
-
-    return decorate
+    return _decorator(query)
 
 
 def with_environment(name: str, *, target: Optional[str] = None) -> Callable[[Callable[..., Any]], Any]:
     """Make the decorated UDF run with the deployed environment ``name`` (no ad-hoc fallback)."""
-    query = Query(environment=name, target=target)
-
-    def decorate(func: Callable[..., Any]) -> Any:
-        return mark(func, [resolve(query).resource])
-
-    return decorate
+    return _decorator(Query(environment=name, target=target))

@@ -147,7 +147,7 @@ def resolve_uncached(query: Query, project: Project) -> Resolution:
         where = "is not defined in this project and " if spec is None else ""
         raise EnvctlError(
             f"environment {query.environment!r} {where}is not deployed to {target.url}; "
-            f"run 'envctl apply {query.environment}' or pass requirements for an ad-hoc build"
+            f"run 'envctl apply --only {query.environment}' or pass requirements for an ad-hoc build"
         )
     request = _adhoc_request(query, spec)
     if query.force_rebuild:

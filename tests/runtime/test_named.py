@@ -51,7 +51,7 @@ def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_tar
 
 def test_unknown_environment_names_environment_and_target(project):
     with pytest.raises(EnvctlError, match=r"environment 'nope' is not defined in this project and is not "
-                                          r"deployed to local://.*envctl apply"):
+                                          r"deployed to local://.*envctl apply --only nope"):
         with_environment("nope")(process)
 
 
