@@ -219,6 +219,8 @@ def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, *,
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
         "--python-version", target.version, "--python-platform", target.uv_platform(),
         "--no-config", "--no-header", "--no-annotate", "--quiet", "--index-strategy", "unsafe-best-match",
+        # Never fetch a managed CPython: the target's markers and tags come from the flags above.
+        "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
     command += _index_args(env)
     if wheels_only or not env.allow_sdist:
