@@ -13,6 +13,8 @@ from envctl.project import Project
 from envctl.state import State, VersionInfo, archive_name
 from envctl.targets import Target, open_target
 from envctl.targets.base import file_md5
+from envctl.testing.index import LocalIndex, write_simple_index
+from envctl.testing.wheels import Dist, write_dist
 from envctl.udf import adhoc
 from envctl.udf.resolution import clear_memo
 
@@ -81,4 +83,26 @@ def deploy(tmp_path: Path) -> Callable[[Target, str, bytes], VersionInfo]:
     return lambda target, environment, payload: deploy_fake_version(target, environment, payload, staging)
 
 
-__all__ = ["open_target"]
+
+def tiny(name: str, version: str, *requires: str) -> Dist:
+    """A pure-Python wheel whose module reports ``__version__``."""
+    return Dist(name, version, {f"{name}/__init__.py": f'__version__ = "{version}"\n'}, requires=requires)
+
+
+@pytest.fixture
+def adhoc_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalIndex]:
+    """A private simple index (tests may publish newer versions) used by ad-hoc builds."""
+    with LocalIndex.create(tmp_path / "index", (tiny("tinytext", "1.0", "tinyseg"), tiny("tinyseg", "0.40"))) as index:
+        monkeypatch.setenv("ENVCTL_INDEX_URL", index.url)
+        yield index
+
+
+@pytest.fixture
+def release(adhoc_index: LocalIndex) -> Callable[..., None]:
+    """``release("tinyseg", "0.41")`` publishes a new version on the running ``adhoc_index``."""
+
+    def publish(name: str, version: str, *requires: str) -> None:
+        write_dist(tiny(name, version, *requires), adhoc_index.root / "files")
+        write_simple_index(adhoc_index.root)
+
+    return publish
