@@ -1,3 +1,3 @@
 """Shared test configuration."""
 
-pytest_plugins = ["envctl.emulator.pytest_plugin"]
+pytest_plugins = ["envctl.emulator.pytest_plugin", "envctl.testing.pytest_plugin"]

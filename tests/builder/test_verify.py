@@ -1,0 +1,41 @@
+"""``envctl verify``: imports in a target-version interpreter, never a silent pass."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_verify_imports_every_module_in_the_target_interpreter(project, python311, capsys):
+    project.spec("demo", "3.11", ["tinychain tinynative tinysdist"])
+    assert project.run("lock", "demo") == 0
+    capsys.readouterr()
+    assert project.run("verify", "demo", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified"] is True
+    assert {m["module"] for m in report["modules"]} == {"tinychain", "tinynative", "tinypure", "tinysdist"}
+
+
+def test_verify_reports_a_broken_module_and_fails(project, python311, capsys):
+    project.spec("demo", "3.11", ["tinybroken tinypure"])
+    assert project.run("lock", "demo") == 0
+    assert project.run("verify", "demo") == 1
+    out = capsys.readouterr().out
+    assert "FAIL tinybroken (tinybroken): ImportError: tinybroken is broken on purpose" in out
+    assert "ok   tinypure" in out
+
+
+def test_verify_skips_modules_that_need_only_excluded_packages(project, python311, capsys):
+    project.spec("demo", "3.11", ["tinychain"], exclude=["tinypure"])
+    assert project.run("lock", "demo") == 0
+    assert project.run("verify", "demo") == 0
+    assert "skip tinychain" in capsys.readouterr().out
+
+
+def test_verify_without_a_target_interpreter_exits_3(project, tmp_path, monkeypatch, capsys):
+    project.spec("demo", "3.11", ["tinypure"])
+    assert project.run("lock", "demo") == 0
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.delenv("ENVCTL_PYTHON_3_11", raising=False)
+    assert project.run("verify", "demo") == 3
+    assert "no CPython 3.11 interpreter found" in capsys.readouterr().err
