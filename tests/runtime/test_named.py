@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -89,3 +92,23 @@ def test_missing_credentials_are_a_clear_error(project, monkeypatch):
 def test_nothing_requested_is_an_error(project):
     with pytest.raises(EnvctlError, match="needs requirements or env="):
         with_python_requirements()(process)
+
+
+def test_without_maxframe_the_decorated_function_runs_and_carries_the_resource(project, deploy):
+    info = deploy(open_target(None, project), "nlp", b"archive")
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["maxframe"] = None  # the optional extra is not installed
+        from envctl.udf import with_environment, with_python_requirements
+
+        @with_python_requirements("jieba==0.40", env="nlp")
+        def process(row):
+            return row + "_ok"
+
+        print(type(process).__name__, process.__envctl_resources__[0], process("r"))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["function", info.resource, "r_ok"]
