@@ -11,7 +11,7 @@ import pytest
 from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.project import Project
 from envctl.state import State, VersionInfo, archive_name
-from envctl.targets import Target, open_target
+from envctl.targets import Target
 from envctl.targets.base import file_md5
 from envctl.testing.index import LocalIndex, write_simple_index
 from envctl.testing.wheels import Dist, write_dist

@@ -7,7 +7,6 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
 
 from envctl.cli import main
 from envctl.targets import open_target
@@ -95,3 +94,15 @@ def test_other_commands_are_left_alone(tmp_path):
     assert argv == ["pytest", "-q"]
     assert env["PATH"] == "/usr/bin"
     assert env["PYTHONPATH"] == str(tmp_path)
+
+
+def test_exec_uses_the_local_build_when_nothing_is_deployed(project, adhoc_index, capfd):
+    (project.environments_dir / "nlp.yaml").write_text(
+        f'name: nlp\npython: "3.11"\nindex_url: {adhoc_index.url}\nrequirements: [tinytext]\n'
+    )
+    assert main(["lock", "nlp"]) == 0
+    assert main(["build", "nlp"]) == 0
+    capfd.readouterr()
+    assert main(["exec", "nlp", "--source", "local", "--", sys.executable, "-c",
+                 "import tinyseg; print('row_' + tinyseg.__version__)"]) == 0
+    assert capfd.readouterr().out.strip() == "row_0.40"
