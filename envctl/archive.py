@@ -3,9 +3,9 @@
 Entries are sorted; owner is uid/gid 0 with empty names; modes are normalised (0755 for
 directories and executables, 0644 otherwise); every mtime is ``SOURCE_DATE_EPOCH`` (default
 0); the gzip header has mtime 0 and no file name. The sha256 of the bytes is the archive's
-identity. gzip level 6 is the default: on wheels of compiled code it is within ~1-2% of level
-9's size at about half the time (see benchmarks/build_vs_pyodps_pack.py), and gzip dominates
-the build time of large environments.
+identity. gzip level 6 is the default because gzip dominates the build time of large
+environments: on the seed environment (jieba, cloudpickle, pandas; a 144 MB tar) level 6 gives
+48.1 MB in 3.8 s, level 9 47.8 MB in 12.0 s and level 1 54.4 MB in 1.4 s.
 """
 
 from __future__ import annotations

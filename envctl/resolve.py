@@ -151,7 +151,7 @@ def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
 def _error_summary(stderr: str) -> str:
     """The lines that explain a resolver failure, joined into one line for the CLI."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith(("error", "×", "╰", "because", "hint"))]
+    errors = [line for line in lines if line.lower().startswith(("error", "cause", "×", "╰", "because", "hint"))]
     picked = (errors or lines[-3:])[:4]
     return console.redact(" ".join(picked))[:800] or "no details"
 
