@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
-from envctl import console
+from envctl import console, crashpoints
 from envctl.errors import EnvctlError
 from envctl.lockfile import Lock
 from envctl.observe import Observed, write_state
@@ -120,6 +120,7 @@ class Applier:
         if listed is not None:
             self.target.delete(name)  # same name, different bytes: corrupted out of band
         on_bytes = self.progress(f"upload {name}", built.size) if self.progress else None
+        on_bytes = crashpoints.watch_progress("upload", on_bytes)
         try:
             info = self.target.put_file(name, built.path, md5=built.md5, kind="archive", progress=on_bytes)
         except ObjectExists:  # e.g. a retried upload whose first attempt landed after all
@@ -133,8 +134,10 @@ class Applier:
             return Outcome(name, change.action, f"re-pointed to v{change.reuse_version} (no build)", change.reuse_version)
         env, lock = self.environments[name], self.locks[name]
         built = self.build(env, lock)
+        crashpoints.reach("built")
         resource = archive_name(name, built.sha256)
         info, sent = self._ensure_uploaded(resource, built)
+        crashpoints.reach("uploaded")
         history = self.state.env(name)
         same = next((v for v in history.versions if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()), None)
         if same is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from envctl import console
+from envctl import console, crashpoints
 from envctl.archive import write_archive
 from envctl.cache import Cache, atomic_path, write_json_atomic
 from envctl.errors import EnvctlError
@@ -84,6 +84,7 @@ def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) 
         dest = cache.archive_path(key)
         with atomic_path(dest) as tmp_archive:
             info = write_archive(tree, tmp_archive, progress=progress)
+            crashpoints.reach("build")
     built = BuiltArchive(
         path=dest,
         sha256=info.sha256,

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator, Optional
 
+from envctl import console
 from envctl.errors import EnvctlError
 from envctl.state import LEASE_OBJECT
 from envctl.targets.base import ObjectExists, ObjectMissing, Target
@@ -26,13 +27,15 @@ POLL_INTERVAL = 1.0
 
 @dataclass(frozen=True)
 class Lease:
-    """Who holds the target, since when, until when."""
+    """Who holds the target, since when, until when; ``machine``/``pid`` find the process."""
 
     id: str
     owner: str
     operation: str
     created: float
     expires: float
+    machine: str = ""
+    pid: int = 0
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -43,7 +46,7 @@ class Lease:
         try:
             data = json.loads(raw.decode())
             return cls(str(data["id"]), str(data["owner"]), str(data["operation"]), float(data["created"]),
-                       float(data["expires"]))
+                       float(data["expires"]), str(data.get("machine", "")), int(data.get("pid", 0)))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
 
@@ -59,6 +62,38 @@ def whoami() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}:{os.getpid()}"
+
+
+def machine_id() -> str:
+    """Host, boot and PID namespace: equal only where our PIDs and the holder's are comparable.
+
+    Empty where that cannot be known (no ``/proc``), which disables dead-holder detection.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            boot = handle.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return f"{socket.gethostname()}/{boot}/{namespace}"
+
+
+def holder_is_gone(lease: Lease) -> bool:
+    """True only when the holder ran on this very machine and its process no longer exists.
+
+    Why: a killed apply (SIGKILL, OOM, a closed laptop lid is different: its process lives)
+    must not block the next run on the same machine for the whole TTL.
+    """
+    here = machine_id()
+    if not here or lease.machine != here or lease.pid <= 0:
+        return False
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but is not ours (EPERM): alive
+        return False
+    return False
 
 
 def current_lease(target: Target) -> Optional[Lease]:
@@ -80,9 +115,10 @@ def acquire(
 ) -> Lease:
     """Take the lease, waiting up to ``timeout`` seconds; expired leases are broken."""
     deadline = clock() + timeout
+    waited = False
     while True:
         now = clock()
-        lease = Lease(uuid.uuid4().hex[:12], whoami(), operation, now, now + ttl)
+        lease = Lease(uuid.uuid4().hex[:12], whoami(), operation, now, now + ttl, machine_id(), os.getpid())
         try:
             target.create_exclusive(LEASE_OBJECT, lease.to_bytes())
             return lease
@@ -92,7 +128,9 @@ def acquire(
             continue  # released between our create and read: try again at once
         if holder.id == lease.id:
             return lease  # our create landed but its answer was lost and retried
-        if holder.expires <= clock():
+        if holder.expires <= clock() or holder_is_gone(holder):
+            if holder.expires > clock():
+                console.warn(f"breaking the lease of {holder.describe()}: that process no longer exists")
             target.delete(LEASE_OBJECT)  # expired: break it; the next create decides who wins
             continue
         if clock() >= deadline:
@@ -100,6 +138,9 @@ def acquire(
                 f"target {target.url} is locked by {holder.describe()}; wait with --lock-timeout, "
                 f"or if that process is gone run 'envctl force-unlock {holder.id}'"
             )
+        if not waited:
+            console.info(f"target is locked by {holder.describe()}; waiting up to {timeout:g}s for it")
+            waited = True
         sleep(min(POLL_INTERVAL, max(0.05, deadline - clock())))
 
 

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
+from envctl import crashpoints
 from envctl.errors import EnvctlError
+from envctl.state import STATE_OBJECT
 from envctl.targets.base import (
     MD5_BUFFER,
     Kind,
@@ -122,6 +124,7 @@ class LocalTarget(Target):
         with self._staged(name) as (handle, tmp):
             handle.write(data)
             self._sync(handle)
+            crashpoints.reach("state-write" if name == STATE_OBJECT else "write")
             os.replace(tmp, path)
         self._mark_temp(name, temp)
 

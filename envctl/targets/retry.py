@@ -5,14 +5,18 @@ Why here: every target operation (not just apply) benefits, including the runtim
 
 from __future__ import annotations
 
+import os
 from typing import Callable, TypeVar
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from envctl.errors import EnvctlError
+
 T = TypeVar("T")
 
 DEFAULT_ATTEMPTS = 5
+WAIT_SCALE_VAR = "ENVCTL_RETRY_WAIT_SCALE"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -31,13 +35,32 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, TimeoutError))
 
 
+def wait_scale() -> float:
+    """``ENVCTL_RETRY_WAIT_SCALE`` (default 1): multiplies every backoff wait.
+
+    Why: fault-injection tests and impatient local runs shorten the waits without changing the
+    policy (attempt count, exponential growth) that production relies on.
+    """
+    text = os.environ.get(WAIT_SCALE_VAR, "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise EnvctlError(f"{WAIT_SCALE_VAR} must be a number between 0 and 100, not {text!r}")
+    return value
+
+
 def call_with_retries(
     fn: Callable[[], T], *, attempts: int = DEFAULT_ATTEMPTS, wait: float = 0.5, max_wait: float = 8.0
 ) -> T:
     """Run ``fn`` with exponential backoff on transient errors; the last error is re-raised."""
+    scale = wait_scale()
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=wait, max=max_wait),
+        wait=wait_exponential(multiplier=wait * scale, max=max_wait * scale),
         retry=retry_if_exception(is_transient),
         reraise=True,
     )
