@@ -71,13 +71,29 @@ def main() -> None:
         source = Path(work) / "payload.bin"
         md5 = write_source(source, size_mb * MIB)
         server = subprocess.Popen(
-            [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(Path(work) / "data"), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "envctl",
+                "emulator",
+                "--port",
+                "0",
+                "--data",
+                str(Path(work) / "data"),
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         try:
             endpoint = json.loads(server.stdout.readline())["endpoint"]
-            client = ODPS("bench-ak", "bench-sk", project="bench", endpoint=endpoint, overwrite_global=False)
-            client.exist_resource("warm-up")  # connection, tenant and project look-ups out of the way
+            client = ODPS(
+                "bench-ak", "bench-sk", project="bench", endpoint=endpoint, overwrite_global=False
+            )
+            client.exist_resource(
+                "warm-up"
+            )  # connection, tenant and project look-ups out of the way
 
             started = time.perf_counter()
             with PeakRss(server.pid) as emulator_up, PeakRss(os.getpid()) as client_up:
@@ -101,8 +117,10 @@ def main() -> None:
     print(f"resource size:                         {size_mb} MiB (md5 verified after round trip)")
     print(f"upload   {upload_s:6.2f} s  ({size_mb / upload_s:6.1f} MiB/s)")
     print(f"download {download_s:6.2f} s  ({size_mb / download_s:6.1f} MiB/s)")
-    print(f"emulator peak RSS growth, upload:      {emulator_up.growth_mb:7.1f} MiB "
-          f"(baseline {emulator_up.baseline / MIB:.1f} MiB)")
+    print(
+        f"emulator peak RSS growth, upload:      {emulator_up.growth_mb:7.1f} MiB "
+        f"(baseline {emulator_up.baseline / MIB:.1f} MiB)"
+    )
     print(f"emulator peak RSS growth, download:    {emulator_down.growth_mb:7.1f} MiB")
     print(f"pyodps client peak RSS growth, upload: {client_up.growth_mb:7.1f} MiB  (peer)")
     ratio = emulator_up.growth_mb / client_up.growth_mb if client_up.growth_mb > 0 else float("nan")

@@ -37,28 +37,55 @@ def emulator_command(
         2048, "--max-resource-size-mb", min=1, help="Reject single resources larger than this."
     ),
     list_page_size: int = typer.Option(
-        1000, "--list-page-size", min=1, max=1000, help="Resources per list page when a client sends no maxitems."
+        1000,
+        "--list-page-size",
+        min=1,
+        max=1000,
+        help="Resources per list page when a client sends no maxitems.",
     ),
-    project: str = typer.Option("envctl_test", "--project", help="Project name used in the printed target."),
-    as_json: bool = typer.Option(False, "--json", help="Print the endpoint and target as one JSON line."),
+    project: str = typer.Option(
+        "envctl_test", "--project", help="Project name used in the printed target."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the endpoint and target as one JSON line."
+    ),
 ) -> None:
     """Serve a local MaxCompute resource API for pyodps (like moto / LocalStack) until Ctrl-C.
 
-    Point pyodps at the printed endpoint with any access id/secret, or set the printed ENVCTL_TARGET. Fault injection and counters: /_emulator/faults, /_emulator/stats, /_emulator/reset on the same port.
+    Point pyodps at the printed endpoint with any access id/secret, or set the printed
+    ENVCTL_TARGET. Fault injection and counters: /_emulator/faults, /_emulator/stats and
+    /_emulator/reset on the same port.
     """
     from envctl.emulator import Emulator
 
     data_dir = data if data is not None else state.project().state_dir / "emulator"
     try:
-        emulator = Emulator(data_dir, host=host, port=port, max_resource_size=max_resource_size_mb * 1024 * 1024,
-                            list_page_size=list_page_size)
+        emulator = Emulator(
+            data_dir,
+            host=host,
+            port=port,
+            max_resource_size=max_resource_size_mb * 1024 * 1024,
+            list_page_size=list_page_size,
+        )
         emulator.bind()
     except OSError as exc:
-        raise EnvctlError(f"cannot serve the emulator on {host}:{port} with data in {data_dir}: {exc.strerror or exc}")
+        reason = exc.strerror or exc
+        raise EnvctlError(
+            f"cannot serve the emulator on {host}:{port} with data in {data_dir}: {reason}"
+        ) from None
     target = emulator.target_url(project)
     if as_json:
-        print(json.dumps({"endpoint": emulator.endpoint, "target": target, "control": emulator.control_url,
-                          "data_dir": str(data_dir)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "endpoint": emulator.endpoint,
+                    "target": target,
+                    "control": emulator.control_url,
+                    "data_dir": str(data_dir),
+                }
+            ),
+            flush=True,
+        )
     else:
         print(f"endpoint:  {emulator.endpoint}", flush=True)
         print(f"export ENVCTL_TARGET='{target}'", flush=True)

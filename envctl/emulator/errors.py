@@ -1,7 +1,8 @@
 """MaxCompute-shaped error responses, so pyodps raises its own exception classes.
 
-pyodps (``odps.errors.parse_response``) reads ``<Error><Code/><Message/><RequestId/><HostId/>``
-and picks the exception class by the ``Code`` text (``NoSuchObject`` -> ``odps.errors.NoSuchObject``).
+pyodps (``odps.errors.parse_response``) reads ``<Error><Code/><Message/><RequestId/>
+<HostId/>`` and picks the exception class by the ``Code`` text (``NoSuchObject`` ->
+``odps.errors.NoSuchObject``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def already_exists(what: str) -> ServiceError:
 
 def unauthorized() -> ServiceError:
     # Wording of the real service's reply to a request with no/invalid Authorization header.
-    return ServiceError(401, "Unauthorized", "The request authorization header is invalid or missing.")
+    return ServiceError(
+        401, "Unauthorized", "The request authorization header is invalid or missing."
+    )
 
 
 def invalid_parameter(detail: str) -> ServiceError:
@@ -82,4 +85,6 @@ _STATUS_CODES = {
 def injected(status: int) -> ServiceError:
     """The error a fault rule answers with; 5xx codes map to pyodps's server-error classes."""
     code = _STATUS_CODES.get(status, "InternalServerError" if status >= 500 else "InvalidParameter")
-    return ServiceError(status, code, f"ODPS-0010000: System internal error - injected fault (HTTP {status})")
+    return ServiceError(
+        status, code, f"ODPS-0010000: System internal error - injected fault (HTTP {status})"
+    )

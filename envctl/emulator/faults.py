@@ -1,11 +1,13 @@
 """Fault injection and request counters, shared by the Python API and the HTTP control API.
 
 A rule matches requests by HTTP method, a regex searched in the URL path (no query
-string, still percent-encoded, e.g. ``/api/projects/p/resources/a.txt``) and/or the request kind (``create``, ``merge``, ``list`` ...). It starts firing on
-the ``nth`` matching request and fires ``times`` times (``None``: forever). Actions:
-``error`` (answer ``status`` with a MaxCompute XML error), ``latency`` (sleep ``delay``
-seconds, then serve normally) and ``drop`` (read ``after_bytes`` of the body, then close the
-socket without answering).
+string, still percent-encoded, e.g. ``/api/projects/p/resources/a.txt``) and/or the
+request kind (``create``, ``part``, ``merge``, ``replace``, ``meta``, ``read``, ``list``,
+``delete``, ``project``, ``tenant``). It starts firing on the ``nth`` matching request and
+fires ``times`` times (``None``: forever). Actions: ``error`` (answer ``status`` with a
+MaxCompute XML error), ``latency`` (sleep ``delay`` seconds, then serve normally) and
+``drop`` (read ``after_bytes`` of the body, default half, then close the socket without
+answering; a GET is cut before any response byte, and pyodps retries GETs).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ class FaultRule:
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
-            raise ValueError(f"unknown fault action {self.action!r}; expected one of {', '.join(ACTIONS)}")
+            raise ValueError(
+                f"unknown fault action {self.action!r}; expected one of {', '.join(ACTIONS)}"
+            )
         if self.nth < 1:
             raise ValueError("nth counts matching requests from 1")
         if self.times is not None and self.times < 1:
@@ -75,25 +79,58 @@ class FaultInjector:
         return rule
 
     def add_from_json(self, data: dict[str, Any]) -> FaultRule:
-        allowed = {"action", "method", "path", "kind", "nth", "times", "status", "delay", "after_bytes"}
+        allowed = {
+            "action",
+            "method",
+            "path",
+            "kind",
+            "nth",
+            "times",
+            "status",
+            "delay",
+            "after_bytes",
+        }
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         return self.add(FaultRule(**data))
 
-    def fail(self, status: int = 503, *, method: Optional[str] = None, path: Optional[str] = None,
-             kind: Optional[str] = None, nth: int = 1, times: Optional[int] = 1) -> FaultRule:
+    def fail(
+        self,
+        status: int = 503,
+        *,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        kind: Optional[str] = None,
+        nth: int = 1,
+        times: Optional[int] = 1,
+    ) -> FaultRule:
         """Answer the nth matching request (and ``times - 1`` more) with ``status``."""
         return self.add(FaultRule("error", method, path, kind, nth, times, status=status))
 
-    def delay(self, seconds: float, *, method: Optional[str] = None, path: Optional[str] = None,
-              kind: Optional[str] = None, nth: int = 1, times: Optional[int] = None) -> FaultRule:
+    def delay(
+        self,
+        seconds: float,
+        *,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        kind: Optional[str] = None,
+        nth: int = 1,
+        times: Optional[int] = None,
+    ) -> FaultRule:
         """Sleep before serving matching requests (every one by default)."""
         return self.add(FaultRule("latency", method, path, kind, nth, times, delay=seconds))
 
-    def drop(self, *, after_bytes: Optional[int] = None, method: Optional[str] = None,
-             path: Optional[str] = None, kind: Optional[str] = None, nth: int = 1,
-             times: Optional[int] = 1) -> FaultRule:
+    def drop(
+        self,
+        *,
+        after_bytes: Optional[int] = None,
+        method: Optional[str] = None,
+        path: Optional[str] = None,
+        kind: Optional[str] = None,
+        nth: int = 1,
+        times: Optional[int] = 1,
+    ) -> FaultRule:
         """Close the connection after reading ``after_bytes`` of the body (default: half)."""
         return self.add(FaultRule("drop", method, path, kind, nth, times, after_bytes=after_bytes))
 
@@ -149,7 +186,9 @@ class RequestStats:
                 if key == "total":
                     continue
                 key_method, key_kind = key.split(" ", 1)
-                if (kind is None or key_kind == kind) and (method is None or key_method == method.upper()):
+                if (kind is None or key_kind == kind) and (
+                    method is None or key_method == method.upper()
+                ):
                     total += value
             return total
 

@@ -6,6 +6,7 @@ downloads straight from the blob), so memory stays bounded whatever the resource
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -40,7 +41,7 @@ class Handler(BaseHTTPRequestHandler):
     emulator: "Emulator"
 
     # -- plumbing -------------------------------------------------------------------
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
@@ -56,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         path, query = protocol.split_target(self.path)
         try:
             if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
-                self._control(path[len(CONTROL_PREFIX):], query)
+                self._control(path[len(CONTROL_PREFIX) :], query)
             else:
                 self._api(path, query)
         except _Dropped:
@@ -133,8 +134,13 @@ class Handler(BaseHTTPRequestHandler):
             incoming.write(chunk)
 
     # -- responses -------------------------------------------------------------------
-    def _send(self, status: int, body: bytes = b"", headers: Optional[dict[str, str]] = None,
-              content_type: str = "application/xml") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: Optional[dict[str, str]] = None,
+        content_type: str = "application/xml",
+    ) -> None:
         self.send_response(status)
         self.send_header("x-odps-request-id", self.request_id)
         if body or status not in (204, 304):
@@ -151,18 +157,16 @@ class Handler(BaseHTTPRequestHandler):
         self._send(exc.status, errors.error_body(exc.code, exc.message, self.request_id))
 
     def _send_json(self, status: int, data: Any) -> None:
-        self._send(status, json.dumps(data, sort_keys=True).encode(), content_type="application/json")
+        self._send(
+            status, json.dumps(data, sort_keys=True).encode(), content_type="application/json"
+        )
 
     def _abort(self) -> None:
         """Close the socket without an answer, as a crashed front end or a cut link would."""
-        try:
+        with contextlib.suppress(OSError):
             self.wfile.flush()
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         raise _Dropped()
 
     # -- the MaxCompute API ----------------------------------------------------------
@@ -230,8 +234,11 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise errors.invalid_parameter("maxitems must be an integer") from None
         page, marker = self.emulator.store.list_page(
-            target.project, target.schema,
-            prefix=query.get("name", ""), marker=query.get("marker", ""), limit=limit,
+            target.project,
+            target.schema,
+            prefix=query.get("name", ""),
+            marker=query.get("marker", ""),
+            limit=limit,
         )
         self._send(200, protocol.resource_list_xml(page, marker, limit))
 
@@ -249,7 +256,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise errors.invalid_parameter("rOffset/rSize must be integers") from None
         if offset < 0 or offset > meta.size or (size is not None and size < 0):
-            raise errors.invalid_parameter(f"read range starts outside the resource (size {meta.size})")
+            raise errors.invalid_parameter(
+                f"read range starts outside the resource (size {meta.size})"
+            )
         length = meta.size - offset if size is None else min(size, meta.size - offset)
         try:
             handle = self.emulator.store.open_content(meta)
@@ -264,7 +273,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.send_header("x-odps-resource-size", str(meta.size))
-        self.send_header("x-odps-resource-has-remaining", "true" if offset + length < meta.size else "false")
+        self.send_header(
+            "x-odps-resource-has-remaining", "true" if offset + length < meta.size else "false"
+        )
         self.send_header("Last-Modified", protocol.http_date(meta.modified))
         self.end_headers()
         if self.command == "HEAD":
@@ -299,7 +310,8 @@ class Handler(BaseHTTPRequestHandler):
         rtype = (self.headers.get("x-odps-resource-type") or "").upper()
         if rtype not in protocol.FILE_TYPES:
             raise errors.invalid_parameter(
-                f"unsupported resource type {rtype or '<missing>'!r} (emulated: file, archive, py, jar)"
+                f"unsupported resource type {rtype or '<missing>'!r} "
+                "(emulated: file, archive, py, jar)"
             )
         comment = self.headers.get("x-odps-comment")
         is_temp = (self.headers.get("x-odps-resource-istemp") or "").lower() == "true"
@@ -324,9 +336,20 @@ class Handler(BaseHTTPRequestHandler):
         with store.receive() as incoming:
             self._spool(incoming, limit)
             blob = store.adopt(incoming)
-        store.publish(target.project, target.schema, blob, name=name, type=rtype, owner=owner,
-                      comment=comment, is_temp=is_temp, overwrite=overwrite)
-        self._send(200 if overwrite else 201, headers={"Location": self._location(target.project, name)})
+        store.publish(
+            target.project,
+            target.schema,
+            blob,
+            name=name,
+            type=rtype,
+            owner=owner,
+            comment=comment,
+            is_temp=is_temp,
+            overwrite=overwrite,
+        )
+        self._send(
+            200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
+        )
 
     def _api_merge(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         """pyodps's chunked upload: concatenate named temp parts, verify total size and md5."""
@@ -359,15 +382,26 @@ class Handler(BaseHTTPRequestHandler):
         blob = store.concatenate(parts)
         if blob.md5 != md5:
             store.discard(blob)
-            raise errors.invalid_parameter(f"MD5 mismatch: merged parts hash to {blob.md5}, request says {md5}")
-        store.publish(target.project, target.schema, blob, name=name, type=rtype, owner=owner,
-                      comment=comment, is_temp=is_temp, overwrite=overwrite)
+            raise errors.invalid_parameter(
+                f"MD5 mismatch: merged parts hash to {blob.md5}, request says {md5}"
+            )
+        store.publish(
+            target.project,
+            target.schema,
+            blob,
+            name=name,
+            type=rtype,
+            owner=owner,
+            comment=comment,
+            is_temp=is_temp,
+            overwrite=overwrite,
+        )
         for part in parts:
-            try:
+            with contextlib.suppress(ServiceError):  # already gone: nothing to consume
                 store.delete(target.project, target.schema, part.name)
-            except ServiceError:
-                pass
-        self._send(200 if overwrite else 201, headers={"Location": self._location(target.project, name)})
+        self._send(
+            200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
+        )
 
     def _body_chunks_capped(self, cap: int) -> Iterator[bytes]:
         received = 0
@@ -379,11 +413,16 @@ class Handler(BaseHTTPRequestHandler):
             yield chunk
 
     def _location(self, project: str, name: str) -> str:
-        return f"{self.emulator.endpoint}/projects/{quote(project, safe='')}/resources/{quote(name, safe='')}"
+        project_part, name_part = quote(project, safe=""), quote(name, safe="")
+        return f"{self.emulator.endpoint}/projects/{project_part}/resources/{name_part}"
 
     # -- control API -------------------------------------------------------------------
     def _control(self, path: str, query: dict[str, str]) -> None:
-        body = b"".join(self._body_chunks_capped(MAX_MANIFEST)) if self.command in ("POST", "PUT") else b""
+        body = (
+            b"".join(self._body_chunks_capped(MAX_MANIFEST))
+            if self.command in ("POST", "PUT")
+            else b""
+        )
         self._drain()
         try:
             data = json.loads(body) if body.strip() else {}
@@ -412,6 +451,8 @@ class Handler(BaseHTTPRequestHandler):
                     emulator.configure(**data)
                 self._send_json(200, emulator.config())
             else:
-                self._send_json(404, {"error": f"no control endpoint {self.command} {CONTROL_PREFIX}{path}"})
+                self._send_json(
+                    404, {"error": f"no control endpoint {self.command} {CONTROL_PREFIX}{path}"}
+                )
         except (TypeError, ValueError) as exc:
             self._send_json(400, {"error": str(exc)})

@@ -50,7 +50,7 @@ _ROUTES = [
 def route(method: str, path: str, query: dict[str, str], prefix: str) -> Route:
     """Classify a request path (below the endpoint ``prefix``) into a :class:`Route`."""
     if prefix and (path == prefix or path.startswith(prefix + "/")):
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     for pattern, target in _ROUTES:
         match = pattern.match(path)
         if not match:

@@ -30,8 +30,13 @@ def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
     """A real pyodps client pointed at the emulator (does not touch pyodps's global options)."""
     from odps import ODPS
 
-    return ODPS(TEST_ACCESS_ID, TEST_SECRET, project=project, endpoint=emulator.endpoint,
-                overwrite_global=False)
+    return ODPS(
+        TEST_ACCESS_ID,
+        TEST_SECRET,
+        project=project,
+        endpoint=emulator.endpoint,
+        overwrite_global=False,
+    )
 
 
 def emulator_target_url(emulator: Emulator, project: str = TEST_PROJECT) -> str:

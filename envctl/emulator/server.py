@@ -21,7 +21,9 @@ MIB = 1024 * 1024
 DEFAULT_MAX_RESOURCE_SIZE = 2048 * MIB
 DEFAULT_LIST_PAGE_SIZE = 1000
 PATH_PREFIX = "/api"
-POLL_INTERVAL = 0.05  # how quickly stop() is noticed; stdlib default 0.5 s adds up over a test suite
+POLL_INTERVAL = (
+    0.05  # how quickly stop() is noticed; stdlib default 0.5 s adds up over a test suite
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -66,7 +68,10 @@ class Emulator:
         """Serve from a daemon thread; returns once the socket is listening."""
         server = self.bind()
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, name="envctl-emulator", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name="envctl-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -126,7 +131,9 @@ class Emulator:
     def config(self) -> dict[str, Any]:
         return {"max_resource_size": self.max_resource_size, "list_page_size": self.list_page_size}
 
-    def configure(self, max_resource_size: Optional[int] = None, list_page_size: Optional[int] = None) -> None:
+    def configure(
+        self, max_resource_size: Optional[int] = None, list_page_size: Optional[int] = None
+    ) -> None:
         """Change limits at run time (also reachable as ``POST /_emulator/config``)."""
         if max_resource_size is not None:
             if int(max_resource_size) < 1:

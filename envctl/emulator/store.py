@@ -98,8 +98,12 @@ class ResourceStore:
     # -- layout ---------------------------------------------------------------
     def _meta_dir(self, project: str, schema: Optional[str]) -> Path:
         return (
-            self.root / "projects" / quote(project, safe="") / "schemas"
-            / quote(schema or DEFAULT_SCHEMA, safe="") / "resources"
+            self.root
+            / "projects"
+            / quote(project, safe="")
+            / "schemas"
+            / quote(schema or DEFAULT_SCHEMA, safe="")
+            / "resources"
         )
 
     def _meta_path(self, project: str, schema: Optional[str], name: str) -> Path:
@@ -111,7 +115,9 @@ class ResourceStore:
         with self._lock:
             if not marker.exists():
                 marker.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(marker, json.dumps({"name": project, "created": time.time()}).encode())
+                _atomic_write(
+                    marker, json.dumps({"name": project, "created": time.time()}).encode()
+                )
             return float(json.loads(marker.read_text())["created"])
 
     def _sweep_incoming(self) -> None:

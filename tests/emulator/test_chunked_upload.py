@@ -64,10 +64,14 @@ def test_small_chunk_size_uploads_many_parts_then_merges(
     meta.reload()
     assert (meta.size, meta.content_md5) == (source.stat().st_size, md5)
     assert _streamed_md5(odps_client, "chunked.tar.gz") == md5
-    assert [r.name for r in odps_client.list_resources()] == ["chunked.tar.gz"], "parts consumed by merge"
+    assert [r.name for r in odps_client.list_resources()] == ["chunked.tar.gz"], (
+        "parts consumed by merge"
+    )
 
 
-def test_chunked_overwrite_merges_with_put(odps_emulator: Emulator, odps_client: ODPS, small_chunks: int) -> None:
+def test_chunked_overwrite_merges_with_put(
+    odps_emulator: Emulator, odps_client: ODPS, small_chunks: int
+) -> None:
     odps_client.create_resource("over.bin", "file", fileobj=b"old")
     new = os.urandom(3 * small_chunks)
 
@@ -93,7 +97,9 @@ def test_merge_larger_than_limit_is_rejected(
     odps_emulator.configure(max_resource_size=4 * small_chunks)
 
     with pytest.raises(errors.InvalidParameter, match="ODPS-0420061"):
-        odps_client.create_resource("too_big.bin", "file", fileobj=io.BytesIO(os.urandom(5 * small_chunks)))
+        odps_client.create_resource(
+            "too_big.bin", "file", fileobj=io.BytesIO(os.urandom(5 * small_chunks))
+        )
 
     assert odps_client.exist_resource("too_big.bin") is False
 
@@ -110,7 +116,9 @@ def test_merge_larger_than_limit_is_rejected(
 def test_bad_merge_requests_publish_nothing(
     odps_emulator: Emulator, odps_client: ODPS, body: str, reason: str, status: int
 ) -> None:
-    odps_client.get_project().resources.create(name="part.0", type="file", temp=True, part=True, fileobj=b"abc")
+    odps_client.get_project().resources.create(
+        name="part.0", type="file", temp=True, part=True, fileobj=b"abc"
+    )
     total = "0" if reason == "no parts" else "3"
     headers = {
         "Authorization": "ODPS ak:sig",
@@ -120,7 +128,10 @@ def test_bad_merge_requests_publish_nothing(
     }
 
     response = requests.post(
-        f"{odps_emulator.endpoint}/projects/envctl_test/resources?rOpMerge=true", data=body, headers=headers, timeout=5
+        f"{odps_emulator.endpoint}/projects/envctl_test/resources?rOpMerge=true",
+        data=body,
+        headers=headers,
+        timeout=5,
     )
 
     assert response.status_code == status, response.text
@@ -128,7 +139,9 @@ def test_bad_merge_requests_publish_nothing(
     assert odps_client.exist_resource("part.0") is True, "a refused merge leaves its parts"
 
 
-def test_70mb_resource_at_default_settings_round_trips(tmp_path: Path, odps_emulator: Emulator, odps_client: ODPS) -> None:
+def test_70mb_resource_at_default_settings_round_trips(
+    tmp_path: Path, odps_emulator: Emulator, odps_client: ODPS
+) -> None:
     assert options.resource_chunk_size == 64 * MIB
     source = tmp_path / "big.tar.gz"
     md5 = _write_random_file(source, 70 * MIB)

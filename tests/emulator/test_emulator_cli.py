@@ -16,8 +16,21 @@ from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET
 
 def _start(data: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(data), "--json", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "envctl",
+            "emulator",
+            "--port",
+            "0",
+            "--data",
+            str(data),
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -25,8 +38,13 @@ def test_cli_serves_pyodps_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     process = _start(tmp_path / "data", "--project", "cli_proj")
     try:
         info = json.loads(process.stdout.readline())
-        client = ODPS(TEST_ACCESS_ID, TEST_SECRET, project="cli_proj", endpoint=info["endpoint"],
-                      overwrite_global=False)
+        client = ODPS(
+            TEST_ACCESS_ID,
+            TEST_SECRET,
+            project="cli_proj",
+            endpoint=info["endpoint"],
+            overwrite_global=False,
+        )
         client.create_resource("from_cli.txt", "file", fileobj=b"hi")
         assert client.exist_resource("from_cli.txt") is True
         assert info["target"] == f"odps://cli_proj?endpoint={info['endpoint']}"
@@ -45,8 +63,20 @@ def test_cli_reports_busy_port_in_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "envctl", "emulator", "--port", str(port), "--data", str(tmp_path)],
-            capture_output=True, text=True, timeout=30,
+            [
+                sys.executable,
+                "-m",
+                "envctl",
+                "emulator",
+                "--port",
+                str(port),
+                "--data",
+                str(tmp_path),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
 
     assert result.returncode == 1

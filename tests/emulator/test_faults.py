@@ -24,7 +24,9 @@ def test_nth_create_fails_with_injected_500(odps_emulator: Emulator, odps_client
     assert [r.name for r in odps_client.list_resources()] == ["one.txt", "three.txt"]
 
 
-def test_transient_503_on_get_is_retried_by_pyodps(odps_emulator: Emulator, odps_client: ODPS) -> None:
+def test_transient_503_on_get_is_retried_by_pyodps(
+    odps_emulator: Emulator, odps_client: ODPS
+) -> None:
     odps_client.create_resource("flaky.txt", "file", fileobj=b"x")
     odps_client.exist_resource("flaky.txt")
     clean_run = odps_emulator.stats.count(kind="meta")
@@ -35,7 +37,9 @@ def test_transient_503_on_get_is_retried_by_pyodps(odps_emulator: Emulator, odps
     assert odps_emulator.stats.count(kind="meta") == clean_run + 1
 
 
-def test_persistent_503_surfaces_after_pyodps_retries(odps_emulator: Emulator, odps_client: ODPS) -> None:
+def test_persistent_503_surfaces_after_pyodps_retries(
+    odps_emulator: Emulator, odps_client: ODPS
+) -> None:
     odps_emulator.faults.fail(503, kind="list", times=None)
 
     with pytest.raises(errors.ServiceUnavailable):
@@ -68,10 +72,14 @@ def test_dropped_upload_raises_connection_error_and_stores_nothing(
     odps_client.create_resource("cut.bin", "file", fileobj=b"second try works")
 
 
-def test_http_control_api_configures_faults_and_reports_stats(odps_emulator: Emulator, odps_client: ODPS) -> None:
+def test_http_control_api_configures_faults_and_reports_stats(
+    odps_emulator: Emulator, odps_client: ODPS
+) -> None:
     control = odps_emulator.control_url
     added = requests.post(
-        f"{control}/faults", json={"action": "error", "status": 500, "method": "POST", "path": "/resources$"}, timeout=5
+        f"{control}/faults",
+        json={"action": "error", "status": 500, "method": "POST", "path": "/resources$"},
+        timeout=5,
     )
     assert added.status_code == 201 and added.json()["faults"][0]["id"] == 1
 
@@ -89,7 +97,9 @@ def test_http_control_api_configures_faults_and_reports_stats(odps_emulator: Emu
 
 
 def test_control_api_rejects_unknown_fault_fields(odps_emulator: Emulator) -> None:
-    response = requests.post(f"{odps_emulator.control_url}/faults", json={"action": "explode"}, timeout=5)
+    response = requests.post(
+        f"{odps_emulator.control_url}/faults", json={"action": "explode"}, timeout=5
+    )
 
     assert response.status_code == 400
     assert "unknown fault action" in response.json()["error"]
@@ -99,7 +109,9 @@ def test_control_api_changes_list_page_size(odps_emulator: Emulator, odps_client
     for index in range(4):
         odps_client.create_resource(f"r{index}", "file", fileobj=b"x")
 
-    response = requests.post(f"{odps_emulator.control_url}/config", json={"list_page_size": 1}, timeout=5)
+    response = requests.post(
+        f"{odps_emulator.control_url}/config", json={"list_page_size": 1}, timeout=5
+    )
     listed = [r.name for r in odps_client.list_resources()]
 
     assert response.json()["list_page_size"] == 1

@@ -170,7 +170,9 @@ def test_restart_with_same_data_dir_keeps_resources(tmp_path) -> None:
             assert handle.read() == b"survives"
 
 
-def test_oversize_single_upload_is_rejected_with_service_code(odps_emulator: Emulator, odps_client: ODPS) -> None:
+def test_oversize_single_upload_is_rejected_with_service_code(
+    odps_emulator: Emulator, odps_client: ODPS
+) -> None:
     odps_emulator.configure(max_resource_size=1024 * 1024)
 
     with pytest.raises(errors.InvalidParameter) as caught:
@@ -197,4 +199,7 @@ def test_ranged_reads_report_remaining_content(odps_emulator: Emulator, odps_cli
 
 
 def test_target_url_names_project_and_endpoint(odps_emulator: Emulator) -> None:
-    assert emulator_target_url(odps_emulator, "proj") == f"odps://proj?endpoint={odps_emulator.endpoint}"
+    assert (
+        emulator_target_url(odps_emulator, "proj")
+        == f"odps://proj?endpoint={odps_emulator.endpoint}"
+    )
