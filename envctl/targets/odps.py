@@ -89,6 +89,11 @@ class OdpsTarget(Target):
         except (odps_errors.AuthorizationRequired, odps_errors.SignatureNotMatch, odps_errors.NoPermission) as exc:
             raise EnvctlError(f"MaxCompute refused {operation} {name}: {type(exc).__name__} (check the credentials)") from None
         except Exception as exc:
+            if getattr(exc, "status_code", None) in (401, 403):  # whatever code the service names it
+                raise EnvctlError(
+                    f"MaxCompute refused {operation} {name}: HTTP {exc.status_code} {type(exc).__name__} "  # type: ignore[attr-defined]
+                    "(check the credentials and the account's permissions on the project)"
+                ) from None
             if is_transient(exc):
                 raise TransientError(
                     f"{operation} {name} on {self.url} failed after {self.attempts} attempts: {_short(exc)}"

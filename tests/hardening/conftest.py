@@ -124,6 +124,16 @@ def target(repo: Repo, target_url: str) -> Target:
     return open_target(target_url, Project(repo.root))
 
 
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in this process (fast): exit code, stdout, stderr."""
+    from envctl.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "envctl", *args]
 

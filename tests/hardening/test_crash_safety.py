@@ -10,9 +10,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, spawn
+from conftest import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
 
-from envctl.cli import main
 from envctl.emulator import Emulator
 from envctl.lockfile import read_lock
 from envctl.observe import read_state
@@ -23,13 +22,6 @@ KILLED = -signal.SIGKILL
 # In apply order; each later run gets past the earlier points (cache, uploaded archive reused).
 POINTS = ("build", "built", "upload:2", "uploaded", "state-write")
 BEFORE_SWITCH = {"build", "built", "upload:2", "uploaded"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def deploy_v1(repo: Repo, target: Target, capsys: pytest.CaptureFixture[str]) -> State:
