@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from pathlib import Path
 from types import FrameType
@@ -90,6 +91,10 @@ def emulator_command(
         print(f"endpoint:  {emulator.endpoint}", flush=True)
         print(f"export ENVCTL_TARGET='{target}'", flush=True)
         console.info(f"data in {data_dir}; control API at {emulator.control_url}; Ctrl-C to stop")
+    if console.verbosity() >= 1:  # -v: one line per request on stderr
+        request_log = logging.getLogger("envctl.emulator")
+        request_log.setLevel(logging.DEBUG)
+        request_log.addHandler(logging.StreamHandler())
     _stop_on_sigterm()
     try:
         emulator.serve_forever()

@@ -68,6 +68,11 @@ class Handler(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError) as exc:
             log.debug("client went away: %s", exc)
             self.close_connection = True
+        except Exception:  # an emulator bug: answer like the service's own 500, keep serving
+            log.exception("emulator failed on %s %s", self.command, self.path)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._send_error(ServiceError(500, "InternalServerError", "emulator internal error"))
 
     # -- request bodies ------------------------------------------------------------
     def _init_body(self) -> None:

@@ -117,3 +117,12 @@ def test_control_api_changes_list_page_size(odps_emulator: Emulator, odps_client
     assert response.json()["list_page_size"] == 1
     assert listed == ["r0", "r1", "r2", "r3"]
     assert odps_emulator.stats.count(kind="list") == 4
+
+
+def test_dropped_get_is_retried_by_pyodps(odps_emulator: Emulator, odps_client: ODPS) -> None:
+    odps_client.create_resource("d.txt", "file", fileobj=b"payload")
+    odps_emulator.faults.drop(kind="read", times=1)
+
+    with odps_client.open_resource("d.txt", mode="rb") as handle:
+        assert handle.read() == b"payload"
+    assert odps_emulator.faults.rules()[0]["fired"] == 1

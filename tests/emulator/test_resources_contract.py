@@ -203,3 +203,44 @@ def test_target_url_names_project_and_endpoint(odps_emulator: Emulator) -> None:
         emulator_target_url(odps_emulator, "proj")
         == f"odps://proj?endpoint={odps_emulator.endpoint}"
     )
+
+
+def test_head_meta_reports_the_same_headers_as_get_meta(
+    odps_emulator: Emulator, odps_client: ODPS
+) -> None:
+    odps_client.create_resource("h.txt", "file", fileobj=b"head")
+    url = f"{odps_emulator.endpoint}/projects/envctl_test/resources/h.txt?meta"
+    headers = {"Authorization": "ODPS ak:sig"}
+
+    head = requests.head(url, headers=headers, timeout=5)
+    get = requests.get(url, headers=headers, timeout=5)
+
+    assert head.status_code == get.status_code == 200
+    for key in ("x-odps-resource-size", "Content-MD5", "x-odps-resource-type", "x-odps-owner"):
+        assert head.headers[key] == get.headers[key]
+
+
+def test_concurrent_uploads_all_land(odps_emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def upload(index: int) -> None:
+        make_odps_client(odps_emulator).create_resource(
+            f"c{index:02d}", "file", fileobj=bytes([index]) * 100_000
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(upload, range(16)))
+
+    client = make_odps_client(odps_emulator)
+    assert {r.name: r.size for r in client.list_resources()} == {
+        f"c{i:02d}": 100_000 for i in range(16)
+    }
+
+
+def test_interrupted_upload_leftovers_are_swept_on_start(tmp_path) -> None:
+    data = tmp_path / "data"
+    Emulator(data)  # creates the layout
+    (data / "incoming" / "upload-crashed").write_bytes(b"half an upload")
+
+    with Emulator(data):
+        assert list((data / "incoming").iterdir()) == []
