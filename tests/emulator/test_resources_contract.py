@@ -244,3 +244,11 @@ def test_interrupted_upload_leftovers_are_swept_on_start(tmp_path) -> None:
 
     with Emulator(data):
         assert list((data / "incoming").iterdir()) == []
+
+
+def test_schemas_scope_resources_by_curr_schema(odps_client: ODPS) -> None:
+    odps_client.create_resource("s.txt", "file", fileobj=b"in schema", schema="analytics")
+
+    assert odps_client.exist_resource("s.txt") is False
+    assert odps_client.exist_resource("s.txt", schema="analytics") is True
+    assert [r.name for r in odps_client.list_resources(schema="analytics")] == ["s.txt"]
