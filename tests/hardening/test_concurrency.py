@@ -1,0 +1,59 @@
+"""Two real `envctl apply` processes on one target: the lease serialises them, nothing interleaves."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from conftest import Repo, assert_intact, envctl, lease_present, run, spawn
+
+from envctl.observe import read_state
+from envctl.targets import Target
+
+HOLD_SECONDS = "3"
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_second_apply_fails_naming_the_holder_or_waits_for_it_and_both_land(
+    repo: Repo, target: Target, tmp_path: Path, no_stray_processes, capsys
+) -> None:
+    # Two checkouts sharing one target: X declares nlp, Y declares etl.
+    other = Repo(tmp_path / "other", repo.templates)
+    shutil.copytree(repo.root, other.root)
+    repo.drop("etl")
+    other.drop("nlp")
+
+    holder = spawn("apply", "--auto-approve", ENVCTL_TEST_DELAY_AT=f"built:{HOLD_SECONDS}")
+    no_stray_processes.append(holder)
+    wait_for(lambda: lease_present(target) or holder.poll() is not None)
+    assert holder.poll() is None, holder.communicate()[1]
+
+    refused = envctl("apply", "--auto-approve", ENVCTL_ROOT=str(other.root))
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith("envctl: error: target ") and "is locked by" in line
+    assert f":{holder.pid} (apply, since" in line and "--lock-timeout" in line and "force-unlock" in line
+
+    waiter = spawn("apply", "--auto-approve", "--lock-timeout", "60s", ENVCTL_ROOT=str(other.root))
+    no_stray_processes.append(waiter)
+    _, holder_err = holder.communicate(timeout=120)
+    assert holder.returncode == 0, holder_err
+    _, waiter_err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, waiter_err
+    assert f":{holder.pid} (apply" in waiter_err and "waiting up to 60s" in waiter_err
+
+    state = assert_intact(target)
+    assert {name: env.current for name, env in state.environments.items()} == {"nlp": 1, "etl": 1}
+    assert state.serial == 2, "each apply wrote the index exactly once, the second on top of the first"
+    assert read_state(target) == state
+    assert not lease_present(target)
+    assert run(capsys, "plan", "--only", "nlp", "--detailed-exitcode")[0] == 0
+    assert run(capsys, "--root", str(other.root), "plan", "--only", "etl", "--detailed-exitcode")[0] == 0
