@@ -1,0 +1,74 @@
+"""Peak memory of envctl uploading a large archive to MaxCompute (the emulator), vs. pyodps.
+
+Starts ``envctl emulator`` as its own process, writes a SIZE_MB incompressible file, then in
+two fresh processes measures peak RSS (``ru_maxrss``) of
+  - envctl: ``OdpsTarget.put_file`` (streamed parts + merge, md5 verified), and
+  - the peer: pyodps's own ``create_resource(fileobj=...)`` at default settings,
+and prints both and their ratio. The issue's budget is envctl < 150 MB for 200 MB.
+
+    python benchmarks/upload_memory.py [SIZE_MB]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from envctl.testing.payload import write_random_file
+
+ENVCTL = """
+import os, resource, sys
+from pathlib import Path
+from envctl.targets import open_target
+from envctl.project import Project
+target = open_target(sys.argv[1], Project(Path.cwd()))
+target.put_file("bench-envctl.tar.gz", Path(sys.argv[2]), md5=sys.argv[3])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+PYODPS = """
+import resource, sys
+from odps import ODPS
+o = ODPS("bench", "bench", project="envctl_test", endpoint=sys.argv[1])
+with open(sys.argv[2], "rb") as handle:
+    o.create_resource("bench-pyodps.tar.gz", "archive", fileobj=handle)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def peak_mb(script: str, *args: str) -> int:
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "bench", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "bench"}
+    import os
+
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, check=True)
+    return int(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    with tempfile.TemporaryDirectory(prefix="envctl-upload-bench-") as work:
+        payload = Path(work) / "payload.bin"
+        md5 = write_random_file(payload, size_mb << 20)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--json", "--data", f"{work}/emu"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            info = json.loads(server.stdout.readline())
+            envctl_mb = peak_mb(ENVCTL, info["target"], str(payload), md5)
+            pyodps_mb = peak_mb(PYODPS, info["endpoint"], str(payload))
+        finally:
+            server.terminate()
+            server.wait()
+    print(f"upload of {size_mb} MB to the emulator, peak RSS of the uploading process:")
+    print(f"  envctl OdpsTarget.put_file : {envctl_mb:5d} MB  (budget 150 MB)")
+    print(f"  pyodps create_resource     : {pyodps_mb:5d} MB")
+    print(f"  ratio pyodps/envctl        : {pyodps_mb / envctl_mb:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
