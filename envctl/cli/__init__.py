@@ -44,8 +44,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         console.err_console.print("envctl: interrupted", markup=False)
         return 130
     except Exception as exc:  # a bug: say so in one line, details only with -v
-        if console.verbosity() >= 1:
-            traceback.print_exc()
+        if console.verbosity() >= 1:  # redacted too: exception texts can carry index URLs
+            console.err_console.print(console.redact(traceback.format_exc()), markup=False, end="")
         message = console.redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
         console.err_console.print(f"envctl: internal error: {message} (run with -v for details)", markup=False)
         return 1
