@@ -11,7 +11,10 @@ resolved, so their pins stay visible in review, but are not ``[[packages]]`` ent
 listed under ``[tool.envctl] excluded``, and ``Lock.packages`` is exactly what gets packed.
 
 Output is deterministic (sorted packages, fixed key order, inline tables), so re-locking an
-unchanged spec is byte-identical and PR diffs show only real changes. Pure: no network.
+unchanged spec is byte-identical and PR diffs show only real changes. ``resolver`` (pip or uv)
+is recorded for diagnosis only: it is in no hash, and ``same_lock_text`` ignores it, so
+re-locking on a machine with a different resolver leaves an equivalent lock untouched.
+Pure: no network.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -171,6 +174,21 @@ def dumps(lock: Lock) -> str:
     else:
         lines.append("excluded = []")
     return "\n".join(lines) + "\n"
+
+
+def same_lock_text(before: Optional[str], lock: Lock) -> bool:
+    """Does the existing lock text ``before`` already say what ``lock`` says?
+
+    The recorded ``resolver`` does not count: pip and uv give the same answer for a lock they
+    both can make, so a machine with uv must not rewrite a lock made without it (or back).
+    """
+    if before is None:
+        return False
+    try:
+        recorded = loads(before).resolver
+    except ValueError:
+        return False
+    return before == dumps(replace(lock, resolver=recorded))
 
 
 def write_lock(path: Path, lock: Lock) -> None:

@@ -3,20 +3,58 @@
 pip's ``--python-version``/``--platform`` options select wheels for another interpreter but
 still evaluate environment markers with the host's values (``click==8.1.7`` for 3.7 misses
 ``importlib-metadata; python_version < "3.8"`` on a 3.11 host). pip has no option for this, so
-this driver — run as ``python -m envctl.pip_driver TARGET_JSON PIP_ARGS...`` in a subprocess —
-replaces pip's vendored ``packaging.markers.default_environment`` with the target's values
-before pip starts. The installation report's ``environment`` field then shows the target,
-which the caller checks to prove the patch took effect.
+this driver — run as ``python -m envctl.pip_driver TARGET_JSON [OPTIONS] PIP_ARGS...`` in a
+subprocess — replaces pip's vendored ``packaging.markers.default_environment`` with the
+target's values before pip starts. The installation report's ``environment`` field then shows
+the target, which the caller checks to prove the patch took effect.
 
-``--allow-sdist`` (first after TARGET_JSON) lifts pip's rule that ``--platform`` implies
-``--only-binary=:all:``: sdists are still only built for their metadata here, and the
-builder refuses to pack any that is not pure Python.
+Driver options (between TARGET_JSON and pip's arguments):
+
+* ``--allow-sdist`` lifts pip's rule that ``--platform`` implies ``--only-binary=:all:``:
+  sdists are still only built for their metadata here, never packed unless pure Python.
+* ``--native-report PATH``: before pip builds an sdist's metadata, its unpacked sources are
+  scanned (``envctl.sdist.native_sources``); compiled code stops the resolution *without
+  building anything*, and the package, version and offending files are written to PATH as
+  JSON so the caller can re-resolve (``--prefer-binary``) or explain the failure.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+from typing import Any
+
+NATIVE_REPORT = "--native-report"
+
+
+def _refuse_native_sdists(report: Path) -> None:
+    """Scan every sdist pip is about to build metadata for; stop at compiled code."""
+    from packaging.utils import canonicalize_name, parse_sdist_filename
+    from pip._internal.distributions.sdist import SourceDistribution
+    from pip._internal.exceptions import InstallationError
+
+    from envctl.sdist import native_sources
+
+    prepare = SourceDistribution.prepare_distribution_metadata
+
+    def checked(self: SourceDistribution, *args: Any, **kwargs: Any) -> None:
+        req, source = self.req, Path(self.req.source_dir or "")
+        members = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+        found = native_sources(members)
+        if found and req.link is not None:
+            filename = req.link.filename
+            try:
+                name, version = parse_sdist_filename(filename)
+                name, version_text = canonicalize_name(name), str(version)
+            except ValueError:
+                name, version_text = canonicalize_name(req.name or filename), "?"
+            data = {"name": name, "version": version_text, "filename": filename, "sources": found[:5]}
+            report.write_text(json.dumps(data), encoding="utf-8")
+            raise InstallationError(f"envctl: {filename} has compiled code ({', '.join(found[:3])}); not building it")
+        prepare(self, *args, **kwargs)
+
+    SourceDistribution.prepare_distribution_metadata = checked  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
@@ -29,11 +67,15 @@ def main(argv: list[str]) -> int:
 
     if hasattr(installation_report, "default_environment"):
         installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined]
-    if args and args[0] == "--allow-sdist":
-        args = args[1:]
-        from pip._internal.cli import cmdoptions
+    while args and args[0] in ("--allow-sdist", NATIVE_REPORT):
+        if args[0] == "--allow-sdist":
+            args = args[1:]
+            from pip._internal.cli import cmdoptions
 
-        cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment]
+            cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment]
+        else:
+            _refuse_native_sdists(Path(args[1]))
+            args = args[2:]
     from pip._internal.cli.main import main as pip_main
 
     return pip_main(args)

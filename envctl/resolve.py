@@ -2,19 +2,27 @@
 
 Two resolvers, same answer:
 
-* **uv** (fast path, used when the ``uv`` binary is available): ``uv pip compile
-  --python-version X.Y.Z --python-platform x86_64-manylinux2014 --format pylock.toml``
-  evaluates markers for the target natively.
 * **pip** (the default dependency, always works): ``pip install --dry-run --report`` with
   ``--python-version/--platform/--implementation/--abi``, run through ``envctl.pip_driver`` so
   markers are evaluated for the target too (pip alone uses the host's values).
+* **uv** (fast path): ``uv pip compile --python-version X.Y.Z --python-platform
+  x86_64-manylinux2014 --format pylock.toml`` evaluates markers for the target natively.
 
-Wheels first: an sdist is used only for a package with no version (within the constraints)
-that ships a wheel for the target — sdists with compiled code cannot be built for the cluster
-here, so a newer native sdist must never win over an older wheel. pip therefore always runs
-with ``--prefer-binary`` (the spec's ``prefer_binary`` is implied) when sdists are allowed, and
-``--only-binary=:all:`` when ``allow_sdist`` is false. uv has no prefer-binary mode, so it
-resolves wheels only; when that fails and sdists are allowed, pip resolves instead.
+Binary preference follows pip's (and MaxFrame's) meaning of ``prefer_binary``:
+
+* ``allow_sdist: false`` -> wheels only (``--only-binary :all:``), in either resolver.
+* ``prefer_binary: true`` -> pip ``--prefer-binary``: an older version with a wheel wins over a
+  newer sdist-only one.
+* ``prefer_binary: false`` (default) -> the newest versions, so a newer pure-Python sdist wins
+  over an older wheel. An sdist with compiled code cannot be built for the cluster here, so
+  when the resolution reaches one (the driver scans it *before* building anything) envctl
+  warns, naming it, and resolves again with ``--prefer-binary``; if that still needs a native
+  sdist, locking fails with a clear message.
+
+uv has no prefer-binary mode and cannot tell that a newer version is sdist-only without
+building it, so it runs wheels-only, and only where that is exactly pip's answer: wheels-only
+specs, and ``prefer_binary: true`` when every package has a wheel (otherwise pip resolves).
+``prefer_binary: false`` with sdists allowed always resolves with pip.
 
 ``ENVCTL_RESOLVER=pip|uv`` forces one. Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
 the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
@@ -40,6 +48,8 @@ from envctl.errors import EnvctlError
 from envctl.indexes import DEFAULT_INDEX_URL, expand, strip_auth
 from envctl.isolation import find_uv, isolated_env
 from envctl.lockfile import Lock, LockedFile, inputs_hash, tomllib
+from envctl.pip_driver import NATIVE_REPORT
+from envctl.sdist import describe_sources
 from envctl.spec import Environment
 from envctl.target_python import TargetPython
 
@@ -90,16 +100,25 @@ def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
     return "uv" if find_uv() is not None else "pip"
 
 
+def uv_gives_pip_answer(env: Environment) -> bool:
+    """Can a wheels-only uv resolution stand in for pip's under the spec's binary preference?"""
+    return env.prefer_binary or not env.allow_sdist
+
+
 def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
     """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all."""
     target = TargetPython.of(env.python, env.platform)
     if not env.requirements:
         return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
     which = pick_resolver(env, resolver)
+    if which == "uv" and not uv_gives_pip_answer(env):
+        note = console.info if resolver or os.environ.get(RESOLVER_ENV_VAR) else console.debug
+        note(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
+        which = "pip"
     console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
     if which == "uv":
         try:
-            candidates = _resolve_uv(env, target, wheels_only=True)
+            candidates = _resolve_uv(env, target)
         except EnvctlError:
             if not env.allow_sdist:
                 raise
@@ -164,11 +183,17 @@ def _index_args(env: Environment) -> list[str]:
     return args
 
 
-def pip_command(env: Environment, target: TargetPython, report: Path, workdir: Path) -> list[str]:
-    """The pip driver invocation that resolves ``env`` for ``target`` into ``report``."""
+def pip_command(
+    env: Environment, target: TargetPython, report: Path, workdir: Path, *, prefer_binary: bool
+) -> list[str]:
+    """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
+
+    With sdists allowed the driver stops at the first sdist with compiled code, recording it
+    in ``workdir/native.json`` (see ``envctl.pip_driver``).
+    """
     command = [sys.executable, "-m", "envctl.pip_driver", json.dumps(target.marker_environment())]
     if env.allow_sdist:
-        command.append("--allow-sdist")
+        command += ["--allow-sdist", NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
     command += [
         "install", "--dry-run", "--ignore-installed", "--quiet", "--no-input",
         "--report", str(report), "--target", str(workdir / "target"),
@@ -177,7 +202,10 @@ def pip_command(env: Environment, target: TargetPython, report: Path, workdir: P
     for platform in target.platforms:
         command += ["--platform", platform]
     command += _index_args(env)
-    command += ["--prefer-binary"] if env.allow_sdist else ["--only-binary", ":all:"]
+    if not env.allow_sdist:
+        command += ["--only-binary", ":all:"]
+    elif prefer_binary:
+        command.append("--prefer-binary")
     if env.pre_release:
         command.append("--pre")
     return command + list(env.requirements)
@@ -198,10 +226,27 @@ def _pip_candidate(item: dict[str, Any]) -> Candidate:
     return Candidate(name, version, (LockedFile(name, version, filename, url, sha256, None, _kind(filename)),))
 
 
-def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
+_NATIVE_JSON = "native.json"
+
+
+class NativeSdist(Exception):
+    """pip reached an sdist with compiled code (and stopped before building it)."""
+
+    def __init__(self, name: str, version: str, sources: tuple[str, ...]) -> None:
+        super().__init__(f"{name} {version}")
+        self.name, self.version, self.sources = name, version, sources
+
+
+def _run_pip(env: Environment, target: TargetPython, *, prefer_binary: bool) -> list[Candidate]:
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
-        report_path = Path(tmp) / "report.json"
-        _run(pip_command(env, target, report_path, Path(tmp)), "pip")
+        report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
+        try:
+            _run(pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary), "pip")
+        except EnvctlError:
+            if native_path.is_file():
+                native = json.loads(native_path.read_text(encoding="utf-8"))
+                raise NativeSdist(native["name"], native["version"], tuple(native["sources"])) from None
+            raise
         report = json.loads(report_path.read_text(encoding="utf-8"))
     seen = report.get("environment", {}).get("python_full_version")
     if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
@@ -209,12 +254,54 @@ def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
     return [_pip_candidate(item) for item in report.get("install", [])]
 
 
+def _wheel_tag(target: TargetPython) -> str:
+    return f"cp{target.nodot}-{target.platform}"
+
+
+def _native_only(native: NativeSdist, target: TargetPython) -> EnvctlError:
+    return EnvctlError(
+        f"{native.name} {native.version} ships only an sdist with compiled code ({describe_sources(native.sources)}) "
+        f"for {_wheel_tag(target)}, and no version of it that fits the requirements has a wheel (resolved with "
+        f"prefer_binary); it cannot be compiled for the cluster here. Pin {native.name} to a version that ships "
+        "manylinux wheels for the target, or change the requirement that pulls it in"
+    )
+
+
+def _preferred_instead(native: NativeSdist, target: TargetPython, candidates: list[Candidate]) -> str:
+    """The warning when a native sdist was replaced by resolving again with --prefer-binary."""
+    chosen = next((c for c in candidates if c.name == native.name), None)
+    head = f"{native.name} {native.version} ships only an sdist with native code for {_wheel_tag(target)}; "
+    if chosen is None:
+        middle = f"resolved again preferring wheels, which no longer needs {native.name}. "
+    elif chosen.files[0].is_wheel:
+        middle = f"locked {chosen.version}, the newest with a wheel. "
+    else:
+        middle = f"locked {chosen.version} instead. "
+    return head + middle + f"Set prefer_binary: true or pin {native.name} to silence this."
+
+
+def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
+    """pip with the spec's binary preference; a native sdist means resolving again preferring wheels."""
+    try:
+        return _run_pip(env, target, prefer_binary=env.prefer_binary)
+    except NativeSdist as native:
+        if env.prefer_binary:
+            raise _native_only(native, target) from None
+        rejected = native
+    try:
+        candidates = _run_pip(env, target, prefer_binary=True)
+    except NativeSdist as native:
+        raise _native_only(native, target) from None
+    console.warn(_preferred_instead(rejected, target, candidates))
+    return candidates
+
+
 # ---------------------------------------------------------------------------------------------
 # uv
 
 
-def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, *, wheels_only: bool = True) -> list[str]:
-    """The ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
+def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) -> list[str]:
+    """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
         "--python-version", target.version, "--python-platform", target.uv_platform(),
@@ -222,9 +309,7 @@ def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, *,
         # Never fetch a managed CPython: the target's markers and tags come from the flags above.
         "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
-    command += _index_args(env)
-    if wheels_only or not env.allow_sdist:
-        command += ["--only-binary", ":all:"]
+    command += _index_args(env) + ["--only-binary", ":all:"]
     if env.pre_release:
         command += ["--prerelease", "allow"]
     return command
@@ -241,12 +326,12 @@ def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[Lock
             yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
 
 
-def _resolve_uv(env: Environment, target: TargetPython, *, wheels_only: bool = True) -> list[Candidate]:
+def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
     uv = find_uv()
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         output = Path(tmp) / "pylock.toml"
-        command = uv_command(uv, env, target, output, wheels_only=wheels_only)
+        command = uv_command(uv, env, target, output)
         console.debug("running " + " ".join(command))
         result = subprocess.run(
             command, input="\n".join(env.requirements) + "\n", env=isolated_env(), capture_output=True, text=True, check=False

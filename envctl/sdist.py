@@ -47,6 +47,11 @@ def native_sources(members: Sequence[str]) -> list[str]:
     return sorted(m for m in members if m.lower().endswith(NATIVE_SUFFIXES) or m.rsplit("/", 1)[-1] in NATIVE_FILES)
 
 
+def describe_sources(found: Sequence[str]) -> str:
+    """The first few native sources, for messages."""
+    return ", ".join(found[:3]) + (" ..." if len(found) > 3 else "")
+
+
 def _refusal(file: LockedFile, reason: str) -> EnvctlError:
     return EnvctlError(
         f"{file.name} {file.version} is only available as an sdist with compiled code ({reason}); it cannot be "
@@ -77,7 +82,7 @@ def build_wheel(sdist: Path, file: LockedFile, cache: Cache, index_urls: Sequenc
             return existing[0]
         found = native_sources(sdist_members(sdist))
         if found:
-            raise _refusal(file, ", ".join(found[:3]) + (" ..." if len(found) > 3 else ""))
+            raise _refusal(file, describe_sources(found))
         with tempfile.TemporaryDirectory(prefix="envctl-sdist-", dir=cache.tmp_dir) as tmp:
             command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", tmp, "--index-url", index_urls[0]]
             for url in index_urls[1:]:

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
+from envctl.archive import extract_archive
 from envctl.errors import EnvctlError
 from envctl.install import PACKAGES_DIR
 
@@ -140,18 +140,6 @@ def _importable(packages: Path, module: str) -> bool:
     return (packages / module).is_dir() or any(packages.glob(f"{module}.py")) or any(packages.glob(f"{module}.*.so")) or any(packages.glob(f"{module}.so"))
 
 
-def _safe_extract(archive: Path, dest: Path) -> None:
-    try:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                target = (dest / member.name).resolve()
-                if not str(target).startswith(str(dest.resolve())) or member.issym() or member.islnk():
-                    raise EnvctlError(f"{archive.name} contains an unsafe entry {member.name!r}")
-            tar.extractall(dest)  # noqa: S202 - every member was checked above
-    except tarfile.TarError as exc:
-        raise EnvctlError(f"{archive} is not a readable archive: {exc}") from None
-
-
 _MISSING = re.compile(r"No module named '([^'.]+)")
 
 
@@ -175,7 +163,7 @@ def verify_archive(
     if interpreter is None:
         return VerifyResult(None, ())
     with tempfile.TemporaryDirectory(prefix="envctl-verify-") as tmp:
-        _safe_extract(archive, Path(tmp))
+        extract_archive(archive, Path(tmp))
         packages = Path(tmp) / PACKAGES_DIR
         if not packages.is_dir():
             raise EnvctlError(f"{archive.name} has no {PACKAGES_DIR}/ directory: not an envctl/pyodps-pack archive")

@@ -11,7 +11,7 @@ from envctl import console
 from envctl.builder import BuiltArchive, build
 from envctl.cli.app import app, state
 from envctl.errors import EnvctlError
-from envctl.lockfile import Lock, dumps, read_lock, staleness, write_lock
+from envctl.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
 from envctl.project import Project
 from envctl.resolve import RESOLVERS, resolve
 from envctl.size import SizeBudget, human, largest_summary
@@ -73,7 +73,7 @@ def lock_command(
         console.info(f"locking {name} (CPython {env.python}, {env.platform})")
         lock = resolve(env, resolver=resolver)
         before = path.read_text(encoding="utf-8") if path.is_file() else None
-        changed = before != dumps(lock)
+        changed = not same_lock_text(before, lock)  # a different resolver alone is no change
         if changed:
             write_lock(path, lock)
         rows.append(

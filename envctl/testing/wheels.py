@@ -189,6 +189,20 @@ STANDARD_DISTS: tuple[Dist, ...] = (
             "setup(ext_modules=[Extension('tinycext._speedups', ['src/_speedups.c'])])\n",
         },
     ),
+    # prefer_binary: a newer pure sdist-only release over an older wheel (newest wins unless
+    # prefer_binary), and a newer sdist-only release with C code over an older wheel (the
+    # wheel wins, with a warning).
+    Dist("tinyfresh", "1.0", {"tinyfresh/__init__.py": _module("tinyfresh", "1.0")}),
+    Dist("tinyfresh", "2.0", {"tinyfresh/__init__.py": _module("tinyfresh", "2.0")}, tags=(), sdist=True),
+    Dist("tinyaccel", "1.0", {"tinyaccel/__init__.py": _module("tinyaccel", "1.0")}),
+    Dist(
+        "tinyaccel",
+        "2.0",
+        {"tinyaccel/__init__.py": _module("tinyaccel", "2.0")},
+        tags=(),
+        sdist=True,
+        extra_sdist_files={"src/_accel.c": "int tinyaccel_answer(void) { return 42; }\n"},
+    ),
     # A wheel whose module fails to import (verify must report it).
     Dist("tinybroken", "1.0", {"tinybroken/__init__.py": "raise ImportError('tinybroken is broken on purpose')\n"}),
     # ~1 MiB of incompressible data, for size budget tests.

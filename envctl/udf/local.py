@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from envctl.archive import extract_archive
 from envctl.cache import Cache
 from envctl.errors import EnvctlError
 from envctl.install import PACKAGES_DIR
 from envctl.project import Project, cache_dir
 from envctl.state import VersionInfo
 from envctl.targets.base import Target
-from envctl.verify import _safe_extract as safe_extract
 
 SOURCES = ("auto", "deployed", "local")
 
@@ -85,7 +85,7 @@ def unpack(archive: LocalArchive) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{archive.sha256[:12]}.", dir=dest.parent))
         try:
-            safe_extract(archive.path, staging)
+            extract_archive(archive.path, staging)
             os.replace(staging, dest)
         except EnvctlError as exc:
             raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None

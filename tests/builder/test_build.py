@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import tarfile
+import zipfile
 
 import pytest
 
 from envctl.builder import build, build_requirements
 from envctl.errors import EnvctlError
-from envctl.lockfile import Lock, read_lock
+from envctl.lockfile import Lock, LockedFile, inputs_hash
 from envctl.resolve import resolve
 from envctl.size import SizeBudget
 
@@ -78,13 +81,44 @@ def test_pure_sdist_is_built_into_a_cached_wheel(local_env, envctl_cache):
     assert list(envctl_cache.built_wheel_dir(lock.packages[0].sha256).glob("tinysdist-1.0-py3-none-any.whl"))
 
 
-def test_native_sdist_is_refused_with_advice(project, capsys):
-    project.spec("demo", "3.11", ["tinycext"])
-    assert project.run("lock", "demo") == 0
-    assert project.run("build", "demo") == 1
-    err = capsys.readouterr().err
-    assert "tinycext 1.0 is only available as an sdist with compiled code" in err
-    assert "_speedups.c" in err and "manylinux wheels" in err
+def test_native_sdist_in_a_lock_is_refused_at_build_with_advice(local_env, local_index, envctl_cache):
+    """Resolution never picks one, but a hand-written or old lock may still list it."""
+    env = local_env("demo", "3.11", "tinycext")
+    path = local_index.file("tinycext-1.0.tar.gz")
+    sdist = LockedFile("tinycext", "1.0", path.name, f"{local_index.url}/../files/{path.name}",
+                       hashlib.sha256(path.read_bytes()).hexdigest(), None, "sdist")  # fmt: skip
+    lock = Lock(env.name, "3.11.9", env.platform, inputs_hash(env), (sdist,))
+    with pytest.raises(EnvctlError, match=r"tinycext 1\.0 is only available as an sdist with compiled code") as info:
+        build(env, lock, progress=False, cache=envctl_cache)
+    assert "_speedups.c" in str(info.value) and "manylinux wheels" in str(info.value)
+
+
+def test_clearing_the_built_wheel_cache_gives_the_same_archive(local_env, envctl_cache):
+    """The archive holds installed files, not wheels: a wheel rebuilt at another time changes nothing."""
+    env = local_env("demo", "3.11", "tinysdist tinypure")
+    lock = resolve(env)
+    first = build(env, lock, progress=False, cache=envctl_cache)
+    data = first.path.read_bytes()
+    built_dir = envctl_cache.built_wheel_dir(lock.package("tinysdist").sha256)
+    wheel = next(built_dir.glob("*.whl"))
+    _redate_zip(wheel, (2001, 2, 3, 4, 5, 6))  # as if the sdist had been built years ago
+    for step in ("redated wheel", "wheel rebuilt from the sdist"):
+        first.path.unlink()
+        envctl_cache.archive_meta_path(first.lock_hash).unlink()
+        again = build(env, lock, progress=False, cache=envctl_cache)
+        assert not again.cached and again.path.read_bytes() == data, step
+        shutil.rmtree(envctl_cache.root / "built")
+    names = _names(first.path)
+    assert "packages/tinysdist-1.0.dist-info/RECORD" in names
+    assert not [n for n in names if n.endswith("direct_url.json")]
+
+
+def _redate_zip(path, date_time):
+    with zipfile.ZipFile(path) as old:
+        entries = [(info.filename, old.read(info)) for info in old.infolist()]
+    with zipfile.ZipFile(path, "w") as new:
+        for name, content in entries:
+            new.writestr(zipfile.ZipInfo(name, date_time), content)
 
 
 def test_sdists_are_refused_at_lock_time_when_not_allowed(project, capsys):

@@ -26,7 +26,7 @@ def test_lock_writes_pep751_with_a_hash_for_every_file(project):
 @pytest.mark.parametrize("resolver", RESOLVERS)
 @pytest.mark.parametrize(("python", "has_dep"), [("3.7", True), ("3.11", False)])
 def test_markers_are_evaluated_for_the_target_python(project, resolver, python, has_dep):
-    project.spec("demo", python, ["tinychain tinynative"])
+    project.spec("demo", python, ["tinychain tinynative"], prefer_binary=True)  # uv resolves only these
     assert project.run("lock", "demo", "--resolver", resolver) == 0
     lock = read_lock(project.lock_path("demo"))
     assert (lock.package("tinydep") is not None) is has_dep
@@ -87,3 +87,15 @@ def test_unresolvable_requirement_is_a_clear_error(project, capsys):
     assert project.run("lock", "demo", "--resolver", "pip") == 1
     err = capsys.readouterr().err
     assert "envctl: error: pip failed to resolve" in err and "tinypure" in err
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv not installed")
+def test_relock_with_another_resolver_leaves_an_equivalent_lock_untouched(project, capsys):
+    project.spec("demo", "3.7", ["tinychain tinynative"], prefer_binary=True)
+    assert project.run("lock", "demo", "--resolver", "pip") == 0
+    first = project.lock_path("demo").read_bytes()
+    capsys.readouterr()
+    assert project.run("lock", "demo", "--resolver", "uv", "--format", "json") == 0
+    row = json.loads(capsys.readouterr().out)["environments"][0]
+    assert (row["status"], row["resolver"]) == ("unchanged", "uv")
+    assert project.lock_path("demo").read_bytes() == first

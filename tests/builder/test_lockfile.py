@@ -1,12 +1,24 @@
+"""PEP 751 lock files: round trip, determinism, staleness, corruption, resolver-independence."""
+
 from __future__ import annotations
 
-
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from envctl.errors import EnvctlError
-from envctl.lockfile import Lock, LockedFile, dumps, tomllib, inputs_hash, is_current, read_lock, write_lock
+from envctl.lockfile import (
+    Lock,
+    LockedFile,
+    dumps,
+    inputs_hash,
+    is_current,
+    read_lock,
+    same_lock_text,
+    tomllib,
+    write_lock,
+)
 from envctl.spec import Environment
 
 ENV = Environment(name="demo", python="3.11", requirements=("tinypure",))
@@ -62,3 +74,11 @@ def test_hand_edited_hash_is_detected(tmp_path: Path):
     path.write_text(path.read_text().replace("a" * 64, "c" * 64))
     with pytest.raises(EnvctlError, match="lock-hash does not match"):
         read_lock(path)
+
+
+def test_resolver_is_recorded_but_not_a_difference():
+    by_uv = replace(LOCK, resolver="uv")
+    assert 'resolver = "uv"' in dumps(by_uv) and by_uv.lock_hash() == LOCK.lock_hash()
+    assert same_lock_text(dumps(LOCK), by_uv)
+    assert not same_lock_text(dumps(LOCK), replace(LOCK, excluded=()))
+    assert not same_lock_text(None, LOCK) and not same_lock_text("not toml [", LOCK)

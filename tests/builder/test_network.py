@@ -15,9 +15,9 @@ from envctl.verify import find_interpreter
 pytestmark = pytest.mark.network
 
 
-def _spec(project, name, python, requirements):
+def _spec(project, name, python, requirements, **fields):
     path = project.root / "environments" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "python": python, "requirements": requirements}))
+    path.write_text(yaml.safe_dump({"name": name, "python": python, "requirements": requirements, **fields}))
 
 
 def _interpreter(minor):
@@ -55,10 +55,10 @@ def test_py37_pandas_requests_environment_builds_and_imports(project):
     "resolver", ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="no uv"))]
 )
 def test_click_on_37_pulls_importlib_metadata(project, resolver):
-    _spec(project, "cli", "3.7", ["click==8.1.7"])
+    _spec(project, "cli", "3.7", ["click==8.1.7"], prefer_binary=True)  # so uv, not pip, resolves it
     assert project.run("lock", "cli", "--resolver", resolver) == 0
     lock = read_lock(project.lock_path("cli"))
-    assert lock.package("importlib-metadata") is not None
-    _spec(project, "cli", "3.11", ["click==8.1.7"])
+    assert lock.package("importlib-metadata") is not None and lock.resolver == resolver
+    _spec(project, "cli", "3.11", ["click==8.1.7"], prefer_binary=True)
     assert project.run("lock", "cli", "--resolver", resolver) == 0
     assert read_lock(project.lock_path("cli")).package("importlib-metadata") is None
