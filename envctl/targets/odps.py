@@ -210,7 +210,7 @@ class OdpsTarget(Target):
             with open(path, "rb") as handle, self._chunking():
                 stream = resource.open("wb", stream=True, overwrite=False)
                 try:
-                    while chunk := handle.read(READ_CHUNK):  # pyodps buffers up to chunk_size per part
+                    while chunk := handle.read(min(READ_CHUNK, self.chunk_size)):  # pyodps buffers up to chunk_size per part
                         stream.write(chunk)
                         if progress:
                             progress(len(chunk))
