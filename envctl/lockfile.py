@@ -12,8 +12,9 @@ listed under ``[tool.envctl] excluded``, and ``Lock.packages`` is exactly what g
 
 Output is deterministic (sorted packages, fixed key order, inline tables), so re-locking an
 unchanged spec is byte-identical and PR diffs show only real changes. ``resolver`` (pip or uv)
-is recorded for diagnosis only: it is in no hash, and ``same_lock_text`` ignores it, so
-re-locking on a machine with a different resolver leaves an equivalent lock untouched.
+and file sizes (only uv reports them) are provenance: in no hash, and ignored by
+``same_lock_text``, so re-locking on a machine with a different resolver leaves an equivalent
+lock untouched.
 Pure: no network.
 """
 
@@ -176,19 +177,26 @@ def dumps(lock: Lock) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _without_provenance(lock: Lock) -> str:
+    """The lock text minus what depends on which resolver ran: its name and file sizes (uv
+    reports sizes, pip does not); neither is part of ``lock_hash``."""
+    return dumps(replace(lock, resolver="", packages=tuple(replace(p, size=None) for p in lock.packages)))
+
+
 def same_lock_text(before: Optional[str], lock: Lock) -> bool:
     """Does the existing lock text ``before`` already say what ``lock`` says?
 
-    The recorded ``resolver`` does not count: pip and uv give the same answer for a lock they
-    both can make, so a machine with uv must not rewrite a lock made without it (or back).
+    Provenance does not count: pip and uv give the same answer for a lock they both can make,
+    so a machine with uv must not rewrite a lock made without it (or back) just to change
+    the recorded resolver or add/drop file sizes.
     """
     if before is None:
         return False
     try:
-        recorded = loads(before).resolver
+        recorded = loads(before)
     except ValueError:
         return False
-    return before == dumps(replace(lock, resolver=recorded))
+    return before == dumps(recorded) and _without_provenance(recorded) == _without_provenance(lock)
 
 
 def write_lock(path: Path, lock: Lock) -> None:

@@ -8,6 +8,10 @@ subprocess — replaces pip's vendored ``packaging.markers.default_environment``
 target's values before pip starts. The installation report's ``environment`` field then shows
 the target, which the caller checks to prove the patch took effect.
 
+``pip install`` also checks the ``Requires-Python`` of downloaded metadata against the *host*
+interpreter (only ``pip download`` hands ``--python-version`` to its resolver), so a 3.7
+target would lose ``numpy 1.21.6`` (``<3.11``) on a 3.11 host; the driver hands it over too.
+
 Driver options (between TARGET_JSON and pip's arguments):
 
 * ``--allow-sdist`` lifts pip's rule that ``--platform`` implies ``--only-binary=:all:``:
@@ -57,6 +61,20 @@ def _refuse_native_sdists(report: Path) -> None:
     SourceDistribution.prepare_distribution_metadata = checked  # type: ignore[method-assign]
 
 
+def _resolve_for_target_python() -> None:
+    """Make ``pip install``'s resolver check Requires-Python against ``--python-version``."""
+    from pip._internal.cli.req_command import RequirementCommand
+
+    original = RequirementCommand.make_resolver.__func__  # type: ignore[attr-defined]
+
+    def make_resolver(cls: type, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("py_version_info") is None and "options" in kwargs:
+            kwargs["py_version_info"] = getattr(kwargs["options"], "python_version", None)
+        return original(cls, *args, **kwargs)
+
+    RequirementCommand.make_resolver = classmethod(make_resolver)  # type: ignore[assignment]
+
+
 def main(argv: list[str]) -> int:
     target = json.loads(argv[0])
     args = argv[1:]
@@ -67,6 +85,7 @@ def main(argv: list[str]) -> int:
 
     if hasattr(installation_report, "default_environment"):
         installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined]
+    _resolve_for_target_python()
     while args and args[0] in ("--allow-sdist", NATIVE_REPORT):
         if args[0] == "--allow-sdist":
             args = args[1:]

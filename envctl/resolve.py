@@ -1,11 +1,11 @@
 """Resolve an environment for its target interpreter into a ``Lock`` (the network step).
 
-Two resolvers, same answer:
+Two resolvers:
 
-* **pip** (the default dependency, always works): ``pip install --dry-run --report`` with
+* **pip** (the default): ``pip install --dry-run --report`` with
   ``--python-version/--platform/--implementation/--abi``, run through ``envctl.pip_driver`` so
-  markers are evaluated for the target too (pip alone uses the host's values).
-* **uv** (fast path): ``uv pip compile --python-version X.Y.Z --python-platform
+  markers and Requires-Python are evaluated for the target too (pip alone uses the host's).
+* **uv** (opt-in fast path): ``uv pip compile --python-version X.Y.Z --python-platform
   x86_64-manylinux2014 --format pylock.toml`` evaluates markers for the target natively.
 
 Binary preference follows pip's (and MaxFrame's) meaning of ``prefer_binary``:
@@ -19,12 +19,16 @@ Binary preference follows pip's (and MaxFrame's) meaning of ``prefer_binary``:
   warns, naming it, and resolves again with ``--prefer-binary``; if that still needs a native
   sdist, locking fails with a clear message.
 
-uv has no prefer-binary mode and cannot tell that a newer version is sdist-only without
-building it, so it runs wheels-only, and only where that is exactly pip's answer: wheels-only
-specs, and ``prefer_binary: true`` when every package has a wheel (otherwise pip resolves).
-``prefer_binary: false`` with sdists allowed always resolves with pip.
+pip is the resolver unless uv is asked for (``--resolver uv`` or ``ENVCTL_RESOLVER=uv``), so a
+lock never depends on whether uv happens to be installed. uv is faster but is not pip: it has
+no prefer-binary mode, cannot tell that a newer version is sdist-only without building it, and
+treats ``--python-version`` as a minimum, ignoring ``Requires-Python`` upper bounds (it may
+lock a release declaring ``<3.11`` for a 3.11 target). So uv runs wheels-only and only for
+specs where that is pip's answer (``allow_sdist: false``, or ``prefer_binary: true`` when every
+package has a wheel; otherwise pip resolves); ``prefer_binary: false`` with sdists allowed
+always resolves with pip.
 
-``ENVCTL_RESOLVER=pip|uv`` forces one. Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
+Both run isolated from the user's pip/uv configuration (``envctl.isolation``); only
 the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
 indexes are merged the way pip merges them (best match across all), in both resolvers.
 """
@@ -89,15 +93,13 @@ def index_urls(env: Environment) -> list[str]:
 
 
 def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
-    """``requested`` or ``$ENVCTL_RESOLVER``, else uv when installed (and able), else pip."""
-    choice = requested or os.environ.get(RESOLVER_ENV_VAR) or ""
-    if choice and choice not in RESOLVERS:
+    """``requested`` or ``$ENVCTL_RESOLVER``, else pip (see the module docstring for why)."""
+    choice = requested or os.environ.get(RESOLVER_ENV_VAR) or "pip"
+    if choice not in RESOLVERS:
         raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
     if choice == "uv" and find_uv() is None:
         raise EnvctlError("resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')")
-    if choice:
-        return choice
-    return "uv" if find_uv() is not None else "pip"
+    return choice
 
 
 def uv_gives_pip_answer(env: Environment) -> bool:
@@ -112,8 +114,7 @@ def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
         return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
     which = pick_resolver(env, resolver)
     if which == "uv" and not uv_gives_pip_answer(env):
-        note = console.info if resolver or os.environ.get(RESOLVER_ENV_VAR) else console.debug
-        note(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
+        console.info(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
         which = "pip"
     console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
     if which == "uv":

@@ -58,7 +58,7 @@ def _lock_status(project: Project, env: Environment) -> str:
 def lock_command(
     names: Optional[List[str]] = typer.Argument(None, help="Environments to lock (default: all)."),
     check: bool = typer.Option(False, "--check", help="Only check that locks exist and are current; exit 1 if not."),
-    resolver: Optional[str] = typer.Option(None, "--resolver", help=f"Force a resolver: {' or '.join(RESOLVERS)} (default: uv when installed)."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", help=f"Resolver: {' or '.join(RESOLVERS)} (default pip, or $ENVCTL_RESOLVER; uv is faster for prefer_binary/wheels-only specs but ignores Requires-Python upper bounds)."),
     output_format: str = _format_option(),
 ) -> None:
     """Resolve environments for their target Python/platform into environments/pylock.<name>.toml."""

@@ -34,7 +34,11 @@ def _project(filename: str) -> str:
 
 
 def write_simple_index(root: Path, requires_python: Optional[dict[str, str]] = None) -> None:
-    """(Re)generate ``root/simple`` for every file in ``root/files``."""
+    """(Re)generate ``root/simple`` for every file in ``root/files``.
+
+    ``requires_python`` maps a file name (or a project name, for all its files) to the
+    ``data-requires-python`` its link carries.
+    """
     files = sorted((root / "files").iterdir())
     projects: dict[str, list[Path]] = {}
     for path in files:
@@ -47,7 +51,7 @@ def write_simple_index(root: Path, requires_python: Optional[dict[str, str]] = N
         rows = []
         for path in paths:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            rp = (requires_python or {}).get(name)
+            rp = (requires_python or {}).get(path.name) or (requires_python or {}).get(name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
             rows.append(f'<a href="../../files/{path.name}#sha256={digest}"{attr}>{path.name}</a>\n')
         (simple / name).mkdir(exist_ok=True)
@@ -64,9 +68,11 @@ class LocalIndex:
 
     @classmethod
     def create(cls, root: Path, dists: Sequence[Dist] = STANDARD_DISTS) -> "LocalIndex":
+        rp = {}  # per file, like PyPI's data-requires-python
         for dist in dists:
-            write_dist(dist, root / "files")
-        rp = {canonicalize_name(d.name): d.requires_python for d in dists if d.requires_python}
+            for path in write_dist(dist, root / "files"):
+                if dist.requires_python:
+                    rp[path.name] = dist.requires_python
         write_simple_index(root, rp)
         return cls(root)
 

@@ -203,6 +203,10 @@ STANDARD_DISTS: tuple[Dist, ...] = (
         sdist=True,
         extra_sdist_files={"src/_accel.c": "int tinyaccel_answer(void) { return 42; }\n"},
     ),
+    # The newest release supports only old interpreters (Requires-Python <3.11, like numpy
+    # 1.21.6): a 3.7 target must get it even when the host is newer.
+    Dist("tinylegacy", "1.0", {"tinylegacy.py": _module("tinylegacy", "1.0")}),
+    Dist("tinylegacy", "2.0", {"tinylegacy.py": _module("tinylegacy", "2.0")}, requires_python=">=3.7,<3.11"),
     # A wheel whose module fails to import (verify must report it).
     Dist("tinybroken", "1.0", {"tinybroken/__init__.py": "raise ImportError('tinybroken is broken on purpose')\n"}),
     # ~1 MiB of incompressible data, for size budget tests.

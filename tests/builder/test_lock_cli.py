@@ -6,8 +6,11 @@ import json
 
 import pytest
 
+from envctl.errors import EnvctlError
 from envctl.isolation import find_uv
 from envctl.lockfile import read_lock, tomllib
+from envctl.resolve import pick_resolver
+from envctl.spec import Environment
 
 RESOLVERS = ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="uv not installed"))]
 
@@ -99,3 +102,21 @@ def test_relock_with_another_resolver_leaves_an_equivalent_lock_untouched(projec
     row = json.loads(capsys.readouterr().out)["environments"][0]
     assert (row["status"], row["resolver"]) == ("unchanged", "uv")
     assert project.lock_path("demo").read_bytes() == first
+
+
+@pytest.mark.parametrize(("python", "version"), [("3.7", "2.0"), ("3.11", "1.0")])
+def test_requires_python_is_checked_against_the_target_not_the_host(project, python, version):
+    """pip alone checks metadata Requires-Python against the host; uv ignores its upper bounds."""
+    project.spec("demo", python, ["tinylegacy"], prefer_binary=True)
+    assert project.run("lock", "demo") == 0
+    lock = read_lock(project.lock_path("demo"))
+    assert lock.package("tinylegacy").version == version and lock.resolver == "pip"
+
+
+def test_pip_is_the_default_resolver_even_with_uv_installed(monkeypatch):
+    monkeypatch.delenv("ENVCTL_RESOLVER", raising=False)
+    env = Environment(name="demo", python="3.11", requirements=("tinypure",), prefer_binary=True)
+    assert pick_resolver(env) == "pip"
+    monkeypatch.setenv("ENVCTL_RESOLVER", "conda")
+    with pytest.raises(EnvctlError, match="unknown resolver 'conda'"):
+        pick_resolver(env)

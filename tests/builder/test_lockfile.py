@@ -76,9 +76,15 @@ def test_hand_edited_hash_is_detected(tmp_path: Path):
         read_lock(path)
 
 
-def test_resolver_is_recorded_but_not_a_difference():
-    by_uv = replace(LOCK, resolver="uv")
-    assert 'resolver = "uv"' in dumps(by_uv) and by_uv.lock_hash() == LOCK.lock_hash()
-    assert same_lock_text(dumps(LOCK), by_uv)
+def test_resolver_and_sizes_are_recorded_but_not_a_difference():
+    by_uv = replace(LOCK, resolver="uv", packages=(replace(WHEEL, size=None), replace(SDIST, size=123)))
+    assert 'resolver = "uv"' in dumps(by_uv) and "size = 123" in dumps(by_uv)
+    assert by_uv.lock_hash() == LOCK.lock_hash()
+    assert same_lock_text(dumps(LOCK), by_uv) and same_lock_text(dumps(by_uv), LOCK)
     assert not same_lock_text(dumps(LOCK), replace(LOCK, excluded=()))
+    assert not same_lock_text(dumps(LOCK), replace(LOCK, packages=(replace(WHEEL, url="http://y/t.whl"), SDIST)))
+
+
+def test_missing_corrupt_or_hand_formatted_lock_text_is_rewritten():
     assert not same_lock_text(None, LOCK) and not same_lock_text("not toml [", LOCK)
+    assert not same_lock_text(dumps(LOCK).replace("\n\n", "\n\n\n", 1), LOCK)
