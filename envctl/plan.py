@@ -69,8 +69,14 @@ class Plan:
     def counts(self) -> dict[str, int]:
         return {action: sum(1 for c in self.changes if c.action == action) for action in ACTIONS}
 
+    @property
+    def to_build(self) -> list[str]:
+        """Environments apply will build (not re-pointed, not deleted): a CI build matrix."""
+        return [c.environment for c in self.changes if c.action in ("create", "update") and c.reuse_version is None]
+
     def to_json(self) -> dict[str, Any]:
-        return {"format": PLAN_FORMAT, **asdict(self), "has_changes": self.has_changes, "counts": self.counts()}
+        return {"format": PLAN_FORMAT, **asdict(self), "has_changes": self.has_changes, "counts": self.counts(),
+                "to_build": self.to_build}
 
     @classmethod
     def from_json(cls, data: Any) -> "Plan":
