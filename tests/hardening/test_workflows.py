@@ -31,7 +31,10 @@ def envctl_invocations() -> list[tuple[str, list[str]]]:
 
 def _commands(line: str) -> list[list[str]]:
     commands = []
-    for match in re.finditer(r"\benvctl\s+(.*)", line):
+    pieces = re.split(r"\s*(?:;|&&|\|\|?)\s*", line)
+    for match in (re.match(r"\s*envctl\s+(.*)", piece) for piece in pieces):
+        if match is None:
+            continue
         argv = []
         for token in shlex.split(match.group(1), comments=True):
             if token in SHELL_OPERATORS:
