@@ -40,7 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import unquote, urlsplit
@@ -117,16 +117,12 @@ def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
         console.info(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
         which = "pip"
     console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
-    if which == "uv":
-        try:
-            candidates = _resolve_uv(env, target)
-        except EnvctlError:
-            if not env.allow_sdist:
-                raise
-            console.debug("uv found no wheel-only resolution; resolving with pip, which can use sdists")
-            which, candidates = "pip", _resolve_pip(env, target)
-    else:
-        candidates = _resolve_pip(env, target)
+    try:
+        which, candidates = _candidates(env, target, which)
+    except EnvctlError:
+        if not env.allow_sdist:
+            _explain_wheels_only_failure(env, target)
+        raise
     packed: list[LockedFile] = []
     excluded: list[tuple[str, str]] = []
     for candidate in candidates:
@@ -143,6 +139,29 @@ def resolve(env: Environment, *, resolver: Optional[str] = None) -> Lock:
         excluded=tuple(sorted(excluded)),
         resolver=which,
     )
+
+
+def _candidates(env: Environment, target: TargetPython, which: str) -> tuple[str, list[Candidate]]:
+    """(resolver that answered, resolution); uv hands over to pip when it needs sdists."""
+    if which == "pip":
+        return which, _resolve_pip(env, target)
+    try:
+        return which, _resolve_uv(env, target)
+    except EnvctlError:
+        if not env.allow_sdist:
+            raise
+        console.debug("uv found no wheel-only resolution; resolving with pip, which can use sdists")
+        return "pip", _resolve_pip(env, target)
+
+
+def _explain_wheels_only_failure(env: Environment, target: TargetPython) -> None:
+    """A wheels-only resolution failed: if sdists would have resolved it, say allow_sdist is why."""
+    try:
+        candidates = _run_pip(replace(env, allow_sdist=True), target, prefer_binary=True)
+    except (EnvctlError, NativeSdist):
+        return  # sdists would not help either: the resolver's own message stands
+    for candidate in candidates:
+        choose_file(candidate, target, allow_sdist=False)  # raises, naming the sdist-only package
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,3 +86,12 @@ def test_native_only_sdist_fails_the_lock_with_advice(project, capsys, prefer_bi
     assert err.startswith("envctl: error: tinycext 1.0 ships only an sdist with compiled code (src/_speedups.c)")
     assert "for cp311-manylinux2014_x86_64" in err and "Pin tinycext" in err
     assert not project.lock_path("demo").exists()
+
+
+@pytest.mark.parametrize("resolver", RESOLVERS)
+def test_wheels_only_spec_names_allow_sdist_when_only_an_sdist_fits(project, capsys, resolver):
+    project.spec("demo", "3.11", ["tinysdist tinypure"], allow_sdist=False)
+    assert project.run("lock", "demo", "--resolver", resolver) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("envctl: error: tinysdist 1.0 has no wheel for CPython 3.11.9")
+    assert "allow_sdist: false" in err
