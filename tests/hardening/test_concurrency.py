@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from conftest import Repo, assert_intact, envctl, lease_present, run, spawn
+from hardening_helpers import Repo, assert_intact, envctl, lease_present, run, spawn
 
 from envctl.observe import read_state
 from envctl.targets import Target

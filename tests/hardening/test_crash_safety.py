@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
+from hardening_helpers import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
 
 from envctl.emulator import Emulator
 from envctl.lockfile import read_lock

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Repo, assert_intact, envctl, run
+from hardening_helpers import Repo, assert_intact, envctl, run
 
 from envctl.emulator import Emulator
 from envctl.observe import read_state

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from conftest import Repo, write_spec
+from hardening_helpers import Repo, write_spec
 
 from envctl.cli import main
 from envctl.emulator import Emulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Repo, lock_all, run, write_spec
+from hardening_helpers import Repo, lock_all, run, write_spec
 
 from envctl.lockfile import read_lock
 from envctl.observe import read_state
