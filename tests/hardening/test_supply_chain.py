@@ -52,9 +52,7 @@ def test_wheel_tampered_after_locking_fails_the_apply_naming_it_and_caches_nothi
 @pytest.mark.parametrize(
     "requirement, allow_sdist, phrase",
     [
-        pytest.param("tinysdist", False, "allow_sdist: false", marks=pytest.mark.xfail(
-            reason="resolve.py reports pip's bare 'no matching distribution' without naming allow_sdist: false "
-                   "(fix proposed to the builder owner)")),
+        ("tinysdist", False, "allow_sdist: false"),
         ("tinycext", True, "only an sdist with compiled code"),
     ],
     ids=["pure-sdist-not-allowed", "native-sdist-always-refused"],
