@@ -8,8 +8,10 @@ byte-identical and the sha256 is the archive's identity.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -78,9 +80,15 @@ def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) 
     with tempfile.TemporaryDirectory(prefix="envctl-build-", dir=cache.tmp_dir) as tmp:
         tree = Path(tmp) / "tree"
         (tree / "packages").mkdir(parents=True)
-        for file in sorted(lock.packages, key=lambda f: f.name):
-            wheel = paths[file.sha256] if file.is_wheel else build_wheel(paths[file.sha256], file, cache, urls)
-            sizes[file.name] = install_wheel(wheel, tree).unpacked_bytes
+        # sdists build in subprocesses while the wheels install; install order is fixed
+        # (wheels, then built sdists, each by name) and the archive sorts its entries anyway.
+        sdists = sorted((f for f in lock.packages if not f.is_wheel), key=lambda f: f.name)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(sdists), os.cpu_count() or 1))) as pool:
+            builds = [(f, pool.submit(build_wheel, paths[f.sha256], f, cache, urls)) for f in sdists]
+            for file in sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name):
+                sizes[file.name] = install_wheel(paths[file.sha256], tree).unpacked_bytes
+            for file, wheel in builds:
+                sizes[file.name] = install_wheel(wheel.result(), tree).unpacked_bytes
         dest = cache.archive_path(key)
         with atomic_path(dest) as tmp_archive:
             info = write_archive(tree, tmp_archive, progress=progress)
