@@ -1,7 +1,7 @@
 """Peak memory of envctl uploading a large archive to MaxCompute (the emulator), vs. pyodps.
 
 Starts ``envctl emulator`` as its own process, writes a SIZE_MB incompressible file, then in
-two fresh processes measures peak RSS (``ru_maxrss``) of
+two fresh processes measures peak RSS (``VmHWM``) of
   - envctl: ``OdpsTarget.put_file`` (streamed parts + merge, md5 verified), and
   - the peer: pyodps's own ``create_resource(fileobj=...)`` at default settings,
 and prints both and their ratio. The issue's budget is envctl < 150 MB for 200 MB.
@@ -20,22 +20,24 @@ from pathlib import Path
 from envctl.testing.payload import write_random_file
 
 ENVCTL = """
-import os, resource, sys
+import os, sys
 from pathlib import Path
 from envctl.targets import open_target
 from envctl.project import Project
 target = open_target(sys.argv[1], Project(Path.cwd()))
 target.put_file("bench-envctl.tar.gz", Path(sys.argv[2]), md5=sys.argv[3])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+from envctl.testing.payload import peak_rss
+print(peak_rss() >> 20)
 """
 
 PYODPS = """
-import resource, sys
+import sys
 from odps import ODPS
 o = ODPS("bench", "bench", project="envctl_test", endpoint=sys.argv[1])
 with open(sys.argv[2], "rb") as handle:
     o.create_resource("bench-pyodps.tar.gz", "archive", fileobj=handle)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+from envctl.testing.payload import peak_rss
+print(peak_rss() >> 20)
 """
 
 

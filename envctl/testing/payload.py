@@ -20,3 +20,16 @@ def write_random_file(path: Path, size: int) -> str:
             handle.write(chunk)
             remaining -= len(chunk)
     return digest.hexdigest()
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (``VmHWM``).
+
+    Not ``ru_maxrss``: Linux carries that across ``exec``, so a child of a large process
+    reports its parent's size.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
