@@ -2,7 +2,8 @@
 
 Order matters: the index (the only thing jobs read) is rewritten for an environment only after
 its archive is in the target and verified, so a failure at any step leaves every environment
-either on its old version or fully on the new one. Transient errors are retried inside the
+either on its old version or fully on the new one. Each rewrite first passes ``guard`` (the
+lease check), so an apply whose lease was broken stops before it switches a pointer. Transient errors are retried inside the
 target; an upload whose name already exists is accepted only if its bytes are identical.
 """
 
@@ -106,8 +107,12 @@ class Applier:
     commit: Optional[str] = None
     progress: Optional[ProgressFactory] = None
     clock: Callable[[], float] = time.time
+    guard: Callable[[str], None] = lambda before: None
+    """Called before each index write with what is about to happen; raises to stop (lease lost)."""
 
-    def _save(self, state: State) -> None:
+    def _save(self, state: State, name: str) -> None:
+        self.guard(f"switching the pointer of {name!r} (environments before it are applied, "
+                   "it and later ones are unchanged)")
         self.state = write_state(self.target, state)
 
     def _ensure_uploaded(self, name: str, built: Built) -> tuple[ObjectInfo, int]:
@@ -130,7 +135,7 @@ class Applier:
     def _deploy(self, change: Change) -> Outcome:
         name = change.environment
         if change.reuse_version is not None:
-            self._save(self.state.with_current(name, change.reuse_version))
+            self._save(self.state.with_current(name, change.reuse_version), name)
             return Outcome(name, change.action, f"re-pointed to v{change.reuse_version} (no build)", change.reuse_version)
         env, lock = self.environments[name], self.locks[name]
         built = self.build(env, lock)
@@ -143,7 +148,7 @@ class Applier:
         if same is not None:
             restored = replace(same, uploaded_modified=info.modified, size=info.size)
             versions = tuple(restored if v is same else v for v in history.versions)
-            self._save(self.state.with_env(replace(history, versions=versions, current=same.version)))
+            self._save(self.state.with_env(replace(history, versions=versions, current=same.version)), name)
             return Outcome(name, change.action, f"{resource} ({'uploaded' if sent else 'present'}), v{same.version}", same.version, sent)
         version = VersionInfo(
             environment=name,
@@ -160,13 +165,13 @@ class Applier:
             uploaded_modified=info.modified,
             git_commit=self.commit,
         )
-        self._save(self.state.with_version(version))
+        self._save(self.state.with_version(version), name)
         return Outcome(name, change.action, f"{resource} uploaded ({built.size} bytes), now v{version.version}", version.version, sent)
 
     def _delete(self, change: Change) -> Outcome:
         name = change.environment
         resources = [v.resource for v in self.state.env(name).versions]
-        self._save(self.state.without_env(name))  # pointer first: jobs stop resolving it at once
+        self._save(self.state.without_env(name), name)  # pointer first: jobs stop resolving it at once
         for resource in resources:
             if resource not in self.state.referenced_resources():
                 self.target.delete(resource)

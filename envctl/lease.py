@@ -2,6 +2,8 @@
 
 Why a lease with an expiry rather than a bare lock: a crashed apply must not block a target
 forever. The holder is named in every refusal, and ``force-unlock ID`` breaks a lease on purpose.
+While held, a daemon thread renews the lease every TTL/3, so a long apply is never taken for a
+dead one; before each irreversible write the holder checks the lease is still its own.
 """
 
 from __future__ import annotations
@@ -10,19 +12,42 @@ import getpass
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterator, Optional
 
 from envctl import console
+from envctl.durations import parse_duration
 from envctl.errors import EnvctlError
 from envctl.state import LEASE_OBJECT
 from envctl.targets.base import ObjectExists, ObjectMissing, Target
 
 DEFAULT_TTL = 3600.0
+TTL_VAR = "ENVCTL_LEASE_TTL"
 POLL_INTERVAL = 1.0
+RENEWALS_PER_TTL = 3
+"""Renew this often per TTL: two renewals may fail (a flaky network) before the lease lapses."""
+
+
+class LeaseLost(EnvctlError):
+    """Our lease was broken (force-unlock, or taken over after it lapsed) while we held it."""
+
+
+def lease_ttl() -> float:
+    """``ENVCTL_LEASE_TTL`` (a duration such as 90s or 2h), else one hour.
+
+    Why configurable: tests prove renewal with a TTL of a second, without waiting an hour.
+    """
+    text = os.environ.get(TTL_VAR, "").strip()
+    if not text:
+        return DEFAULT_TTL
+    ttl = parse_duration(text, TTL_VAR)
+    if ttl <= 0:
+        raise EnvctlError(f"{TTL_VAR} must be longer than 0s, not {text!r}")
+    return ttl
 
 
 @dataclass(frozen=True)
@@ -109,11 +134,12 @@ def acquire(
     operation: str,
     *,
     timeout: float = 0.0,
-    ttl: float = DEFAULT_TTL,
+    ttl: Optional[float] = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Lease:
     """Take the lease, waiting up to ``timeout`` seconds; expired leases are broken."""
+    ttl = lease_ttl() if ttl is None else ttl
     deadline = clock() + timeout
     waited = False
     while True:
@@ -151,13 +177,77 @@ def release(target: Target, lease: Lease) -> None:
         target.delete(LEASE_OBJECT)
 
 
+def _lost(target: Target, lease: Lease, holder: Optional[Lease]) -> LeaseLost:
+    now = f"; it is now held by {holder.describe()}" if holder is not None else ""
+    return LeaseLost(f"lease {lease.id} on {target.url} was broken while this {lease.operation} held it "
+                     f"(force-unlock, or it lapsed and was taken over){now}")
+
+
+def renew(target: Target, lease: Lease, *, ttl: float, clock: Callable[[], float] = time.time) -> Lease:
+    """Our lease with its expiry moved to ``now + ttl``; LeaseLost when it is no longer ours."""
+    holder = current_lease(target)
+    if holder is None or holder.id != lease.id:
+        raise _lost(target, lease, holder)
+    renewed = replace(lease, expires=clock() + ttl)
+    target.put_bytes(LEASE_OBJECT, renewed.to_bytes())
+    return renewed
+
+
+class HeldLease:
+    """A lease kept alive by a daemon thread until ``stop``; ``check`` guards irreversible steps."""
+
+    def __init__(self, target: Target, lease: Lease, ttl: float) -> None:
+        self.target = target
+        self.lease = lease
+        self.ttl = ttl
+        self._lost: Optional[LeaseLost] = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"envctl-lease-{lease.id}", daemon=True)
+
+    @property
+    def id(self) -> str:
+        return self.lease.id
+
+    def start(self) -> "HeldLease":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """End renewals; returns once no renewal can still be writing (so release is final)."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self.ttl / RENEWALS_PER_TTL):
+            try:
+                self.lease = renew(self.target, self.lease, ttl=self.ttl)
+            except LeaseLost as exc:
+                self._lost = exc  # never rewrite a lease that is someone else's now
+                return
+            except Exception as exc:  # noqa: BLE001 - a failed beat is retried by the next one
+                console.debug(f"lease renewal failed, retrying in {self.ttl / RENEWALS_PER_TTL:g}s: {exc}")
+
+    def check(self, before: str) -> None:
+        """Raise LeaseLost unless the lease is still ours right now (one read), naming the step skipped."""
+        if self._lost is None:
+            holder = current_lease(self.target)
+            if holder is None or holder.id != self.lease.id:
+                self._lost = _lost(self.target, self.lease, holder)
+        if self._lost is not None:
+            raise LeaseLost(f"{self._lost.message}; stopped before {before}")
+
+
 @contextmanager
-def held(target: Target, operation: str, *, timeout: float = 0.0, ttl: float = DEFAULT_TTL) -> Iterator[Lease]:
-    lease = acquire(target, operation, timeout=timeout, ttl=ttl)
+def held(target: Target, operation: str, *, timeout: float = 0.0, ttl: Optional[float] = None) -> Iterator[HeldLease]:
+    """The lease for the ``with`` block, renewed in the background, released at the end."""
+    ttl = lease_ttl() if ttl is None else ttl
+    keeper = HeldLease(target, acquire(target, operation, timeout=timeout, ttl=ttl), ttl).start()
     try:
-        yield lease
+        yield keeper
     finally:
-        release(target, lease)
+        keeper.stop()
+        release(target, keeper.lease)
 
 
 def force_unlock(target: Target, lease_id: str) -> Lease:

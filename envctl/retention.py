@@ -3,7 +3,8 @@
 Rules: never the current version of any environment; per environment keep the ``keep``
 newest versions; delete older ones only once they are older than ``grace`` seconds (a job
 submitted a moment ago may still reference them). Archives no version refers to (orphans
-from interrupted applies or removed history) go after the same grace period.
+from interrupted applies or removed history) go after the same grace period, and so does
+the debris of killed uploads (``Target.leftovers``: younger debris may be a running upload).
 
 Hook for temporary resources: ``TEMP_SOURCES`` holds functions that, given the listing of
 ``envctl_tmp-`` objects and "now", return the names that have expired. The runtime module
@@ -67,3 +68,8 @@ def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     for source in TEMP_SOURCES:
         names.update(source(items, now))
     return sorted(names)
+
+
+def stale_leftovers(listing: Iterable[ObjectInfo], *, now: float, grace: float) -> list[str]:
+    """Names of upload debris last written more than ``grace`` seconds before ``now``."""
+    return sorted(info.name for info in listing if info.modified <= now - grace)

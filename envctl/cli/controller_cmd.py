@@ -21,13 +21,13 @@ from envctl.cli.app import app, state
 from envctl.desired import desired_state, load_locks
 from envctl.durations import parse_duration
 from envctl.errors import EnvctlError
-from envctl.lease import force_unlock, held
+from envctl.lease import HeldLease, force_unlock, held
 from envctl.observe import Observed, observe, write_state
 from envctl.plan import Plan, diff_env, plan
 from envctl.progress import bytes_progress
 from envctl.project import Project
 from envctl.render import render_json, render_markdown, render_text
-from envctl.retention import expired_temporaries, select
+from envctl.retention import expired_temporaries, select, stale_leftovers
 from envctl.state import TEMP_PREFIX
 from envctl.targets import Target, open_target
 from envctl.targets.base import Progress
@@ -137,7 +137,7 @@ def apply_command(
     environments, locks, desired = _desired(project)
     tgt = open_target(target, project)
     started = time.monotonic()
-    with held(tgt, "apply", timeout=timeout):
+    with held(tgt, "apply", timeout=timeout) as lease:
         observed = observe(tgt)
         if saved is not None:
             check_fresh(saved, tgt, observed, desired)
@@ -152,12 +152,12 @@ def apply_command(
             return
         if saved is None and not auto_approve:
             _confirm(the_plan)
-        result = _execute(the_plan, tgt, observed, environments, locks, project, prune)
+        result = _execute(the_plan, tgt, observed, environments, locks, project, prune, lease)
     _report(result, output_format, time.monotonic() - started)
 
 
 def _execute(the_plan: Plan, tgt: Target, observed: Observed, environments: dict, locks: dict,
-             project: Project, prune: bool) -> ApplyResult:
+             project: Project, prune: bool, lease: HeldLease) -> ApplyResult:
     from envctl.builder import build
 
     with _upload_progress() as progress:
@@ -170,6 +170,7 @@ def _execute(the_plan: Plan, tgt: Target, observed: Observed, environments: dict
             objects=dict(observed.objects),
             commit=git_commit(project.root),
             progress=progress,
+            guard=lease.check,
         )
         return applier.run(the_plan, prune=prune)
 
@@ -249,7 +250,7 @@ def rollback_command(
     timeout = parse_duration(lock_timeout, "--lock-timeout")
     project = state.project()
     tgt = open_target(target, project)
-    with held(tgt, "rollback", timeout=timeout):
+    with held(tgt, "rollback", timeout=timeout) as lease:
         observed = observe(tgt)
         if name not in observed.state.environments:
             raise EnvctlError(f"environment {name!r} is not deployed to {tgt.url}")
@@ -263,6 +264,7 @@ def rollback_command(
         info = observed.objects.get(chosen.resource)
         if info is None or info.size != chosen.size:
             raise EnvctlError(f"cannot roll back {name} to {chosen.label}: its archive {chosen.resource} is missing or changed in {tgt.url}")
+        lease.check(f"switching the pointer of {name!r}; nothing was changed")
         write_state(tgt, observed.state.with_current(name, chosen.version))
     console.info(f"{name}: v{env.current} -> {chosen.label} ({chosen.resource}).")
     console.info("Note: git still declares the newer lock; the next apply moves it forward unless you revert the lock.")
@@ -277,34 +279,42 @@ def gc_command(
     target: Optional[str] = _target_opt,
     output_format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Delete old versions beyond --keep and older than --grace, and orphaned archives; never a current one."""
+    """Delete old versions beyond --keep and older than --grace, orphaned archives and debris of
+    killed uploads older than --grace; never a current version."""
     _check_format(output_format, ("text", "json"))
     grace_s = parse_duration(grace, "--grace")
     project = state.project()
     tgt = open_target(target, project)
-    with held(tgt, "gc", timeout=parse_duration(lock_timeout, "--lock-timeout")):
+    with held(tgt, "gc", timeout=parse_duration(lock_timeout, "--lock-timeout")) as lease:
         observed = observe(tgt)
         now = time.time()
         doomed = select(observed.state, observed.objects, now=now, keep=keep, grace=grace_s)
         temporaries = expired_temporaries(tgt.list(TEMP_PREFIX), now) if _has_temp_rules() else []
         names = [*doomed.objects, *temporaries]
+        leftovers = stale_leftovers(tgt.leftovers(), now=now, grace=grace_s)
         versions = {env: [v.label for v in vs] for env, vs in doomed.versions.items()}
-        if not dry_run and (names or versions):
-            trimmed = observed.state
-            for env, vs in doomed.versions.items():
-                trimmed = trimmed.without_versions(env, {v.version for v in vs})
-            write_state(tgt, trimmed)  # forget versions first, then delete their archives
+        if not dry_run and (names or versions or leftovers):
+            lease.check("deleting anything; nothing was deleted")
+            if versions:
+                trimmed = observed.state
+                for env, vs in doomed.versions.items():
+                    trimmed = trimmed.without_versions(env, {v.version for v in vs})
+                write_state(tgt, trimmed)  # forget versions first, then delete their archives
             for object_name in names:
                 tgt.delete(object_name)
+            for leftover in leftovers:
+                tgt.delete_leftover(leftover)
     if output_format == "json":
-        console.print_json({"dry_run": dry_run, "versions": versions, "objects": names})
+        console.print_json({"dry_run": dry_run, "versions": versions, "objects": names, "leftovers": leftovers})
         return
     verb = "Would delete" if dry_run else "Deleted"
     for env, labels in versions.items():
         console.info(f"{verb} {env} {', '.join(labels)}")
     for object_name in names:
         console.info(f"{verb} {object_name}")
-    if not names and not versions:
+    for leftover in leftovers:
+        console.info(f"{verb} {leftover} (left by an interrupted upload)")
+    if not names and not versions and not leftovers:
         console.info("Nothing to collect.")
 
 

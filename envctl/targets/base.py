@@ -103,6 +103,18 @@ class Target(ABC):
     def delete(self, name: str) -> None:
         """Remove an object; deleting a missing one is not an error."""
 
+    def leftovers(self) -> list[ObjectInfo]:
+        """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age.
+
+        Why here: only the target knows how its uploads stage data. ``envctl gc`` removes the
+        ones older than its grace period (younger ones may belong to an upload still running).
+        """
+        return []
+
+    def delete_leftover(self, name: str) -> None:
+        """Remove one entry ``leftovers`` returned (missing is not an error)."""
+        self.delete(name)
+
     def _count(self, operation: str) -> None:
         self.stats[operation] += 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,9 @@ from envctl.targets.base import (
 )
 
 TEMP_MARKERS = ".temp"
+STAGING_SUFFIX = ".part"
+_STAGED = re.compile(r"^\.(?P<name>[^/\\]+)\.[a-z0-9_]{8}" + re.escape(STAGING_SUFFIX) + "$")
+"""A staging file ``_staged`` made (``tempfile.mkstemp``'s eight random characters)."""
 
 
 class LocalTarget(Target):
@@ -51,7 +55,7 @@ class LocalTarget(Target):
     def _staged(self, name: str) -> Iterator[tuple[BinaryIO, Path]]:
         """A temp file beside the destination, removed unless the caller renamed it."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=STAGING_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 yield handle, Path(tmp)
@@ -174,3 +178,23 @@ class LocalTarget(Target):
         self._count("delete")
         self._path(name).unlink(missing_ok=True)
         self._mark_temp(name, False)
+
+    def leftovers(self) -> list[ObjectInfo]:
+        """Hidden staging files a killed write left behind (a finished write renames its own)."""
+        self._count("list")
+        if not self.root.is_dir():
+            return []
+        found = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if _STAGED.match(entry.name) and entry.is_file():
+                    stat = entry.stat()
+                    found.append(ObjectInfo(entry.name, stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda i: i.name)
+
+    def delete_leftover(self, name: str) -> None:
+        """Only staging files: ``delete`` refuses hidden names, and this refuses everything else."""
+        if not _STAGED.match(name):
+            raise EnvctlError(f"{name!r} is not a staging file of {self.url}")
+        self._count("delete")
+        (self.root / name).unlink(missing_ok=True)

@@ -8,13 +8,17 @@ call is retried with backoff on transient failures. Credentials come only from
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional, TypeVar
 
 from envctl.errors import EnvctlError
+from envctl.state import PREFIX, TEMP_PREFIX
 from envctl.targets.base import (
     Kind,
     ObjectExists,
@@ -35,9 +39,13 @@ T = TypeVar("T")
 
 ACCESS_ID_VAR = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 SECRET_VAR = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-DEFAULT_CHUNK_SIZE = 8 << 20
-"""pyodps holds a part about twice (its buffer and a copy for the request): ~16 MB peak growth."""
+DEFAULT_CHUNK_SIZE = 16 << 20
+"""One part is held in memory at a time while it is sent."""
 READ_CHUNK = 1 << 20
+PART_INFIX = ".part.tmp."
+"""Part resources are ``<name>.part.tmp.<attempt6>.<index6>``, as pyodps names them."""
+_PART = re.compile(r"\.part\.tmp\.\d{6}\.\d{6}$")
+"""pyodps's name for one part of a streamed upload: ``<name>.part.tmp.<rand6>.<idx6>``."""
 
 
 def credentials_from_env() -> tuple[str, str]:
@@ -110,18 +118,6 @@ class OdpsTarget(Target):
 
     def _resources(self) -> Any:
         return self.client.get_project().resources
-
-    @contextmanager
-    def _chunking(self) -> Iterator[None]:
-        """pyodps reads its chunk size from global options; set it only for this upload."""
-        from odps import options
-
-        saved = (options.resource_chunk_size, options.upload_resource_in_chunks)
-        options.resource_chunk_size, options.upload_resource_in_chunks = self.chunk_size, True
-        try:
-            yield
-        finally:
-            options.resource_chunk_size, options.upload_resource_in_chunks = saved
 
     @staticmethod
     def _info(resource: Any, md5: Optional[str] = None) -> ObjectInfo:
@@ -203,21 +199,32 @@ class OdpsTarget(Target):
         size = path.stat().st_size
 
         def run() -> None:
-            # pyodps's streamed part+merge upload, driven here rather than via create_resource:
-            # its context manager merges whatever parts exist even when a part failed, which
-            # would publish a truncated archive. Parts of a failed attempt are temp resources.
-            resource = self._resources().get_typed(name, kind, temp=temp)
-            with open(path, "rb") as handle, self._chunking():
-                stream = resource.open("wb", stream=True, overwrite=False)
-                try:
-                    while chunk := handle.read(min(READ_CHUNK, self.chunk_size)):  # pyodps buffers up to chunk_size per part
-                        stream.write(chunk)
+            # MaxCompute's part+merge protocol, driven here with pyodps's own calls rather than
+            # its stream writer: that writer merges whatever parts exist even when a part
+            # failed (publishing a truncated archive) and holds each part three times over
+            # (buffer, copy to send, copy to hash). Here a part is one bytes object, sent and
+            # dropped; the service checks the merged md5. Parts of a failed attempt are temp.
+            resources = self._resources()
+            digest = hashlib.md5()
+            parts: list[Any] = []
+            attempt = random.randint(0, 999_999)
+            try:
+                with open(path, "rb") as handle:
+                    while chunk := handle.read(self.chunk_size):
+                        digest.update(chunk)
+                        part_name = f"{name}{PART_INFIX}{attempt:06d}.{len(parts):06d}"
+                        parts.append(resources.create(name=part_name, type="file", temp=True, part=True, fileobj=chunk))
                         if progress:
                             progress(len(chunk))
-                    stream.close()  # uploads the last part, then merges (md5-checked by the service)
-                except Exception:
-                    self._drop_parts(name)
-                    raise
+                        del chunk
+                resource = resources.get_typed(name, kind, temp=temp)
+                if parts:
+                    resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
+                else:  # an empty file: nothing to merge
+                    resource.create(overwrite=False, fileobj=b"")
+            except Exception:
+                self._drop_parts(name)
+                raise
 
         self._call("upload", run, name)
         return verify_uploaded(name, self.stat(name), size, md5)
@@ -225,10 +232,23 @@ class OdpsTarget(Target):
     def _drop_parts(self, name: str) -> None:
         """Best-effort removal of a failed attempt's part resources (they are temporary anyway)."""
         try:
-            for part in self.client.list_resources(prefix=f"{name}.part.tmp."):
+            for part in self.client.list_resources(prefix=f"{name}{PART_INFIX}"):
                 self.client.delete_resource(part.name)
         except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
             pass
+
+    def leftovers(self) -> list[ObjectInfo]:
+        """Part resources of envctl uploads killed before the merge (the merge deletes its parts).
+
+        Only parts of names under envctl's own prefixes: the project is shared with other tools.
+        """
+        common = os.path.commonprefix([PREFIX, TEMP_PREFIX])
+        return [i for i in self.list(common) if i.name.startswith((PREFIX, TEMP_PREFIX)) and _PART.search(i.name)]
+
+    def delete_leftover(self, name: str) -> None:
+        if not _PART.search(name):
+            raise EnvctlError(f"{name!r} is not an upload part in {self.url}")
+        self.delete(name)
 
     def create_exclusive(self, name: str, data: bytes) -> None:
         self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data), name)

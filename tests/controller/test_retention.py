@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envctl.retention import TEMP_SOURCES, expired_temporaries, select
+from envctl.retention import TEMP_SOURCES, expired_temporaries, select, stale_leftovers
 from envctl.state import State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
 
@@ -42,3 +42,10 @@ def test_temporary_resources_hook_collects_what_registered_rules_return() -> Non
         assert expired_temporaries(listing, now=1.0) == ["envctl_tmp-a"]
     finally:
         TEMP_SOURCES.pop()
+
+
+def test_upload_debris_goes_only_once_older_than_grace() -> None:
+    debris = [ObjectInfo(".envctl-a.tar.gz.k3j4h5g6.part", 1, 100.0), ObjectInfo("envctl-b.part.tmp.000001.000000", 1, 500.0)]
+    assert stale_leftovers(debris, now=1000.0, grace=600) == [".envctl-a.tar.gz.k3j4h5g6.part"]
+    assert stale_leftovers(debris, now=1000.0, grace=0) == sorted(i.name for i in debris)
+    assert stale_leftovers(debris, now=1000.0, grace=7 * 86400) == []

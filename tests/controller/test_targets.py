@@ -11,6 +11,7 @@ import pytest
 from envctl.errors import EnvctlError
 from envctl.project import Project
 from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
+from envctl.targets.base import file_md5
 from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
 from envctl.cli import main
 
@@ -27,6 +28,21 @@ def test_put_file_streams_and_verifies_then_lists_and_downloads(target: Target, 
     assert [i.name for i in target.list("envctl-a-")] == ["envctl-a-000000000001.tar.gz"]
     target.download("envctl-a-000000000001.tar.gz", tmp_path / "back" / "a.tar.gz")
     assert (tmp_path / "back" / "a.tar.gz").read_bytes() == data
+
+
+def test_finished_writes_and_foreign_parts_are_not_leftovers_and_delete_leftover_refuses_objects(
+    target: Target, tmp_path: Path
+) -> None:
+    src = tmp_path / "a.tar.gz"
+    src.write_bytes(os.urandom(200 * 1024))  # several parts on odps, merged and removed
+    target.put_file("envctl-a-000000000002.tar.gz", src, md5=file_md5(src))
+    target.put_bytes("envctl-state.json", b"{}")
+    target.put_bytes("other-tool.tar.gz.part.tmp.000001.000000", b"not ours")
+    assert target.leftovers() == []
+    for name in ("envctl-state.json", "envctl-a-000000000002.tar.gz"):
+        with pytest.raises(EnvctlError, match="is not (a staging file|an upload part)"):
+            target.delete_leftover(name)
+        assert target.stat(name) is not None
 
 
 def test_put_file_refuses_an_existing_name(target: Target, tmp_path: Path) -> None:

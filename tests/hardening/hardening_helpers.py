@@ -170,6 +170,15 @@ def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: f
     proc.communicate(timeout=30)
 
 
+def one_line_error(stderr: str) -> str:
+    """The failure is exactly one ``envctl: error:`` line, the last one, and no traceback anywhere."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("envctl: ")]
+    assert len(errors) == 1 and errors[0].startswith("envctl: error: "), stderr
+    assert stderr.rstrip().splitlines()[-1] == errors[0]
+    return errors[0]
+
+
 def assert_intact(target: Target, state: Optional[State] = None) -> State:
     """Every version the index names has its archive in the target with the recorded size and md5."""
     state = state if state is not None else read_state(target)

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hardening_helpers import Repo, assert_intact, envctl, run
+from hardening_helpers import Repo, assert_intact, envctl, one_line_error, run
 
 from envctl.emulator import Emulator
 from envctl.observe import read_state
 from envctl.targets import Target
 
 pytestmark = pytest.mark.parametrize("target_url", ["odps"], indirect=True)
-
-
-def one_line_error(stderr: str) -> str:
-    """The failure is exactly one ``envctl: error:`` line, and no traceback anywhere."""
-    assert "Traceback" not in stderr, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("envctl: ")]
-    assert len(errors) == 1 and errors[0].startswith("envctl: error: "), stderr
-    assert stderr.rstrip().splitlines()[-1] == errors[0]
-    return errors[0]
 
 
 def test_transient_5xx_and_dropped_connections_are_retried_and_the_apply_succeeds(

@@ -1,0 +1,42 @@
+"""Debris of a SIGKILLed upload (a local staging file, unmerged odps parts) is collected by gc after --grace, never before."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from hardening_helpers import Repo, assert_intact, envctl, observed_archives, run
+
+from envctl.observe import read_state
+from envctl.targets import Target
+
+
+def gc_json(capsys, *args: str) -> dict:
+    code, out, err = run(capsys, "gc", "--format", "json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_gc_removes_debris_of_a_killed_upload_once_older_than_grace(repo: Repo, target: Target, capsys) -> None:
+    code, _, err = run(capsys, "apply", "--auto-approve")
+    assert code == 0, err
+    repo.use("b", "nlp")
+    killed = envctl("apply", "--auto-approve", ENVCTL_TEST_CRASH_AT="upload:2")  # in nlp's archive upload
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    debris = sorted(info.name for info in target.leftovers())
+    assert debris and all("envctl-nlp-" in name for name in debris)
+    state, archives = read_state(target), observed_archives(target)
+
+    assert gc_json(capsys, "--grace", "1h")["leftovers"] == []  # young: could be an upload still running
+    assert sorted(info.name for info in target.leftovers()) == debris
+
+    dry = gc_json(capsys, "--grace", "0s", "--keep", "5", "--dry-run")
+    assert dry["leftovers"] == debris and dry["objects"] == [] and dry["versions"] == {}
+    assert sorted(info.name for info in target.leftovers()) == debris
+
+    code, _, err = run(capsys, "gc", "--grace", "0s", "--keep", "5")
+    assert code == 0, err
+    assert all(f"Deleted {name} (left by an interrupted upload)" in err for name in debris), err
+    assert target.leftovers() == []
+    assert read_state(target) == state and observed_archives(target) == archives
+    assert_intact(target)
