@@ -4,6 +4,11 @@ Why a lease with an expiry rather than a bare lock: a crashed apply must not blo
 forever. The holder is named in every refusal, and ``force-unlock ID`` breaks a lease on purpose.
 While held, a daemon thread renews the lease every TTL/3, so a long apply is never taken for a
 dead one; before each irreversible write the holder checks the lease is still its own.
+
+Why renewals go to a second object (``envctl-lease-<id>.renewal``) instead of rewriting the
+lease: targets have no compare-and-swap, so a rewrite racing a force-unlock and a new holder's
+create would clobber the new lease. A renewal names its lease's ID and is ignored for any other
+lease, so a late one from a broken holder is harmless (gc removes it).
 """
 
 from __future__ import annotations
@@ -121,12 +126,51 @@ def holder_is_gone(lease: Lease) -> bool:
     return False
 
 
-def current_lease(target: Target) -> Optional[Lease]:
+RENEWAL_PREFIX = "envctl-lease-"
+RENEWAL_SUFFIX = ".renewal"
+UNREADABLE = "?"
+
+
+def renewal_object(lease_id: str) -> str:
+    """Where the holder of lease ``lease_id`` records its latest expiry."""
+    return f"{RENEWAL_PREFIX}{lease_id}{RENEWAL_SUFFIX}"
+
+
+def _renewed_until(target: Target, lease_id: str) -> float:
+    try:
+        return float(json.loads(target.read(renewal_object(lease_id)).decode())["expires"])
+    except ObjectMissing:
+        return 0.0
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return 0.0  # unreadable: the lease's own expiry stands
+
+
+def current_lease(target: Target, *, renewals: bool = True) -> Optional[Lease]:
+    """The lease object, its expiry extended by its holder's renewal (skip that read with
+    ``renewals=False`` when only the holder's ID matters)."""
     try:
         raw = target.read(LEASE_OBJECT)
     except ObjectMissing:
         return None
-    return Lease.from_bytes(raw) or Lease("?", "unreadable lease object", "?", 0.0, 0.0)
+    lease = Lease.from_bytes(raw)
+    if lease is None:
+        return Lease(UNREADABLE, "unreadable lease object", UNREADABLE, 0.0, 0.0)
+    if not renewals:
+        return lease
+    return replace(lease, expires=max(lease.expires, _renewed_until(target, lease.id)))
+
+
+def _drop(target: Target, lease: Lease) -> None:
+    """Delete a lease and its renewal record (lease first: the target is free at once)."""
+    target.delete(LEASE_OBJECT)
+    if lease.id != UNREADABLE:
+        target.delete(renewal_object(lease.id))
+
+
+def dead_renewals(target: Target, live_id: str) -> list[str]:
+    """Renewal records of leases other than ``live_id`` (the caller's own): left by broken holders."""
+    return [i.name for i in target.list(RENEWAL_PREFIX)
+            if i.name.endswith(RENEWAL_SUFFIX) and i.name != renewal_object(live_id)]
 
 
 def acquire(
@@ -157,7 +201,7 @@ def acquire(
         if holder.expires <= clock() or holder_is_gone(holder):
             if holder.expires > clock():
                 console.warn(f"breaking the lease of {holder.describe()}: that process no longer exists")
-            target.delete(LEASE_OBJECT)  # expired: break it; the next create decides who wins
+            _drop(target, holder)  # expired: break it; the next create decides who wins
             continue
         if clock() >= deadline:
             raise EnvctlError(
@@ -172,9 +216,9 @@ def acquire(
 
 def release(target: Target, lease: Lease) -> None:
     """Give the lease back, unless someone force-unlocked and re-took it meanwhile."""
-    holder = current_lease(target)
+    holder = current_lease(target, renewals=False)
     if holder is not None and holder.id == lease.id:
-        target.delete(LEASE_OBJECT)
+        _drop(target, lease)
 
 
 def _lost(target: Target, lease: Lease, holder: Optional[Lease]) -> LeaseLost:
@@ -185,11 +229,11 @@ def _lost(target: Target, lease: Lease, holder: Optional[Lease]) -> LeaseLost:
 
 def renew(target: Target, lease: Lease, *, ttl: float, clock: Callable[[], float] = time.time) -> Lease:
     """Our lease with its expiry moved to ``now + ttl``; LeaseLost when it is no longer ours."""
-    holder = current_lease(target)
+    holder = current_lease(target, renewals=False)
     if holder is None or holder.id != lease.id:
         raise _lost(target, lease, holder)
     renewed = replace(lease, expires=clock() + ttl)
-    target.put_bytes(LEASE_OBJECT, renewed.to_bytes())
+    target.put_bytes(renewal_object(lease.id), json.dumps({"id": lease.id, "expires": renewed.expires}).encode())
     return renewed
 
 
@@ -198,6 +242,7 @@ class HeldLease:
 
     def __init__(self, target: Target, lease: Lease, ttl: float) -> None:
         self.target = target
+        self._beat_target = target.clone()  # the thread's own handle: clients are not thread-safe
         self.lease = lease
         self.ttl = ttl
         self._lost: Optional[LeaseLost] = None
@@ -221,7 +266,7 @@ class HeldLease:
     def _beat(self) -> None:
         while not self._stopping.wait(self.ttl / RENEWALS_PER_TTL):
             try:
-                self.lease = renew(self.target, self.lease, ttl=self.ttl)
+                self.lease = renew(self._beat_target, self.lease, ttl=self.ttl)
             except LeaseLost as exc:
                 self._lost = exc  # never rewrite a lease that is someone else's now
                 return
@@ -231,7 +276,7 @@ class HeldLease:
     def check(self, before: str) -> None:
         """Raise LeaseLost unless the lease is still ours right now (one read), naming the step skipped."""
         if self._lost is None:
-            holder = current_lease(self.target)
+            holder = current_lease(self.target, renewals=False)
             if holder is None or holder.id != self.lease.id:
                 self._lost = _lost(self.target, self.lease, holder)
         if self._lost is not None:
@@ -252,10 +297,10 @@ def held(target: Target, operation: str, *, timeout: float = 0.0, ttl: Optional[
 
 def force_unlock(target: Target, lease_id: str) -> Lease:
     """Break the lease with this ID (the ID guards against breaking a newer, live lease)."""
-    holder = current_lease(target)
+    holder = current_lease(target, renewals=False)
     if holder is None:
         raise EnvctlError(f"target {target.url} is not locked")
     if holder.id != lease_id:
         raise EnvctlError(f"target {target.url} is locked by {holder.describe()}, not by lease ID {lease_id!r}")
-    target.delete(LEASE_OBJECT)
+    _drop(target, holder)
     return holder

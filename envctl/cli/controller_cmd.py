@@ -21,7 +21,7 @@ from envctl.cli.app import app, state
 from envctl.desired import desired_state, load_locks
 from envctl.durations import parse_duration
 from envctl.errors import EnvctlError
-from envctl.lease import HeldLease, force_unlock, held
+from envctl.lease import HeldLease, dead_renewals, force_unlock, held
 from envctl.observe import Observed, observe, write_state
 from envctl.plan import Plan, diff_env, plan
 from envctl.progress import bytes_progress
@@ -290,7 +290,7 @@ def gc_command(
         now = time.time()
         doomed = select(observed.state, observed.objects, now=now, keep=keep, grace=grace_s)
         temporaries = expired_temporaries(tgt.list(TEMP_PREFIX), now) if _has_temp_rules() else []
-        names = [*doomed.objects, *temporaries]
+        names = [*doomed.objects, *temporaries, *dead_renewals(tgt, lease.id)]
         leftovers = stale_leftovers(tgt.leftovers(), now=now, grace=grace_s)
         versions = {env: [v.label for v in vs] for env, vs in doomed.versions.items()}
         if not dry_run and (names or versions or leftovers):

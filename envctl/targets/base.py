@@ -103,6 +103,14 @@ class Target(ABC):
     def delete(self, name: str) -> None:
         """Remove an object; deleting a missing one is not an error."""
 
+    def clone(self) -> "Target":
+        """A handle on the same place for use from another thread (the lease heartbeat).
+
+        Why: a client library may share per-object state between calls (pyodps caches resource
+        objects), so two threads must not share one handle. Stateless targets return ``self``.
+        """
+        return self
+
     def leftovers(self) -> list[ObjectInfo]:
         """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age.
 

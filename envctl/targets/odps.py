@@ -86,6 +86,11 @@ class OdpsTarget(Target):
         except TypeError:  # a pyodps without rest_client_kwargs: keep its retries
             self.client = ODPS(access_id, secret, project=project, endpoint=endpoint, overwrite_global=False)
 
+    def clone(self) -> "OdpsTarget":
+        """A second client: pyodps caches resource objects per client, unsafe across threads."""
+        return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
+                          retry_wait=self.retry_wait)
+
     # -- plumbing ---------------------------------------------------------------------
     def _call(self, operation: str, fn: Callable[[], T], name: str = "") -> T:
         """Count, retry transient failures, and turn pyodps errors into target errors."""

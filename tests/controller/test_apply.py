@@ -10,7 +10,18 @@ import pytest
 
 from envctl.apply import Applier, check_fresh
 from envctl.errors import EnvctlError
-from envctl.lease import acquire, current_lease, force_unlock, held, release
+from envctl.lease import (
+    LeaseLost,
+    acquire,
+    current_lease,
+    dead_renewals,
+    force_unlock,
+    held,
+    lease_ttl,
+    release,
+    renew,
+    renewal_object,
+)
 from envctl.observe import current_resource, observe, write_state
 from envctl.plan import DesiredEnv, plan
 from envctl.retention import select
@@ -110,6 +121,35 @@ def test_expired_lease_is_broken_and_force_unlock_needs_the_right_id(target: Tar
         force_unlock(target, "nope")
     assert force_unlock(target, fresh.id).id == fresh.id
     assert current_lease(target) is None
+
+
+def test_renewal_extends_the_lease_and_a_late_one_from_a_broken_holder_is_ignored(target: Target) -> None:
+    old = acquire(target, "apply", ttl=60)
+    renewed = renew(target, old, ttl=600)
+    assert current_lease(target).expires == renewed.expires > old.expires
+    force_unlock(target, old.id)
+    new = acquire(target, "apply", ttl=60)
+    with pytest.raises(LeaseLost, match=f"lease {old.id} .* was broken .* now held by .*lease ID {new.id}"):
+        renew(target, old, ttl=600)
+    # The race renew() cannot rule out (read ours, then broken and re-taken, then written):
+    target.put_bytes(renewal_object(old.id), b'{"id": "%s", "expires": 9e12}' % old.id.encode())
+    assert current_lease(target) == new, "a renewal of another lease moved the new holder's expiry"
+    assert dead_renewals(target, new.id) == [renewal_object(old.id)]
+    release(target, new)
+    assert current_lease(target) is None
+
+
+@pytest.mark.parametrize("text, expected", [("", 3600.0), ("90s", 90.0), ("2h", 7200.0)])
+def test_lease_ttl_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, text: str, expected: float) -> None:
+    monkeypatch.setenv("ENVCTL_LEASE_TTL", text)
+    assert lease_ttl() == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "0s"])
+def test_bad_lease_ttl_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("ENVCTL_LEASE_TTL", text)
+    with pytest.raises(EnvctlError, match=f"ENVCTL_LEASE_TTL .*{text!r}"):
+        lease_ttl()
 
 
 def test_gc_keeps_current_and_newest_and_respects_grace(target: Target, builds) -> None:

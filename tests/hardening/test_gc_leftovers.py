@@ -1,4 +1,7 @@
-"""Debris of a SIGKILLed upload (a local staging file, unmerged odps parts) is collected by gc after --grace, never before."""
+"""Debris of a SIGKILLed upload (a local staging file, unmerged odps parts) is collected by gc after --grace, never before.
+
+Renewal records of broken leases go too (they are dead whatever their age: gc holds the lease).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import signal
 
 from hardening_helpers import Repo, assert_intact, envctl, observed_archives, run
 
+from envctl.lease import renewal_object
 from envctl.observe import read_state
 from envctl.targets import Target
 
@@ -30,13 +34,16 @@ def test_gc_removes_debris_of_a_killed_upload_once_older_than_grace(repo: Repo, 
     assert gc_json(capsys, "--grace", "1h")["leftovers"] == []  # young: could be an upload still running
     assert sorted(info.name for info in target.leftovers()) == debris
 
+    stray = renewal_object("0123456789ab")  # as a broken holder's late heartbeat leaves it
+    target.put_bytes(stray, b'{"id": "0123456789ab", "expires": 0}')
+
     dry = gc_json(capsys, "--grace", "0s", "--keep", "5", "--dry-run")
-    assert dry["leftovers"] == debris and dry["objects"] == [] and dry["versions"] == {}
+    assert dry["leftovers"] == debris and dry["objects"] == [stray] and dry["versions"] == {}
     assert sorted(info.name for info in target.leftovers()) == debris
 
     code, _, err = run(capsys, "gc", "--grace", "0s", "--keep", "5")
     assert code == 0, err
     assert all(f"Deleted {name} (left by an interrupted upload)" in err for name in debris), err
-    assert target.leftovers() == []
+    assert target.leftovers() == [] and target.stat(stray) is None
     assert read_state(target) == state and observed_archives(target) == archives
     assert_intact(target)
