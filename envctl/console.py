@@ -14,6 +14,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 _verbosity = 0
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s:]*(:[^/@\s]*)?)@")
+_VAR_PASSWORD = re.compile(r"[^/@\s:]*:(\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
+"""``user:${TOKEN}``: a password that is only a variable reference is no secret, so it stays readable."""
 SECRET_ENV_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_SECURITY_TOKEN")
 
 
@@ -38,7 +40,9 @@ def verbosity() -> int:
 
 def redact(text: str) -> str:
     """Hide credentials: ``user:pass@`` in URLs and the values of known secret variables."""
-    text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+    text = _URL_USERINFO.sub(
+        lambda m: m.group(0) if _VAR_PASSWORD.fullmatch(m.group("userinfo")) else f"{m.group('scheme')}***@", text
+    )
     for var in SECRET_ENV_VARS:
         value = os.environ.get(var)
         if value and len(value) >= 4:

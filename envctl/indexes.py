@@ -30,6 +30,26 @@ def expand(url: str) -> str:
     return _VAR.sub(value, url)
 
 
+def literal_password(url: str) -> bool:
+    """Whether ``url``'s userinfo holds a password written out rather than ``${VAR}`` references.
+
+    Why: a spec lives in git, so a password in it is leaked; a username alone is no secret.
+    """
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # e.g. a bad port: the schema reports the URL itself
+        return False
+    return bool(password) and bool(_VAR.sub("", password))
+
+
+def with_variable_password(url: str, variable: str = "INDEX_TOKEN") -> str:
+    """``url`` with its password replaced by ``${variable}``: the fix a message can show safely."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or "user"
+    return urlunsplit(parts._replace(netloc=f"{user}:${{{variable}}}@{host}"))
+
+
 def strip_auth(url: str) -> str:
     """``https://u:p@host/x`` -> ``https://host/x`` (what may be stored or printed)."""
     parts = urlsplit(url)

@@ -19,6 +19,7 @@ import jsonschema
 from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
+from envctl.indexes import literal_password, with_variable_password
 from envctl.requirements import RequirementError, requirement_name, split_requirements
 from envctl.yamlpos import Document, Key, YamlProblem, parse
 
@@ -231,7 +232,22 @@ def _check_file(parsed: _Parsed) -> list[Problem]:
         )
     if parsed.data.get("extends") == name:
         problems.append(parsed.problem(("extends",), f"environment {name!r} cannot extend itself"))
-    return problems
+    return problems + _literal_credentials(parsed)
+
+
+def _literal_credentials(parsed: _Parsed) -> list[Problem]:
+    """Index URLs with a written-out password (never echoed: the message shows the fix instead)."""
+    urls: list[tuple[Key, str, str]] = []
+    if isinstance(parsed.data.get("index_url"), str):
+        urls.append((("index_url",), "index_url", parsed.data["index_url"]))
+    for i, url in enumerate(parsed.data.get("extra_index_urls", [])):
+        urls.append((("extra_index_urls", i), "extra_index_urls entry", url))
+    return [
+        parsed.problem(key, f"{what} embeds a literal password; reference an environment variable such as "
+                            f"{with_variable_password(url)}")
+        for key, what, url in urls
+        if literal_password(url)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """No secret leaks: the whole flow with a unique access key secret and index password, then grep everything.
 
+The password reaches envctl the ways it may: ``${VAR}`` references in specs, ``ENVCTL_INDEX_URL``
+for the runtime, a ``--target`` URL; and one way it may not (written into a spec), where
+``validate`` must refuse it without echoing it.
+
 Everything = stdout/stderr (fd level, so pip/uv subprocesses count too) of every command in
 text, markdown, json and -v forms plus error paths, the saved plan, the lock files, every
 object in the emulator's data dir, the project's state dir and envctl's cache.
@@ -44,22 +48,28 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     envdir = repo.root / "environments"
     for lock in envdir.glob("pylock.*.toml"):
         lock.unlink()
-    # Credentials written into the spec (discouraged, must still never leak) and from variables.
-    write_spec(envdir, "nlp", "3.11", "tinypure tinysdist", literal, extra_index_urls=[literal])
-    write_spec(envdir, "etl", "3.7", "tinydep", "http://${IDX_USER}:${IDX_PASS}@" + host)
-    (envdir / "broken.yaml").write_text("name: broken\n")  # an error path, removed below
+    # Specs reference the credentials as variables; their values must never show up anywhere.
+    from_vars = "http://${IDX_USER}:${IDX_PASS}@" + host
+    write_spec(envdir, "nlp", "3.11", "tinypure tinysdist", from_vars, extra_index_urls=[from_vars])
+    write_spec(envdir, "etl", "3.7", "tinydep", from_vars)
+    (envdir / "broken.yaml").write_text("name: broken\n")  # error paths, removed below
+    # A password written into a spec is a validation problem whose message must not echo it.
+    write_spec(envdir, "leaky", "3.11", "tinydep", literal)
     transcript: list[str] = []
 
     def step(expected: int, *args: str) -> str:
         capfd.readouterr()
         code = main(list(args))
         out, err = capfd.readouterr()
-        transcript.append(f"$ envctl {' '.join(args)}\n{out}{err}")
+        typed = " ".join(args).replace(password, "<password>")  # what was typed is not output
+        transcript.append(f"$ envctl {typed}\n{out}{err}")
         assert code == expected, f"envctl {' '.join(args)} -> {code}: {err}"
         return out
 
-    step(1, "-v", "validate")
+    assert "leaky.yaml:3:12: index_url embeds a literal password" in step(1, "-v", "validate")
+    step(1, "validate", "--format", "json")
     (envdir / "broken.yaml").unlink()
+    (envdir / "leaky.yaml").unlink()
     step(0, "-v", "validate")
     step(0, "-v", "lock")
     step(0, "lock", "--check", "--format", "json")
@@ -75,7 +85,8 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     step(0, "status", "--format", "json")
     step(0, "-v", "gc", "--keep", "0", "--grace", "0s", "--dry-run")
     step(0, "gc", "--keep", "0", "--grace", "0s", "--format", "json")
-    step(1, "-v", "apply", "--auto-approve", "--target", "odps://envctl_test?endpoint=http://127.0.0.1:9/api")
+    # A literal password in a --target endpoint (the CLI prints the target in errors).
+    step(1, "-v", "apply", "--auto-approve", "--target", f"odps://envctl_test?endpoint=http://alice:{password}@127.0.0.1:9/api")
     etl_spec = (envdir / "etl.yaml").read_bytes()
     write_spec(envdir, "etl", "3.7", "tinydep", "http://${IDX_USER}:${IDX_PASS}@" + host.replace("/simple", "/gone"))
     step(1, "-v", "lock", "etl")  # the index answers 404: the error names the index

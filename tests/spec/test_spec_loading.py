@@ -90,3 +90,26 @@ def test_project_loader_suggests_close_names(tmp_path: Path) -> None:
     _write(tmp_path, "nlp", 'python: "3.11"\n')
     with pytest.raises(EnvctlError, match="did you mean 'nlp'"):
         load_project_environments(tmp_path, ["nlpp"])
+
+
+@pytest.mark.parametrize(
+    "url, literal",
+    [
+        ("https://alice:hunter2-never-echoed@pypi.example.com/simple", True),
+        ("https://alice:pre${TOKEN}@pypi.example.com/simple", True),
+        ("https://alice:${TOKEN}@pypi.example.com/simple", False),
+        ("https://${USER}:${TOKEN}@pypi.example.com/simple", False),
+        ("https://alice@pypi.example.com/simple", False),
+        ("https://pypi.example.com/simple", False),
+    ],
+)
+def test_only_a_written_out_index_password_is_a_problem_and_it_is_never_echoed(
+    tmp_path: Path, url: str, literal: bool
+) -> None:
+    _write(tmp_path, "idx", f'python: "3.11"\nindex_url: "{url}"\nextra_index_urls: ["{url}"]\n')
+    problems = load_environments([tmp_path]).problems
+    assert [(p.line, p.message.split(";")[0]) for p in problems] == (
+        [(3, "index_url embeds a literal password"), (4, "extra_index_urls entry embeds a literal password")]
+        if literal else []
+    )
+    assert not any("hunter2" in p.message or "pre" in p.message for p in problems)
