@@ -253,7 +253,7 @@ class HeldLease:
     def id(self) -> str:
         return self.lease.id
 
-    def start(self) -> "HeldLease":
+    def start(self) -> HeldLease:
         self._thread.start()
         return self
 
@@ -287,12 +287,15 @@ class HeldLease:
 def held(target: Target, operation: str, *, timeout: float = 0.0, ttl: Optional[float] = None) -> Iterator[HeldLease]:
     """The lease for the ``with`` block, renewed in the background, released at the end."""
     ttl = lease_ttl() if ttl is None else ttl
-    keeper = HeldLease(target, acquire(target, operation, timeout=timeout, ttl=ttl), ttl).start()
+    lease = acquire(target, operation, timeout=timeout, ttl=ttl)
+    keeper: Optional[HeldLease] = None
     try:
+        keeper = HeldLease(target, lease, ttl).start()
         yield keeper
     finally:
-        keeper.stop()
-        release(target, keeper.lease)
+        if keeper is not None:
+            keeper.stop()
+        release(target, lease)
 
 
 def force_unlock(target: Target, lease_id: str) -> Lease:

@@ -103,7 +103,7 @@ class Target(ABC):
     def delete(self, name: str) -> None:
         """Remove an object; deleting a missing one is not an error."""
 
-    def clone(self) -> "Target":
+    def clone(self) -> Target:
         """A handle on the same place for use from another thread (the lease heartbeat).
 
         Why: a client library may share per-object state between calls (pyodps caches resource

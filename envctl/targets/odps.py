@@ -86,7 +86,7 @@ class OdpsTarget(Target):
         except TypeError:  # a pyodps without rest_client_kwargs: keep its retries
             self.client = ODPS(access_id, secret, project=project, endpoint=endpoint, overwrite_global=False)
 
-    def clone(self) -> "OdpsTarget":
+    def clone(self) -> OdpsTarget:
         """A second client: pyodps caches resource objects per client, unsafe across threads."""
         return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
                           retry_wait=self.retry_wait)

@@ -68,13 +68,14 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it_and_both_land(
 def test_slow_apply_renews_a_short_lease_so_another_apply_cannot_take_it(
     repo: Repo, target: Target, monkeypatch: pytest.MonkeyPatch, no_stray_processes, capsys
 ) -> None:
-    ttl = 0.5
+    ttl = 0.8
     monkeypatch.setenv("ENVCTL_LEASE_TTL", f"{ttl}s")
     holder = spawn("apply", "--auto-approve", ENVCTL_TEST_DELAY_AT="built:1")  # 1 s per environment
     no_stray_processes.append(holder)
     wait_for(lambda: lease_present(target) or holder.poll() is not None)
+    assert holder.poll() is None, holder.communicate()[1]
     first = current_lease(target)
-    time.sleep(2 * ttl)  # unrenewed, the lease would have lapsed twice over
+    time.sleep(1.5 * ttl)  # unrenewed, the lease would have lapsed by now
     renewed = current_lease(target)
     assert renewed.id == first.id and renewed.expires > first.expires and renewed.expires > time.time()
     code, _, err = run(capsys, "apply", "--auto-approve")
@@ -92,6 +93,7 @@ def test_apply_whose_lease_is_force_unlocked_stops_before_switching_a_pointer(
     holder = spawn("apply", "--auto-approve", ENVCTL_TEST_DELAY_AT="uploaded:1.5")
     no_stray_processes.append(holder)
     wait_for(lambda: lease_present(target) or holder.poll() is not None)
+    assert holder.poll() is None, holder.communicate()[1]
     broken = current_lease(target)
     assert run(capsys, "force-unlock", broken.id)[0] == 0
     other = acquire(target, "apply", ttl=60)  # another operator takes the target meanwhile
