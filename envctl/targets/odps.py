@@ -44,8 +44,7 @@ DEFAULT_CHUNK_SIZE = 16 << 20
 READ_CHUNK = 1 << 20
 PART_INFIX = ".part.tmp."
 """Part resources are ``<name>.part.tmp.<attempt6>.<index6>``, as pyodps names them."""
-_PART = re.compile(r"\.part\.tmp\.\d{6}\.\d{6}$")
-"""pyodps's name for one part of a streamed upload: ``<name>.part.tmp.<rand6>.<idx6>``."""
+_PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
 
 
 def credentials_from_env() -> tuple[str, str]:
