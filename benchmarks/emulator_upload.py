@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,6 +21,9 @@ from pathlib import Path
 
 import psutil
 from odps import ODPS
+
+from envctl.testing.emulator_process import start_emulator_process
+from envctl.testing.payload import write_random_file
 
 MIB = 1024 * 1024
 
@@ -55,37 +57,12 @@ class PeakRss:
         return (self.peak - self.baseline) / MIB
 
 
-def write_source(path: Path, size: int) -> str:
-    digest = hashlib.md5()
-    with open(path, "wb") as handle:
-        for _ in range(size // MIB):
-            chunk = os.urandom(MIB)
-            digest.update(chunk)
-            handle.write(chunk)
-    return digest.hexdigest()
-
-
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     with tempfile.TemporaryDirectory(prefix="envctl-emulator-bench-") as work:
         source = Path(work) / "payload.bin"
-        md5 = write_source(source, size_mb * MIB)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "envctl",
-                "emulator",
-                "--port",
-                "0",
-                "--data",
-                str(Path(work) / "data"),
-                "--json",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        md5 = write_random_file(source, size_mb * MIB)
+        server = start_emulator_process(Path(work) / "data")
         try:
             endpoint = json.loads(server.stdout.readline())["endpoint"]
             client = ODPS(

@@ -11,12 +11,12 @@ and prints both and their ratio. The issue's budget is envctl < 150 MB for 200 M
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from envctl.testing.emulator_process import emulator_process
 from envctl.testing.payload import write_random_file
 
 ENVCTL = """
@@ -55,17 +55,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="envctl-upload-bench-") as work:
         payload = Path(work) / "payload.bin"
         md5 = write_random_file(payload, size_mb << 20)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--json", "--data", f"{work}/emu"],
-            stdout=subprocess.PIPE, text=True,
-        )
-        try:
-            info = json.loads(server.stdout.readline())
+        with emulator_process(Path(work) / "emu") as info:
             envctl_mb = peak_mb(ENVCTL, info["target"], str(payload), md5)
             pyodps_mb = peak_mb(PYODPS, info["endpoint"], str(payload))
-        finally:
-            server.terminate()
-            server.wait()
     print(f"upload of {size_mb} MB to the emulator, peak RSS of the uploading process:")
     print(f"  envctl OdpsTarget.put_file : {envctl_mb:5d} MB  (budget 150 MB)")
     print(f"  pyodps create_resource     : {pyodps_mb:5d} MB")

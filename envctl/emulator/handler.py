@@ -306,6 +306,25 @@ class Handler(BaseHTTPRequestHandler):
         return self.emulator.store.get(target.project, target.schema, target.name)
 
     # -- uploads -------------------------------------------------------------------
+    def _publish(
+        self,
+        target: protocol.Route,
+        blob: Any,
+        name: str,
+        rtype: str,
+        comment: Optional[str],
+        is_temp: bool,
+        *,
+        owner: str,
+        overwrite: bool,
+    ) -> None:
+        """Make a received or merged blob the named resource (create or replace)."""
+        assert target.project is not None
+        self.emulator.store.publish(
+            target.project, target.schema, blob, name=name, type=rtype, owner=owner,
+            comment=comment, is_temp=is_temp, overwrite=overwrite,
+        )
+
     def _upload_fields(self, target: protocol.Route) -> tuple[str, str, Optional[str], bool]:
         name = self.headers.get("x-odps-resource-name") or target.name
         if not name:
@@ -341,17 +360,7 @@ class Handler(BaseHTTPRequestHandler):
         with store.receive() as incoming:
             self._spool(incoming, limit)
             blob = store.adopt(incoming)
-        store.publish(
-            target.project,
-            target.schema,
-            blob,
-            name=name,
-            type=rtype,
-            owner=owner,
-            comment=comment,
-            is_temp=is_temp,
-            overwrite=overwrite,
-        )
+        self._publish(target, blob, name, rtype, comment, is_temp, owner=owner, overwrite=overwrite)
         self._send(
             200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
         )
@@ -390,17 +399,7 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.invalid_parameter(
                 f"MD5 mismatch: merged parts hash to {blob.md5}, request says {md5}"
             )
-        store.publish(
-            target.project,
-            target.schema,
-            blob,
-            name=name,
-            type=rtype,
-            owner=owner,
-            comment=comment,
-            is_temp=is_temp,
-            overwrite=overwrite,
-        )
+        self._publish(target, blob, name, rtype, comment, is_temp, owner=owner, overwrite=overwrite)
         for part in parts:
             with contextlib.suppress(ServiceError):  # already gone: nothing to consume
                 store.delete(target.project, target.schema, part.name)

@@ -13,9 +13,8 @@ import os
 import random
 import re
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 
 from envctl.errors import EnvctlError
 from envctl.state import PREFIX, TEMP_PREFIX

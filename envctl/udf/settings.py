@@ -10,8 +10,8 @@ import os
 
 from envctl.durations import parse_duration
 from envctl.spec import DEFAULT_PLATFORM
+from envctl.targets import TARGET_ENV_VAR
 
-TARGET_ENV_VAR = "ENVCTL_TARGET"
 PYTHON_ENV_VAR = "ENVCTL_PYTHON"
 PLATFORM_ENV_VAR = "ENVCTL_PLATFORM"
 INDEX_URL_ENV_VAR = "ENVCTL_INDEX_URL"

@@ -13,7 +13,6 @@ from envctl.project import Project
 from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
 from envctl.targets.base import file_md5
 from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
-from envctl.cli import main
 
 
 def test_put_file_streams_and_verifies_then_lists_and_downloads(target: Target, tmp_path: Path) -> None:

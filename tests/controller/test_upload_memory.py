@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from envctl.targets.odps import DEFAULT_CHUNK_SIZE
+from envctl.testing.emulator_process import emulator_process
 from envctl.testing.payload import write_random_file
 
 UPLOAD = """
@@ -35,21 +37,13 @@ def test_200mb_upload_streams_in_parts_with_bounded_memory(tmp_path: Path) -> No
     md5 = write_random_file(payload, size)
     env = {**os.environ, "ALIBABA_CLOUD_ACCESS_KEY_ID": "id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret"}
     # The emulator runs in its own process so nothing else in this test session shares its CPU.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--json", "--data", str(tmp_path / "emu")],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        info = json.loads(server.stdout.readline())  # type: ignore[union-attr]
+    with emulator_process(tmp_path / "emu") as info:
         proc = subprocess.run(
             [sys.executable, "-c", UPLOAD, info["target"], str(payload), md5],
             capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300,
         )
-        stats = json.loads(__import__("urllib.request").request.urlopen(
-            info["endpoint"].rsplit("/api", 1)[0] + "/_emulator/stats").read())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        with urllib.request.urlopen(info["endpoint"].rsplit("/api", 1)[0] + "/_emulator/stats") as reply:
+            stats = json.loads(reply.read())
     assert proc.returncode == 0, proc.stderr
     uploaded, growth, _peak = (int(x) for x in proc.stdout.split())
     assert uploaded == size

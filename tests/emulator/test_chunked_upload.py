@@ -13,21 +13,9 @@ import requests
 from odps import ODPS, errors, options
 
 from envctl.emulator import Emulator
+from envctl.testing.payload import write_random_file
 
 MIB = 1024 * 1024
-
-
-def _write_random_file(path: Path, size: int) -> str:
-    """Stream pseudo-random bytes to disk (never the whole file in memory); returns the md5."""
-    digest = hashlib.md5()
-    with open(path, "wb") as handle:
-        left = size
-        while left:
-            chunk = os.urandom(min(MIB, left))
-            digest.update(chunk)
-            handle.write(chunk)
-            left -= len(chunk)
-    return digest.hexdigest()
 
 
 def _streamed_md5(client: ODPS, name: str) -> str:
@@ -53,7 +41,7 @@ def test_small_chunk_size_uploads_many_parts_then_merges(
     tmp_path: Path, odps_emulator: Emulator, odps_client: ODPS, small_chunks: int
 ) -> None:
     source = tmp_path / "payload.bin"
-    md5 = _write_random_file(source, 20 * small_chunks + 123)
+    md5 = write_random_file(source, 20 * small_chunks + 123)
 
     with open(source, "rb") as handle:
         odps_client.create_resource("chunked.tar.gz", "archive", fileobj=handle)
@@ -144,7 +132,7 @@ def test_70mb_resource_at_default_settings_round_trips(
 ) -> None:
     assert options.resource_chunk_size == 64 * MIB
     source = tmp_path / "big.tar.gz"
-    md5 = _write_random_file(source, 70 * MIB)
+    md5 = write_random_file(source, 70 * MIB)
 
     with open(source, "rb") as handle:
         odps_client.create_resource("big.tar.gz", "archive", fileobj=handle)

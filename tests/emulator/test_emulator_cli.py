@@ -12,26 +12,11 @@ from pathlib import Path
 from odps import ODPS
 
 from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET
+from envctl.testing.emulator_process import start_emulator_process
 
 
 def _start(data: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "envctl",
-            "emulator",
-            "--port",
-            "0",
-            "--data",
-            str(data),
-            "--json",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_emulator_process(data, *extra, stderr=subprocess.PIPE)
 
 
 def test_cli_serves_pyodps_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:

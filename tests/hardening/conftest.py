@@ -2,9 +2,7 @@
 
 from hardening_helpers import (  # noqa: F401 - fixtures
     no_stray_processes,
-    odps_credentials,
     repo,
     target,
-    target_url,
     templates,
 )

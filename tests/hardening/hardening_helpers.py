@@ -21,17 +21,14 @@ from typing import Callable, Iterator, Optional
 import pytest
 import yaml
 
-from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.lockfile import write_lock
 from envctl.observe import observe, read_state
 from envctl.project import Project
 from envctl.resolve import resolve
 from envctl.state import LEASE_OBJECT, State
 from envctl.targets import Target, open_target
-from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
 from envctl.testing.index import LocalIndex
 
-SMALL_CHUNK = 64 * 1024
 CLI_TIMEOUT = 120
 VARIANTS = {
     # nlp packs ~1 MiB (tinybig), so uploads take several chunks/parts.
@@ -87,22 +84,6 @@ class Repo:
         """sha256 of every file under environments/ (what must survive any crash untouched)."""
         envdir = self.root / "environments"
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(envdir.iterdir())}
-
-
-@pytest.fixture
-def odps_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ACCESS_ID_VAR, TEST_ACCESS_ID)
-    monkeypatch.setenv(SECRET_VAR, TEST_SECRET)
-
-
-@pytest.fixture(params=["local", "odps"])
-def target_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The local directory store, or MaxCompute (emulator + pyodps) with small upload parts."""
-    if request.param == "local":
-        return f"local://{tmp_path / 'store'}"
-    emulator = request.getfixturevalue("odps_emulator")
-    request.getfixturevalue("odps_credentials")
-    return emulator_target_url(emulator) + f"&chunk_size={SMALL_CHUNK}"
 
 
 @pytest.fixture
