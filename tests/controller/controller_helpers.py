@@ -7,22 +7,16 @@ import hashlib
 import io
 import json
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from envctl.builder import BuiltArchive
 from envctl.lockfile import Lock, LockedFile
 from envctl.spec import Environment
 
 
-@dataclass(frozen=True)
-class TarBuilt:
-    path: Path
-    sha256: str
-    md5: str
-    size: int
-    lock_hash: str
-    packages: tuple[tuple[str, str], ...]
+TarBuilt = BuiltArchive
+"""Builds here are real tarballs described exactly as the builder describes its archives."""
 
 
 def make_lock(env: str, *packages: tuple[str, str], python: str = "3.11.9") -> Lock:
