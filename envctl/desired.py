@@ -32,5 +32,6 @@ def desired_state(environments: dict[str, Environment], locks: dict[str, Optiona
             platform=lock.platform if lock else env.platform,
             lock_hash=lock.lock_hash() if lock and not problem else None,
             lock_problem=problem,
+            packages=tuple(sorted((p.name, p.version) for p in lock.packages)) if lock else (),
         )
     return desired

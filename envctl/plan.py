@@ -33,6 +33,8 @@ class DesiredEnv:
     lock_hash: Optional[str] = None
     lock_problem: Optional[str] = None
     """Why the lock cannot be used ("missing", "stale"); planning it is an error."""
+    packages: tuple[tuple[str, str], ...] = ()
+    """(name, version) the lock packs, so a plan can say what an update changes."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Change:
     platform: Optional[str] = None
     reuse_version: Optional[int] = None
     """An existing version built from the same lock: apply re-points instead of building."""
+    packages_diff: tuple[str, ...] = ()
+    """What an update changes: ``+ six 1.17.0``, ``- foo 1.0``, ``~ pandas 2.3.1 -> 2.3.2``."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Plan:
         for raw in data["changes"]:
             values = dict(raw)
             values["reasons"] = tuple(values.get("reasons", ()))
+            values["packages_diff"] = tuple(values.get("packages_diff", ()))
             if values.get("action") not in ACTIONS:
                 raise ValueError(f"unknown action {values.get('action')!r}")
             changes.append(Change(**values))
@@ -128,6 +133,20 @@ def _reusable(env: str, lock_hash: str, observed: Observed) -> Optional[int]:
     return earlier.version
 
 
+def package_changes(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """Reviewable lines for a lock change, by package name: added, removed, version changed."""
+    before, after = dict(old), dict(new)
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in before:
+            lines.append(f"+ {name} {after[name]}")
+        elif name not in after:
+            lines.append(f"- {name} {before[name]}")
+        elif before[name] != after[name]:
+            lines.append(f"~ {name} {before[name]} -> {after[name]}")
+    return tuple(lines)
+
+
 def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     """The change for one declared environment (its lock must be usable)."""
     deployed = observed.state.env(want.name).current_version
@@ -146,9 +165,11 @@ def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     if drift:
         reasons.append(drift)
     reuse = _reusable(want.name, want.lock_hash or "", observed) if reasons and not drift else None
+    lock_changed = want.lock_hash != deployed.lock_hash
     return Change(
         action="update" if reasons else "noop",
         reasons=tuple(reasons),
+        packages_diff=package_changes(deployed.packages, want.packages) if lock_changed else (),
         current_version=deployed.version,
         current_sha256=deployed.sha256,
         current_lock=deployed.lock_hash,

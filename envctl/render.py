@@ -13,6 +13,7 @@ MARKER = "<!-- envctl-plan -->"
 """Hidden marker so CI can find and update one sticky PR comment instead of adding more."""
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "noop": " "}
 STYLES = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
+_LINE_STYLES = {"+": "green", "-": "red", "~": "yellow"}
 
 
 def _what(change: Change) -> str:
@@ -50,6 +51,8 @@ def render_text(plan: Plan, console: Console) -> None:
         )
         for reason in change.reasons:
             console.print(f"    - {reason}", markup=False, soft_wrap=True)
+        for line in change.packages_diff:
+            console.print(f"        {line}", markup=False, soft_wrap=True, style=_LINE_STYLES[line[0]])
     console.print(summary(plan), markup=False)
 
 
@@ -67,6 +70,11 @@ def render_markdown(plan: Plan) -> str:
                 f"{c.python or '-'} | {reasons} |"
             )
         lines.append("")
+    for c in changed:
+        if c.packages_diff:
+            lines += [f"<details><summary><code>{c.environment}</code>: package changes</summary>", "", "```diff"]
+            lines += [("!" + line[1:]) if line.startswith("~") else line for line in c.packages_diff]
+            lines += ["```", "", "</details>", ""]
     unchanged = [c.environment for c in plan.changes if c.action == "noop"]
     if unchanged:
         lines += ["<details><summary>Unchanged environments</summary>", "", ", ".join(f"`{n}`" for n in unchanged), "", "</details>", ""]

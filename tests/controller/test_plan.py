@@ -9,7 +9,7 @@ import pytest
 
 from envctl.errors import EnvctlError
 from envctl.observe import Observed, fingerprint
-from envctl.plan import DesiredEnv, Plan, plan
+from envctl.plan import DesiredEnv, Plan, package_changes, plan
 from envctl.render import MARKER, render_json, render_markdown
 from envctl.state import State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
@@ -125,3 +125,29 @@ def test_fingerprint_ignores_temporaries_but_not_archives() -> None:
     assert fingerprint(b"s", base + [ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0, temp=True)]) == fp
     assert fingerprint(b"s", base + [ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0)]) != fp
     assert fingerprint(b"t", base) != fp
+
+
+def test_package_changes_list_added_removed_and_upgraded_by_name() -> None:
+    old = [("pandas", "2.3.1"), ("pytz", "2024.1"), ("six", "1.16.0")]
+    new = [("pandas", "2.3.2"), ("six", "1.16.0"), ("jieba", "0.40")]
+    assert package_changes(old, new) == ("+ jieba 0.40", "~ pandas 2.3.1 -> 2.3.2", "- pytz 2024.1")
+
+
+def test_update_for_a_changed_lock_shows_package_diff_in_every_format() -> None:
+    deployed = VersionInfo(**{**V1.__dict__, "packages": (("pandas", "2.3.1"), ("pytz", "2024.1"))})
+    want = {"nlp": DesiredEnv("nlp", "3.11.9", "manylinux2014_x86_64", LOCK_B,
+                              packages=(("pandas", "2.3.2"), ("pytz", "2024.1"), ("six", "1.17.0")))}
+    result = plan(want, observed(deployed))
+    (change,) = result.changes
+    assert change.packages_diff == ("~ pandas 2.3.1 -> 2.3.2", "+ six 1.17.0")
+    markdown = render_markdown(result)
+    assert "```diff\n! pandas 2.3.1 -> 2.3.2\n+ six 1.17.0\n```" in markdown
+    assert json.loads(render_json(result))["changes"][0]["packages_diff"] == list(change.packages_diff)
+    assert Plan.from_json(json.loads(render_json(result))).changes[0].packages_diff == change.packages_diff
+
+
+def test_python_only_change_has_no_package_diff() -> None:
+    deployed = VersionInfo(**{**V1.__dict__, "packages": (("six", "1.17.0"),)})
+    want = {"nlp": DesiredEnv("nlp", "3.11.10", "manylinux2014_x86_64", LOCK_A, packages=(("six", "1.17.0"),))}
+    (change,) = plan(want, observed(deployed)).changes
+    assert change.action == "update" and change.packages_diff == ()

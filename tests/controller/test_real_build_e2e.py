@@ -46,7 +46,7 @@ def test_lock_apply_change_relock_apply_rollback(
     assert code == 1 and "run 'envctl lock nlp'" in err
     assert run(capsys, "lock", "nlp")[0] == 0
     code, out, _ = run(capsys, "plan", "--detailed-exitcode")
-    assert code == 2 and "lock changed" in out
+    assert code == 2 and "lock changed" in out and "+ tinydep 1.0" in out
 
     assert run(capsys, "apply", "--auto-approve")[0] == 0
     target = open_target(target_url, Project(root))
