@@ -153,7 +153,8 @@ def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     base = dict(environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform)
     if deployed is None:
         reuse = _reusable(want.name, want.lock_hash or "", observed)
-        return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse, **base)
+        return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse,
+                      packages_diff=package_changes((), want.packages), **base)
     reasons = []
     if want.lock_hash != deployed.lock_hash:
         reasons.append(f"lock changed ({deployed.lock_hash[:12]} -> {(want.lock_hash or '')[:12]})")

@@ -151,3 +151,10 @@ def test_python_only_change_has_no_package_diff() -> None:
     want = {"nlp": DesiredEnv("nlp", "3.11.10", "manylinux2014_x86_64", LOCK_A, packages=(("six", "1.17.0"),))}
     (change,) = plan(want, observed(deployed)).changes
     assert change.action == "update" and change.packages_diff == ()
+
+
+def test_new_environment_lists_every_package_it_will_pack() -> None:
+    want = {"nlp": DesiredEnv("nlp", "3.11.9", "manylinux2014_x86_64", LOCK_A,
+                              packages=(("jieba", "0.40"), ("six", "1.17.0")))}
+    (change,) = plan(want, observed()).changes
+    assert change.action == "create" and change.packages_diff == ("+ jieba 0.40", "+ six 1.17.0")
