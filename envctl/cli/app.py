@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from envctl import __version__, console
+from envctl.errors import EnvctlError
 from envctl.project import Project, find_project
 
 app = typer.Typer(
@@ -18,6 +19,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def format_option(*allowed: str, help: str = "") -> Any:
+    """``--format`` for a command that can print each of ``allowed`` (the first is the default).
+
+    An unknown value is a one-line error, like every other bad input.
+    """
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise EnvctlError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
+    return typer.Option(allowed[0], "--format", help=help or f"{', '.join(allowed)}.", callback=check,
+                        metavar="[" + "|".join(allowed) + "]")
 
 
 class State:

@@ -9,7 +9,7 @@ import typer
 
 from envctl import console
 from envctl.builder import BuiltArchive, build
-from envctl.cli.app import app, state
+from envctl.cli.app import app, format_option, state
 from envctl.errors import EnvctlError
 from envctl.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
 from envctl.project import Project
@@ -17,19 +17,6 @@ from envctl.resolve import RESOLVERS, resolve
 from envctl.size import SizeBudget, human, largest_summary
 from envctl.spec import Environment
 from envctl.verify import NO_INTERPRETER_EXIT, interpreter_candidates, verify_archive
-
-FORMATS = ("text", "json")
-
-
-def _check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--format")
-    return value
-
-
-def _format_option() -> str:
-    return typer.Option("text", "--format", help="text or json (for scripts).", callback=_check_format)
-
 
 def _current_lock(project: Project, env: Environment) -> Lock:
     """The lock of ``env``, refusing a missing, corrupt or stale one with the fix to run."""
@@ -59,7 +46,7 @@ def lock_command(
     names: Optional[List[str]] = typer.Argument(None, help="Environments to lock (default: all)."),
     check: bool = typer.Option(False, "--check", help="Only check that locks exist and are current; exit 1 if not."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help=f"Resolver: {' or '.join(RESOLVERS)} (default pip, or $ENVCTL_RESOLVER; uv is faster for prefer_binary/wheels-only specs but ignores Requires-Python upper bounds)."),
-    output_format: str = _format_option(),
+    output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
     """Resolve environments for their target Python/platform into environments/pylock.<name>.toml."""
     project = state.project()
@@ -118,7 +105,7 @@ def build_command(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also copy the archive to this file."),
     max_size_mb: Optional[float] = typer.Option(None, "--max-size-mb", help="Fail above this size (env ENVCTL_MAX_SIZE_MB; default 2048, MaxCompute's limit)."),
     warn_size_mb: Optional[float] = typer.Option(None, "--warn-size-mb", help="Warn above this size (env ENVCTL_WARN_SIZE_MB; default 500)."),
-    output_format: str = _format_option(),
+    output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
     """Build the archive of an environment from its lock (reproducible; cached by lock hash)."""
     project = state.project()
@@ -136,7 +123,7 @@ def build_command(
 def verify_command(
     name: str = typer.Argument(..., help="Environment to verify."),
     python: Optional[Path] = typer.Option(None, "--python", help="Interpreter to use (default: discover one of the target version)."),
-    output_format: str = _format_option(),
+    output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
     """Import every packed top-level module in a target-version interpreter; exit 1 on failures.
 

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from envctl import console
 from envctl.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
-from envctl.cli.app import app, state
+from envctl.cli.app import app, format_option, state
 from envctl.desired import desired_state, load_locks
 from envctl.durations import parse_duration
 from envctl.errors import EnvctlError
@@ -37,12 +37,6 @@ EXIT_CHANGES = 2
 TARGET_HELP = "Where environments live: local (default), local:///path, file:///path, odps://<project>?endpoint=<url>."
 _target_opt = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help=TARGET_HELP, show_envvar=True)
 _only_opt = typer.Option(None, "--only", help="Limit to this environment (repeatable).")
-
-
-def _check_format(value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise EnvctlError(f"--format must be one of {', '.join(allowed)}, not {value!r}")
-    return value
 
 
 def _desired(project: Project) -> tuple[dict, dict, dict]:
@@ -79,7 +73,7 @@ def _show_plan(the_plan: Plan, output_format: str) -> None:
 @app.command("plan")
 def plan_command(
     target: Optional[str] = _target_opt,
-    output_format: str = typer.Option("text", "--format", help="text, markdown (PR comment) or json."),
+    output_format: str = format_option("text", "markdown", "json", help="text, markdown (PR comment) or json."),
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would, 1 on error."
     ),
@@ -87,7 +81,6 @@ def plan_command(
     only: Optional[List[str]] = _only_opt,
 ) -> None:
     """Compare git (specs + locks) with the target and show what apply would change, and why."""
-    _check_format(output_format, ("text", "markdown", "json"))
     project = state.project()
     _, _, desired = _desired(project)
     tgt = open_target(target, project)
@@ -125,10 +118,9 @@ def apply_command(
     only: Optional[List[str]] = _only_opt,
     lock_timeout: str = typer.Option("0s", "--lock-timeout", help="Wait this long for another apply's lease (e.g. 5m)."),
     target: Optional[str] = _target_opt,
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    output_format: str = format_option("text", "json"),
 ) -> None:
     """Build what changed, upload it, verify it, then switch the environments' current pointers."""
-    _check_format(output_format, ("text", "json"))
     timeout = parse_duration(lock_timeout, "--lock-timeout")
     saved = Plan.load(plan_file) if plan_file is not None else None
     if saved is not None and only:
@@ -185,10 +177,9 @@ def _age(seconds: float) -> str:
 @app.command("status")
 def status_command(
     target: Optional[str] = _target_opt,
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    output_format: str = format_option("text", "json"),
 ) -> None:
     """Each environment's deployed version, size and age, and whether it matches git."""
-    _check_format(output_format, ("text", "json"))
     project = state.project()
     _, _, desired = _desired(project)
     tgt = open_target(target, project)
@@ -277,11 +268,10 @@ def gc_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be deleted."),
     lock_timeout: str = typer.Option("0s", "--lock-timeout", help="Wait this long for another operation's lease."),
     target: Optional[str] = _target_opt,
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    output_format: str = format_option("text", "json"),
 ) -> None:
     """Delete old versions beyond --keep and older than --grace, orphaned archives and debris of
     killed uploads older than --grace; never a current version."""
-    _check_format(output_format, ("text", "json"))
     grace_s = parse_duration(grace, "--grace")
     project = state.project()
     tgt = open_target(target, project)

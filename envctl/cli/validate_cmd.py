@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, state
+from envctl.cli.app import app, format_option, state
 from envctl.spec import load_environments
 
 
@@ -17,11 +17,9 @@ def validate(
     paths: Optional[List[Path]] = typer.Argument(
         None, help="Spec files or directories (default: the project's environments/)."
     ),
-    output_format: str = typer.Option("text", "--format", help="text or json."),
+    output_format: str = format_option("text", "json"),
 ) -> None:
     """Check environment specs against the schema and each other; exit 1 on any problem."""
-    if output_format not in ("text", "json"):
-        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--format")
     targets = list(paths) if paths else [state.project().environments_dir]
     result = load_environments(targets)
     if output_format == "json":
