@@ -38,6 +38,8 @@ T = TypeVar("T")
 
 ACCESS_ID_VAR = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 SECRET_VAR = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+TOKEN_VAR = "ALIBABA_CLOUD_SECURITY_TOKEN"
+"""Set with an STS (temporary) key pair; pyodps then signs as an StsAccount."""
 DEFAULT_CHUNK_SIZE = 16 << 20
 """One part is held in memory at a time while it is sent."""
 READ_CHUNK = 1 << 20
@@ -46,12 +48,20 @@ PART_INFIX = ".part.tmp."
 _PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
 
 
-def credentials_from_env() -> tuple[str, str]:
-    """The access key pair, from the environment only (never files, never printed)."""
+def credentials_from_env() -> dict[str, str]:
+    """pyodps credential arguments, from the environment only (never files, never printed).
+
+    A long-term key pair, or an STS key pair plus its security token.
+    """
     access_id, secret = os.environ.get(ACCESS_ID_VAR), os.environ.get(SECRET_VAR)
     if not access_id or not secret:
-        raise EnvctlError(f"the odps target needs credentials: set {ACCESS_ID_VAR} and {SECRET_VAR}")
-    return access_id, secret
+        raise EnvctlError(f"the odps target needs credentials: set {ACCESS_ID_VAR} and {SECRET_VAR}"
+                          f" (and {TOKEN_VAR} for STS credentials)")
+    credentials = {"access_id": access_id, "secret_access_key": secret}
+    token = os.environ.get(TOKEN_VAR, "").strip()
+    if token:
+        credentials["sts_token"] = token
+    return credentials
 
 
 class OdpsTarget(Target):
@@ -69,7 +79,7 @@ class OdpsTarget(Target):
         super().__init__()
         from odps import ODPS
 
-        access_id, secret = credentials_from_env()
+        credentials = credentials_from_env()
         self.project = project
         self.endpoint = endpoint
         self.chunk_size = chunk_size
@@ -79,10 +89,10 @@ class OdpsTarget(Target):
         # pyodps's own retry layer is switched off: stacked under ours it multiplied the attempts
         # (a dead endpoint took ~20 s to report) and ignored ENVCTL_RETRY_WAIT_SCALE.
         try:
-            self.client: ODPS = ODPS(access_id, secret, project=project, endpoint=endpoint, overwrite_global=False,
-                                     rest_client_kwargs={"retry_enabled": False})
+            self.client: ODPS = ODPS(project=project, endpoint=endpoint, overwrite_global=False,
+                                     rest_client_kwargs={"retry_enabled": False}, **credentials)
         except TypeError:  # a pyodps without rest_client_kwargs: keep its retries
-            self.client = ODPS(access_id, secret, project=project, endpoint=endpoint, overwrite_global=False)
+            self.client = ODPS(project=project, endpoint=endpoint, overwrite_global=False, **credentials)
 
     def clone(self) -> OdpsTarget:
         """A second client: pyodps caches resource objects per client, unsafe across threads."""

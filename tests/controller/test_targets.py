@@ -133,3 +133,16 @@ def test_large_upload_goes_in_parts_and_survives_a_failed_part(odps_emulator, od
     assert info.size == len(data) and info.md5 == hashlib.md5(data).hexdigest()
     assert odps_emulator.stats.count(kind="part") >= 6
     assert [i.name for i in target.list("envctl-")] == ["envctl-big-000000000001.tar.gz"]
+
+
+def test_sts_credentials_sign_with_the_security_token(odps_emulator, odps_credentials, monkeypatch, tmp_path) -> None:
+    from odps.accounts import StsAccount
+
+    from envctl.targets.odps import TOKEN_VAR
+
+    monkeypatch.setenv(TOKEN_VAR, "sts-token-for-test")
+    target = open_target(odps_emulator.target_url("envctl_test"), Project(tmp_path))
+    assert isinstance(target.client.account, StsAccount)
+    assert target.client.account.sts_token == "sts-token-for-test"
+    target.put_bytes("envctl-sts-probe.json", b"{}")
+    assert target.read("envctl-sts-probe.json") == b"{}"
