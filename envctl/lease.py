@@ -167,6 +167,40 @@ def _drop(target: Target, lease: Lease) -> None:
         target.delete(renewal_object(lease.id))
 
 
+BREAK_SUFFIX = ".breaking"
+BREAK_RETRY = 0.05
+STALE_BREAK = 60.0
+"""A break marker older than this was left by a process killed mid-break and is removed."""
+
+
+def break_lease(target: Target, holder: Lease, *, clock: Callable[[], float] = time.time) -> bool:
+    """Break ``holder`` (expired or orphaned) at most once, whoever else is trying.
+
+    Targets have no compare-and-swap, so "read lease, see it expired, delete it" could delete
+    a lease that another process took in between. The break is therefore serialized by an
+    exclusive-create marker per lease ID, and the lease is deleted only if it is still
+    ``holder`` once the marker is ours. False when another process holds the marker.
+    """
+    if holder.id == UNREADABLE:  # no ID to serialize on; a corrupt lease holds nothing
+        _drop(target, holder)
+        return True
+    marker = f"{RENEWAL_PREFIX}{holder.id}{BREAK_SUFFIX}"
+    try:
+        target.create_exclusive(marker, b"")
+    except ObjectExists:
+        info = target.stat(marker)
+        if info is not None and clock() - info.modified > STALE_BREAK:
+            target.delete(marker)
+        return False
+    try:
+        current = current_lease(target, renewals=False)
+        if current is not None and current.id == holder.id:
+            _drop(target, holder)
+    finally:
+        target.delete(marker)
+    return True
+
+
 def dead_renewals(target: Target, live_id: str) -> list[str]:
     """Renewal records of leases other than ``live_id`` (the caller's own): left by broken holders."""
     return [i.name for i in target.list(RENEWAL_PREFIX)
@@ -199,10 +233,11 @@ def acquire(
         if holder.id == lease.id:
             return lease  # our create landed but its answer was lost and retried
         if holder.expires <= clock() or holder_is_gone(holder):
-            if holder.expires > clock():
-                console.warn(f"breaking the lease of {holder.describe()}: that process no longer exists")
-            _drop(target, holder)  # expired: break it; the next create decides who wins
-            continue
+            if not break_lease(target, holder, clock=clock):
+                sleep(BREAK_RETRY)  # another process is breaking it right now
+            elif holder.expires > clock():
+                console.warn(f"broke the lease of {holder.describe()}: that process no longer exists")
+            continue  # the next create decides who wins
         if clock() >= deadline:
             raise EnvctlError(
                 f"target {target.url} is locked by {holder.describe()}; wait with --lock-timeout, "

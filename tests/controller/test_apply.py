@@ -13,6 +13,7 @@ from envctl.errors import EnvctlError
 from envctl.lease import (
     LeaseLost,
     acquire,
+    break_lease,
     current_lease,
     dead_renewals,
     force_unlock,
@@ -172,3 +173,23 @@ def test_gc_collects_orphaned_archives_after_grace(target: Target, builds, tmp_p
     assert select(observed.state, observed.objects, now=time.time(), keep=1, grace=3600).empty
     late = select(observed.state, observed.objects, now=time.time() + 7200, keep=1, grace=3600)
     assert late.objects == (archive_name("nlp", built.sha256),)
+
+
+def test_a_late_breaker_of_an_expired_lease_never_deletes_the_new_holders_lease(target: Target) -> None:
+    stale = acquire(target, "apply", ttl=-1)
+    seen_by_slow_process = current_lease(target)  # a second process reads the expired lease ...
+    winner = acquire(target, "apply")  # ... while a third breaks it and takes the target
+    assert seen_by_slow_process is not None and seen_by_slow_process.id == stale.id
+    assert break_lease(target, seen_by_slow_process)  # the slow one breaks "its" expired lease
+    assert current_lease(target).id == winner.id  # which is no longer there: the winner keeps its lease
+    assert [o.name for o in target.list("envctl-lease-") if o.name.endswith(".breaking")] == []
+
+
+def test_a_break_in_progress_elsewhere_makes_others_wait_and_a_stale_marker_is_cleared(target: Target) -> None:
+    stale = acquire(target, "apply", ttl=-1)
+    marker = f"envctl-lease-{stale.id}.breaking"
+    target.create_exclusive(marker, b"")
+    assert not break_lease(target, stale) and current_lease(target).id == stale.id
+    assert not break_lease(target, stale, clock=lambda: time.time() + 3600)  # marker of a killed breaker: removed
+    assert target.stat(marker) is None
+    assert break_lease(target, stale) and current_lease(target) is None
