@@ -17,9 +17,21 @@ class RequirementError(ValueError):
     """A requirement string that is not valid PEP 508."""
 
 
+def _requirement(text: str) -> Requirement:
+    """Parse one PEP 508 requirement, also rejecting an operator without a version.
+
+    packaging 26.3 (the last release for Python 3.9) accepts ``name===`` with an empty version,
+    which PEP 508 forbids and later releases reject.
+    """
+    req = Requirement(text)
+    if any(not spec.version for spec in req.specifier):
+        raise InvalidRequirement("a version specifier needs a version")
+    return req
+
+
 def _parses(text: str) -> bool:
     try:
-        Requirement(text)
+        _requirement(text)
     except InvalidRequirement:
         return False
     return True
@@ -49,7 +61,7 @@ def split_requirements(text: str) -> list[str]:
 
 def _reason(text: str) -> str:
     try:
-        Requirement(text)
+        _requirement(text)
     except InvalidRequirement as exc:
         return str(exc).splitlines()[0]
     return "cannot be combined with the text around it"

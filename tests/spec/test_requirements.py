@@ -21,7 +21,9 @@ def test_split_takes_longest_valid_requirement(text: str, expected: list[str]) -
     assert split_requirements(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "   ", "six=>1", "pandas>=", "-e .", "a ~b", "a b["])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "six=>1", "pandas>=", "jieba===", "-e .", "a ~b", "a b["]
+)
 def test_split_rejects_invalid_pep508(text: str) -> None:
     with pytest.raises(RequirementError):
         split_requirements(text)
