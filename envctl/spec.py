@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Union
 
 import jsonschema
 from packaging.utils import canonicalize_name
@@ -165,8 +165,14 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
     if template:
         choices = ", ".join(error.validator_value) if error.validator == "enum" else ""
         return parsed.problem(key, template.format(value=error.instance, choices=choices))
-    where = ".".join(str(k) for k in key)
+    where = ".".join(_key_part(k) for k in key)
     return parsed.problem(key, f"{where}: {error.message}" if where else error.message)
+
+
+def _key_part(key: Union[str, int]) -> str:
+    """One step of a problem's key path; quoted when bare text would hide it (or break the line)."""
+    text = str(key)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
 
 
 class _Multi(list):  # several problems from one schema error (several unknown keys)

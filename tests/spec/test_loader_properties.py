@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from envctl.spec import load_environments
@@ -31,6 +31,7 @@ def _check(tmp_path: Path, text: str) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents)
+@example(doc={"labels": {"\n": None}})  # a key that would break the one-line message
 def test_arbitrary_structured_documents_load_or_report(tmp_path: Path, doc: object) -> None:
     _check(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
 
