@@ -55,7 +55,7 @@ def main() -> int:
     from envctl.project import find_project
     from envctl.state import VersionInfo, archive_name
     from envctl.targets import open_target
-    from envctl.targets.base import file_md5
+    from envctl.digests import file_hexdigest
     from envctl.udf import with_environment
     from envctl.udf.marking import maxframe_udf, resources_of
     from envctl.udf.resolution import Query, clear_memo, resolve_uncached
@@ -69,8 +69,8 @@ def main() -> int:
         archive = work / "a.tar.gz"
         archive.write_bytes(payload)
         name = archive_name("nlp", sha)
-        target.put_file(name, archive, md5=file_md5(archive))
-        info = VersionInfo("nlp", 1, name, sha, file_md5(archive), len(payload), "0" * 64, "3.11",
+        target.put_file(name, archive, md5=file_hexdigest(archive, "md5"))
+        info = VersionInfo("nlp", 1, name, sha, file_hexdigest(archive, "md5"), len(payload), "0" * 64, "3.11",
                            "manylinux2014_x86_64")
         write_state(target, read_state(target).with_version(info))
 

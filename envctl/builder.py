@@ -56,7 +56,8 @@ class BuiltArchive:
         }
 
 
-def _from_cache(cache: Cache, lock_hash: str) -> Optional[BuiltArchive]:
+def cached_archive(cache: Cache, lock_hash: str) -> Optional[BuiltArchive]:
+    """The archive already built for ``lock_hash`` (its recorded sha256, no re-hashing), if any."""
     path = cache.archive_path(lock_hash)
     meta = cache.read_json(cache.archive_meta_path(lock_hash))
     if meta is None or not path.is_file() or path.stat().st_size != meta.get("size"):
@@ -122,10 +123,10 @@ def build_lock(
     cache = cache or Cache.default()
     budget = budget or SizeBudget.from_settings()
     key = lock.lock_hash()
-    built = _from_cache(cache, key)
+    built = cached_archive(cache, key)
     if built is None:
         with cache.filelock(f"archive-{key}"):
-            built = _from_cache(cache, key) or _build_fresh(lock, cache, index_urls, progress)
+            built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress)
     warning = check_size(budget, built.size, built.largest)
     if warning:
         console.warn(warning)

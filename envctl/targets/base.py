@@ -7,7 +7,6 @@ lets the local directory store and MaxCompute behave identically under the same 
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
@@ -125,15 +124,6 @@ class Target(ABC):
 
     def _count(self, operation: str) -> None:
         self.stats[operation] += 1
-
-
-def file_md5(path: Path) -> str:
-    """Hex md5 of a file, read in bounded chunks (the digest MaxCompute reports)."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(MD5_BUFFER):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_uploaded(name: str, info: Optional[ObjectInfo], size: int, md5: str) -> ObjectInfo:

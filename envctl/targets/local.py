@@ -18,6 +18,7 @@ from typing import BinaryIO, Iterator, Optional
 from envctl import crashpoints
 from envctl.errors import EnvctlError
 from envctl.state import STATE_OBJECT
+from envctl.digests import file_hexdigest
 from envctl.targets.base import (
     MD5_BUFFER,
     Kind,
@@ -26,7 +27,6 @@ from envctl.targets.base import (
     ObjectMissing,
     Progress,
     Target,
-    file_md5,
     verify_uploaded,
 )
 
@@ -94,7 +94,7 @@ class LocalTarget(Target):
         self._count("stat")
         path = self._path(name)
         try:
-            return self._info(name, path.stat(), file_md5(path))
+            return self._info(name, path.stat(), file_hexdigest(path, "md5"))
         except FileNotFoundError:
             return None
 

@@ -9,7 +9,6 @@ archive only import on that version.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from envctl.archive import extract_archive
+from envctl.builder import cached_archive
 from envctl.cache import Cache
+from envctl.digests import file_hexdigest
 from envctl.errors import EnvctlError
 from envctl.install import PACKAGES_DIR
 from envctl.project import Project, cache_dir
@@ -37,22 +38,14 @@ class LocalArchive:
     origin: str
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     """Download the deployed archive once into the cache, verified against its sha256."""
     dest = cache_dir() / "exec" / "archives" / f"{version.sha256}.tar.gz"
     origin = f"{version.resource} ({version.label}) from {target.url}"
-    if dest.is_file() and sha256_of(dest) == version.sha256:
+    if dest.is_file() and file_hexdigest(dest) == version.sha256:
         return LocalArchive(dest, version.sha256, origin)
     target.download(version.resource, dest)
-    actual = sha256_of(dest)
+    actual = file_hexdigest(dest)
     if actual != version.sha256:
         dest.unlink(missing_ok=True)
         raise EnvctlError(f"downloaded {version.resource} has sha256 {actual}, the state records {version.sha256}")
@@ -66,11 +59,10 @@ def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
     lock_file = project.lock_path(environment)
     if not lock_file.is_file():
         return None
-    lock_hash = read_lock(lock_file).lock_hash()
-    path = Cache.default().archive_path(lock_hash)
-    if not path.is_file():
+    built = cached_archive(Cache.default(), read_lock(lock_file).lock_hash())
+    if built is None:
         return None
-    return LocalArchive(path, sha256_of(path), f"local build of {lock_file.name}")
+    return LocalArchive(built.path, built.sha256, f"local build of {lock_file.name}")
 
 
 def unpack(archive: LocalArchive) -> Path:

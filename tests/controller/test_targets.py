@@ -11,7 +11,7 @@ import pytest
 from envctl.errors import EnvctlError
 from envctl.project import Project
 from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
-from envctl.targets.base import file_md5
+from envctl.digests import file_hexdigest
 from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
 
 
@@ -34,7 +34,7 @@ def test_finished_writes_and_foreign_parts_are_not_leftovers_and_delete_leftover
 ) -> None:
     src = tmp_path / "a.tar.gz"
     src.write_bytes(os.urandom(200 * 1024))  # several parts on odps, merged and removed
-    target.put_file("envctl-a-000000000002.tar.gz", src, md5=file_md5(src))
+    target.put_file("envctl-a-000000000002.tar.gz", src, md5=file_hexdigest(src, "md5"))
     target.put_bytes("envctl-state.json", b"{}")
     target.put_bytes("other-tool.tar.gz.part.tmp.000001.000000", b"not ours")
     assert target.leftovers() == []

@@ -12,7 +12,7 @@ from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET, emulator_
 from envctl.project import Project
 from envctl.state import State, VersionInfo, archive_name
 from envctl.targets import Target
-from envctl.targets.base import file_md5
+from envctl.digests import file_hexdigest
 from envctl.testing.index import LocalIndex, write_simple_index
 from envctl.testing.wheels import Dist, write_dist
 from envctl.udf import adhoc
@@ -62,14 +62,14 @@ def deploy_fake_version(target: Target, environment: str, payload: bytes, tmp: P
     name = archive_name(environment, sha)
     path = tmp / name
     path.write_bytes(payload)
-    target.put_file(name, path, md5=file_md5(path))
+    target.put_file(name, path, md5=file_hexdigest(path, "md5"))
     try:
         state = State.from_bytes(target.read("envctl-state.json"))
     except Exception:
         state = State()
     info = VersionInfo(
         environment=environment, version=state.env(environment).next_number, resource=name, sha256=sha,
-        md5=file_md5(path), size=len(payload), lock_hash="0" * 64, python="3.11",
+        md5=file_hexdigest(path, "md5"), size=len(payload), lock_hash="0" * 64, python="3.11",
         platform="manylinux2014_x86_64",
     )
     target.put_bytes("envctl-state.json", state.with_version(info).next_serial().to_bytes())
