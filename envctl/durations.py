@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from envctl.errors import EnvctlError
@@ -16,3 +17,9 @@ def parse_duration(text: str, option: str) -> float:
     if not match:
         raise EnvctlError(f"{option} {text!r} is not a duration such as 0s, 90s, 5m, 2h or 7d")
     return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def seconds_from_env(var: str, default: float) -> float:
+    """Seconds from environment variable ``var`` (``90``, ``5m``, ``2h``, ``1d``), else ``default``."""
+    raw = os.environ.get(var, "").strip()
+    return parse_duration(raw, var) if raw else default

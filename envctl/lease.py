@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterator, Optional
 
 from envctl import console
-from envctl.durations import parse_duration
+from envctl.durations import seconds_from_env
 from envctl.errors import EnvctlError
 from envctl.state import LEASE_OBJECT
 from envctl.targets.base import ObjectExists, ObjectMissing, Target
@@ -46,12 +46,9 @@ def lease_ttl() -> float:
 
     Why configurable: tests prove renewal with a TTL of a second, without waiting an hour.
     """
-    text = os.environ.get(TTL_VAR, "").strip()
-    if not text:
-        return DEFAULT_TTL
-    ttl = parse_duration(text, TTL_VAR)
+    ttl = seconds_from_env(TTL_VAR, DEFAULT_TTL)
     if ttl <= 0:
-        raise EnvctlError(f"{TTL_VAR} must be longer than 0s, not {text!r}")
+        raise EnvctlError(f"{TTL_VAR} must be longer than 0s, not {os.environ[TTL_VAR].strip()!r}")
     return ttl
 
 

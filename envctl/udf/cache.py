@@ -22,7 +22,7 @@ DEFAULT_RESOLVE_TTL = 60.0
 
 def resolve_ttl() -> float:
     """Seconds a resolution stays valid (``ENVCTL_RESOLVE_TTL``; 0 disables caching)."""
-    from envctl.udf.settings import seconds_from_env
+    from envctl.durations import seconds_from_env
 
     return seconds_from_env(RESOLVE_TTL_ENV_VAR, DEFAULT_RESOLVE_TTL)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from envctl.durations import parse_duration
+from envctl.durations import seconds_from_env
 from envctl.spec import DEFAULT_PLATFORM
 from envctl.targets import TARGET_ENV_VAR
 
@@ -19,12 +19,6 @@ EXTRA_INDEX_URLS_ENV_VAR = "ENVCTL_EXTRA_INDEX_URLS"
 ADHOC_TTL_ENV_VAR = "ENVCTL_ADHOC_TTL"
 DEFAULT_PYTHON = "3.11"
 DEFAULT_ADHOC_TTL = 24 * 3600.0
-
-
-def seconds_from_env(var: str, default: float) -> float:
-    """Seconds from ``var`` (``90``, ``5m``, ``2h``, ``1d``), else ``default``."""
-    raw = os.environ.get(var, "").strip()
-    return parse_duration(raw, var) if raw else default
 
 
 def adhoc_ttl() -> float:

@@ -6,7 +6,7 @@ import pytest
 
 from envctl.errors import EnvctlError
 from envctl.udf.keys import AdhocRequest, is_adhoc_resource
-from envctl.udf.settings import seconds_from_env
+from envctl.durations import seconds_from_env
 
 
 def request(reqs, **kw):
