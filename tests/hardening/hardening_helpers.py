@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Optional
 import pytest
 import yaml
 
+from envctl.crashpoints import WAIT_VAR, reached_path
 from envctl.lockfile import write_lock
 from envctl.observe import observe, read_state
 from envctl.project import Project
@@ -30,6 +31,9 @@ from envctl.targets import Target, open_target
 from envctl.testing.index import LocalIndex
 
 CLI_TIMEOUT = 120
+WAIT_TIMEOUT = 180.0
+"""Deadline for any condition a test polls for (generous: other test runs share the cores)."""
+POLL = 0.02
 VARIANTS = {
     # nlp packs ~1 MiB (tinybig), so uploads take several chunks/parts.
     "a": {"nlp": ("3.11", "tinypure tinybig"), "etl": ("3.7", "tinydep")},
@@ -96,7 +100,7 @@ def repo(tmp_path: Path, templates: dict[str, Path], target_url: str, envctl_cac
     monkeypatch.setenv("ENVCTL_TARGET", target_url)
     monkeypatch.setenv("ENVCTL_RETRY_WAIT_SCALE", "0.01")
     monkeypatch.delenv("ENVCTL_TEST_CRASH_AT", raising=False)
-    monkeypatch.delenv("ENVCTL_TEST_DELAY_AT", raising=False)
+    monkeypatch.delenv(WAIT_VAR, raising=False)
     return Repo(root, templates)
 
 
@@ -131,12 +135,68 @@ def envctl(*args: str, timeout: float = CLI_TIMEOUT, **extra: str) -> subprocess
                           stdin=subprocess.DEVNULL, check=False)
 
 
-def spawn(*args: str, **extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(cli_command(*args), env=cli_env(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+def spawn(*args: str, stderr_file: Optional[Path] = None, **extra: str) -> subprocess.Popen[str]:
+    """The real CLI in the background; its stderr goes to ``stderr_file`` when given (readable while
+    it runs), else to a pipe for ``communicate``."""
+    if stderr_file is None:
+        return subprocess.Popen(cli_command(*args), env=cli_env(**extra), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    with open(stderr_file, "wb") as err:
+        return subprocess.Popen(cli_command(*args), env=cli_env(**extra), stdout=subprocess.PIPE,
+                                stderr=err, stdin=subprocess.DEVNULL, text=True)
 
 
-def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 60) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    *,
+    proc: Optional[subprocess.Popen[str]] = None,
+    timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Poll ``condition`` every 20 ms until it holds; fail naming ``what`` after ``timeout``
+    seconds, or at once (with its stderr) when ``proc`` exits first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"envctl exited ({proc.returncode}) before {what}: {(err or '')[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(POLL)
+
+
+@dataclass(frozen=True)
+class Barrier:
+    """An ``ENVCTL_TEST_WAIT_AT`` barrier (see ``envctl.crashpoints``): a process started with
+    ``**barrier.at(point)`` parks at ``point`` until ``release()``."""
+
+    path: Path
+
+    def at(self, point: str) -> dict[str, str]:
+        """The environment that parks a process at ``point``."""
+        return {WAIT_VAR: f"{point}:{self.path}"}
+
+    def reached(self) -> bool:
+        return reached_path(self.path).exists()
+
+    def wait_parked(self, proc: subprocess.Popen[str]) -> None:
+        """Return once ``proc`` is parked at the barrier (fails if it exits first)."""
+        wait_for(self.reached, "the barrier point", proc=proc)
+        assert int(reached_path(self.path).read_text()) == proc.pid
+
+    def release(self) -> None:
+        """Let every process parked here (and any later arrival) go on."""
+        self.path.touch()
+
+
+@pytest.fixture
+def barrier(tmp_path: Path) -> Barrier:
+    return Barrier(tmp_path / "barrier")
+
+
+def kill_when(
+    proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = WAIT_TIMEOUT
+) -> None:
     """SIGKILL ``proc`` as soon as ``ready()`` holds (fails if it ends or times out first)."""
     deadline = time.monotonic() + timeout
     while not ready():
@@ -148,7 +208,7 @@ def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: f
             pytest.fail("the kill point was never reached")
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.communicate(timeout=CLI_TIMEOUT)
 
 
 def one_line_error(stderr: str) -> str:
