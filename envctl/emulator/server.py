@@ -128,6 +128,13 @@ class Emulator:
         if data:
             self.store.wipe()
 
+    def backdate(
+        self, project: str, name: str, seconds: float, schema: Optional[str] = None
+    ) -> None:
+        """Make resource ``name`` look ``seconds`` older (its created and modified times), so
+        tests of expiry need not wait for a TTL to lapse."""
+        self.store.backdate(project, schema, name, seconds)
+
     def config(self) -> dict[str, Any]:
         return {"max_resource_size": self.max_resource_size, "list_page_size": self.list_page_size}
 

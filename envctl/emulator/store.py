@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Sequence
 from urllib.parse import quote, unquote
@@ -261,6 +261,19 @@ class ResourceStore:
             except errors.ServiceError:
                 continue  # deleted while listing
         return page, (page[-1].name if more else "")
+
+    def backdate(
+        self, project: str, schema: Optional[str], name: str, seconds: float
+    ) -> ResourceMeta:
+        """Move a resource's creation and modification times ``seconds`` into the past (test
+        support: makes it old without waiting); raises the service's not-found error for a
+        missing one."""
+        with self._lock:
+            meta = self.get(project, schema, name)
+            older = replace(meta, created=meta.created - seconds, modified=meta.modified - seconds)
+            path = self._meta_path(project, schema, name)
+            _atomic_write(path, json.dumps(asdict(older)).encode())
+            return older
 
     def wipe(self) -> None:
         """Forget everything (the control API's reset with data)."""

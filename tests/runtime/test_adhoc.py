@@ -7,14 +7,17 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from envctl.cli import main
+from envctl.emulator.pytest_plugin import TEST_PROJECT
 from envctl.targets import open_target
 from envctl.udf import adhoc, resources_of, with_python_requirements
 from envctl.udf.resolution import clear_memo
+
+
+HOUR = 3600
 
 
 def process(row: str) -> str:
@@ -61,10 +64,11 @@ def test_second_use_reuses_the_resource_without_building(emulated, adhoc_index, 
 
 
 def test_expired_resource_is_rebuilt(emulated, adhoc_index, odps_emulator, monkeypatch):
-    monkeypatch.setenv("ENVCTL_ADHOC_TTL", "1")
+    monkeypatch.setenv("ENVCTL_ADHOC_TTL", "1h")
+    monkeypatch.setenv("ENVCTL_RESOLVE_TTL", "0")  # skip the resolution cache: ask the target again
     name = resource_name(with_python_requirements("tinytext")(process))
+    odps_emulator.backdate(TEST_PROJECT, name, 2 * HOUR)  # uploaded two hours ago: expired
     first_modified = emulated.stat(name).modified
-    time.sleep(1.2)
     clear_memo()
     assert resource_name(with_python_requirements("tinytext")(process)) == name
     assert adhoc.stats["builds"] == 2
@@ -101,13 +105,16 @@ def test_undeployed_named_environment_falls_back_with_its_spec_python(project, e
     assert adhoc.stats["builds"] == 2
 
 
-def test_gc_removes_expired_temporaries_only(emulated, adhoc_index, monkeypatch, capfd):
-    monkeypatch.setenv("ENVCTL_ADHOC_TTL", "3")  # modification times have 1 s resolution
+def test_gc_removes_expired_temporaries_only(
+    emulated, adhoc_index, odps_emulator, monkeypatch, capfd
+):
+    monkeypatch.setenv("ENVCTL_ADHOC_TTL", "1h")
     name = resource_name(with_python_requirements("tinytext")(process))
     pinned = resource_name(with_python_requirements("tinytext", force_rebuild=True)(process))
     assert main(["gc", "--format", "json"]) == 0
     assert name not in json.loads(capfd.readouterr().out)["objects"]  # not expired yet
-    time.sleep(3.1)
+    for resource in (name, pinned):  # both uploaded two hours ago: only the temporary expires
+        odps_emulator.backdate(TEST_PROJECT, resource, 2 * HOUR)
     assert main(["gc", "--format", "json"]) == 0
     assert name in json.loads(capfd.readouterr().out)["objects"]
     assert emulated.stat(name) is None
