@@ -7,7 +7,7 @@ import logging
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -15,15 +15,24 @@ from envctl import console
 from envctl.cli.app import app, state
 from envctl.errors import EnvctlError
 
+if TYPE_CHECKING:
+    from envctl.emulator import Emulator
+
 DEFAULT_PORT = 8780
 
 
-def _stop_on_sigterm() -> None:
-    """Make SIGTERM behave like Ctrl-C so both end with the same clean shutdown."""
+def _stop_on_signals() -> None:
+    """Make SIGINT (Ctrl-C) and SIGTERM end with the same clean shutdown (KeyboardInterrupt).
+
+    Why an explicit SIGINT handler: Python installs its own only when SIGINT is not ignored at
+    start, and a process started in the background by a shell or a test runner inherits
+    SIG_IGN for it, so Ctrl-C would otherwise never stop the emulator.
+    """
 
     def handler(signum: int, frame: Optional[FrameType]) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -74,6 +83,16 @@ def emulator_command(
         raise EnvctlError(
             f"cannot serve the emulator on {host}:{port} with data in {data_dir}: {reason}"
         ) from None
+    _stop_on_signals()  # before the endpoint is printed: a client may signal as soon as it reads it
+    try:
+        _announce(emulator, data_dir, project, as_json)
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        console.info("emulator stopped")
+
+
+def _announce(emulator: Emulator, data_dir: Path, project: str, as_json: bool) -> None:
+    """Print where the emulator listens (one JSON line with ``--json``); set up -v logging."""
     target = emulator.target_url(project)
     if as_json:
         print(
@@ -95,8 +114,3 @@ def emulator_command(
         request_log = logging.getLogger("envctl.emulator")
         request_log.setLevel(logging.DEBUG)
         request_log.addHandler(logging.StreamHandler())
-    _stop_on_sigterm()
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        console.info("emulator stopped")

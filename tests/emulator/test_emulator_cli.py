@@ -12,11 +12,22 @@ from pathlib import Path
 from odps import ODPS
 
 from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET
-from envctl.testing.emulator_process import start_emulator_process
+from envctl.testing.emulator_process import start_emulator_process, stop_emulator_process
 
 
-def _start(data: Path, *extra: str) -> subprocess.Popen[str]:
-    return start_emulator_process(data, *extra, stderr=subprocess.PIPE)
+def _start(data: Path, *extra: str, ignore_sigint: bool = False) -> subprocess.Popen[str]:
+    def ignore() -> None:  # as in a background job: the child inherits SIG_IGN for SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    preexec_fn = ignore if ignore_sigint else None
+    return start_emulator_process(data, *extra, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+
+
+def _ctrl_c(process: subprocess.Popen[str]) -> str:
+    """SIGINT, then its stderr; fails (after killing it: never leaked) unless it exits in time."""
+    _, stderr, exited = stop_emulator_process(process, signal.SIGINT)
+    assert exited, f"the emulator ignored Ctrl-C and was killed: {stderr}"
+    return stderr or ""
 
 
 def test_cli_serves_pyodps_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -34,12 +45,23 @@ def test_cli_serves_pyodps_and_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert client.exist_resource("from_cli.txt") is True
         assert info["target"] == f"odps://cli_proj?endpoint={info['endpoint']}"
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)  # generous: a loaded CI machine is slow to exit
+        stderr = _ctrl_c(process)
 
     assert process.returncode == 0
     assert "Traceback" not in stderr
     assert list((tmp_path / "data" / "blobs").iterdir()), "content persisted in the data dir"
+
+
+def test_ctrl_c_stops_the_emulator_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
+    process = _start(tmp_path / "data", ignore_sigint=True)
+    try:
+        info = json.loads(process.stdout.readline())
+        assert info["endpoint"].startswith("http://127.0.0.1:")
+    finally:
+        stderr = _ctrl_c(process)
+
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and "emulator stopped" in stderr
 
 
 def test_cli_reports_busy_port_in_one_line(tmp_path: Path) -> None:
@@ -61,7 +83,7 @@ def test_cli_reports_busy_port_in_one_line(tmp_path: Path) -> None:
             check=False,
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=120,
         )
 
     assert result.returncode == 1
