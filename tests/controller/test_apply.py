@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from envctl.lease import (
     current_lease,
     dead_renewals,
     force_unlock,
-    held,
     lease_ttl,
     release,
     renew,
@@ -107,10 +105,15 @@ def test_second_lease_fails_naming_the_holder_then_waits_with_timeout(target: Ta
     first = acquire(target, "apply")
     with pytest.raises(EnvctlError, match=rf"locked by .*@.*:\d+ \(apply, since .*lease ID {first.id}\)"):
         acquire(target, "apply", timeout=0)
-    threading.Timer(0.5, release, (target, first)).start()
-    started = time.monotonic()
-    with held(target, "apply", timeout=10) as second:
-        assert second.id != first.id and time.monotonic() - started >= 0.4
+    pauses: list[float] = []
+
+    def holder_releases_while_we_wait(seconds: float) -> None:  # the waiter's sleep, injected
+        pauses.append(seconds)
+        release(target, first)
+
+    second = acquire(target, "apply", timeout=600, sleep=holder_releases_while_we_wait)
+    assert second.id != first.id and len(pauses) == 1, "it waited once, then took the free target"
+    release(target, second)
     assert current_lease(target) is None
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
+from envctl import console
 from envctl.cli import main
 from envctl.lease import acquire, release
 from envctl.lockfile import Lock, inputs_hash, write_lock
@@ -104,13 +104,24 @@ def test_removed_environment_is_deleted_only_with_prune(repo: Path, target_url: 
     assert current_resource(target, "etl") is None
 
 
-def test_concurrent_apply_names_the_holder_or_waits(repo: Path, target_url: str, capsys) -> None:
+def test_concurrent_apply_names_the_holder_or_waits(
+    repo: Path, target_url: str, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = open_target(target_url, Project(repo))
     lease = acquire(target, "apply")
     code, _, err = run(capsys, "apply", "--auto-approve")
     assert code == 1 and f"lease ID {lease.id}" in err and "force-unlock" in err
-    threading.Timer(0.5, release, (target, lease)).start()
-    assert run(capsys, "apply", "--auto-approve", "--lock-timeout", "30s")[0] == 0
+
+    announced = console.info
+
+    def release_once_waiting(message: str) -> None:  # the holder finishes while the apply waits
+        announced(message)
+        if "waiting up to" in message:
+            release(target, lease)
+
+    monkeypatch.setattr(console, "info", release_once_waiting)
+    code, _, err = run(capsys, "apply", "--auto-approve", "--lock-timeout", "600s")
+    assert code == 0 and "waiting up to 600s" in err, err
 
 
 def test_force_unlock_breaks_a_stale_lease(repo: Path, target_url: str, capsys) -> None:

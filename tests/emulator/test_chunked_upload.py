@@ -119,7 +119,7 @@ def test_bad_merge_requests_publish_nothing(
         f"{odps_emulator.endpoint}/projects/envctl_test/resources?rOpMerge=true",
         data=body,
         headers=headers,
-        timeout=5,
+        timeout=60,
     )
 
     assert response.status_code == status, response.text

@@ -79,26 +79,26 @@ def test_http_control_api_configures_faults_and_reports_stats(
     added = requests.post(
         f"{control}/faults",
         json={"action": "error", "status": 500, "method": "POST", "path": "/resources$"},
-        timeout=5,
+        timeout=60,
     )
     assert added.status_code == 201 and added.json()["faults"][0]["id"] == 1
 
     with pytest.raises(errors.InternalServerError):
         odps_client.create_resource("x.txt", "file", fileobj=b"x")
     odps_client.create_resource("y.txt", "file", fileobj=b"y")
-    stats = requests.get(f"{control}/stats", timeout=5).json()
+    stats = requests.get(f"{control}/stats", timeout=60).json()
     assert stats["requests"]["POST create"] == 2
-    assert requests.get(f"{control}/faults", timeout=5).json()["faults"][0]["fired"] == 1
+    assert requests.get(f"{control}/faults", timeout=60).json()["faults"][0]["fired"] == 1
 
-    assert requests.post(f"{control}/reset", json={"data": True}, timeout=5).status_code == 200
-    assert requests.get(f"{control}/stats", timeout=5).json()["total"] == 0
-    assert requests.get(f"{control}/faults", timeout=5).json()["faults"] == []
+    assert requests.post(f"{control}/reset", json={"data": True}, timeout=60).status_code == 200
+    assert requests.get(f"{control}/stats", timeout=60).json()["total"] == 0
+    assert requests.get(f"{control}/faults", timeout=60).json()["faults"] == []
     assert odps_client.exist_resource("y.txt") is False
 
 
 def test_control_api_rejects_unknown_fault_fields(odps_emulator: Emulator) -> None:
     response = requests.post(
-        f"{odps_emulator.control_url}/faults", json={"action": "explode"}, timeout=5
+        f"{odps_emulator.control_url}/faults", json={"action": "explode"}, timeout=60
     )
 
     assert response.status_code == 400
@@ -110,7 +110,7 @@ def test_control_api_changes_list_page_size(odps_emulator: Emulator, odps_client
         odps_client.create_resource(f"r{index}", "file", fileobj=b"x")
 
     response = requests.post(
-        f"{odps_emulator.control_url}/config", json={"list_page_size": 1}, timeout=5
+        f"{odps_emulator.control_url}/config", json={"list_page_size": 1}, timeout=60
     )
     listed = [r.name for r in odps_client.list_resources()]
 

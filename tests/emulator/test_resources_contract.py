@@ -130,9 +130,9 @@ def test_listing_honours_maxitems_and_marker(odps_emulator: Emulator, odps_clien
     url = f"{odps_emulator.endpoint}/projects/envctl_test/resources"
     headers = {"Authorization": "ODPS ak:sig"}
 
-    first = requests.get(url, params={"maxitems": 2}, headers=headers, timeout=5)
-    second = requests.get(url, params={"maxitems": 2, "marker": "m1"}, headers=headers, timeout=5)
-    last = requests.get(url, params={"maxitems": 2, "marker": "m3"}, headers=headers, timeout=5)
+    first = requests.get(url, params={"maxitems": 2}, headers=headers, timeout=60)
+    second = requests.get(url, params={"maxitems": 2, "marker": "m1"}, headers=headers, timeout=60)
+    last = requests.get(url, params={"maxitems": 2, "marker": "m3"}, headers=headers, timeout=60)
 
     assert "<Name>m0</Name><Owner>" in first.text and "<Marker>m1</Marker>" in first.text
     assert "<Name>m2</Name>" in second.text and "<Marker>m3</Marker>" in second.text
@@ -140,7 +140,7 @@ def test_listing_honours_maxitems_and_marker(odps_emulator: Emulator, odps_clien
 
 
 def test_request_without_authorization_is_refused(odps_emulator: Emulator) -> None:
-    response = requests.get(f"{odps_emulator.endpoint}/projects/envctl_test/resources", timeout=5)
+    response = requests.get(f"{odps_emulator.endpoint}/projects/envctl_test/resources", timeout=60)
 
     assert response.status_code == 401
     parsed = errors.parse_response(response)
@@ -212,8 +212,8 @@ def test_head_meta_reports_the_same_headers_as_get_meta(
     url = f"{odps_emulator.endpoint}/projects/envctl_test/resources/h.txt?meta"
     headers = {"Authorization": "ODPS ak:sig"}
 
-    head = requests.head(url, headers=headers, timeout=5)
-    get = requests.get(url, headers=headers, timeout=5)
+    head = requests.head(url, headers=headers, timeout=60)
+    get = requests.get(url, headers=headers, timeout=60)
 
     assert head.status_code == get.status_code == 200
     for key in ("x-odps-resource-size", "Content-MD5", "x-odps-resource-type", "x-odps-owner"):
