@@ -44,7 +44,7 @@ class LeaseLost(EnvctlError):
 def lease_ttl() -> float:
     """``ENVCTL_LEASE_TTL`` (a duration such as 90s or 2h), else one hour.
 
-    Why configurable: tests prove renewal with a TTL of a second, without waiting an hour.
+    Why configurable: tests prove renewal with a TTL of seconds, without waiting an hour.
     """
     ttl = seconds_from_env(TTL_VAR, DEFAULT_TTL)
     if ttl <= 0:
