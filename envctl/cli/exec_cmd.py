@@ -11,9 +11,9 @@ from typing import List, Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, state
+from envctl.cli.app import app, options
 from envctl.errors import EnvctlError
-from envctl.project import Project
+from envctl.spec.project import Project
 from envctl.udf import EXEC_ENV_VAR, adhoc, local
 from envctl.udf.resolution import deployed_version
 
@@ -57,7 +57,7 @@ def exec_(
     """
     if source not in local.SOURCES:
         raise typer.BadParameter(f"must be one of {', '.join(local.SOURCES)}", param_hint="--source")
-    project = state.project()
+    project = options.project()
     archive, target_python = _archive(project, name, source, target)
     tree = local.unpack(archive)
     interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)

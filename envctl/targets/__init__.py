@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from envctl.console import redact
 from envctl.errors import EnvctlError
-from envctl.project import Project
+from envctl.spec.project import Project
 from envctl.targets.base import ObjectExists, ObjectInfo, ObjectMissing, Target, TargetError, TransientError
 
 TARGET_ENV_VAR = "ENVCTL_TARGET"

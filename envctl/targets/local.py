@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterator, Optional
 
 from envctl import crashpoints
 from envctl.errors import EnvctlError
-from envctl.state import STATE_OBJECT
+from envctl.deploy.state import STATE_OBJECT
 from envctl.digests import file_hexdigest
 from envctl.targets.base import (
     MD5_BUFFER,

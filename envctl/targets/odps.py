@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 
 from envctl.errors import EnvctlError
-from envctl.state import PREFIX, TEMP_PREFIX
+from envctl.deploy.state import PREFIX, TEMP_PREFIX
 from envctl.targets.base import (
     Kind,
     ObjectExists,

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 
 from filelock import FileLock
 
-from envctl.cache import Cache
+from envctl.build.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
 from envctl.udf import settings
 from envctl.udf.keys import AdhocRequest, is_temporary_resource
@@ -109,14 +109,14 @@ def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
 
 def register_gc_rule() -> None:
     """Let ``envctl gc`` remove expired ad-hoc temporaries (idempotent)."""
-    from envctl.retention import TEMP_SOURCES
+    from envctl.deploy.retention import TEMP_SOURCES
 
     if expired_temporaries not in TEMP_SOURCES:
         TEMP_SOURCES.append(expired_temporaries)
 
 
-def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.builder.BuiltArchive
-    from envctl.builder import build_requirements
+def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.build.builder.BuiltArchive
+    from envctl.build.builder import build_requirements
 
     stats["builds"] += 1
     _, archive = build_requirements(

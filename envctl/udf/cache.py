@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from envctl.cache import write_json_atomic
+from envctl.build.cache import write_json_atomic
 
 RESOLVE_TTL_ENV_VAR = "ENVCTL_RESOLVE_TTL"
 DEFAULT_RESOLVE_TTL = 60.0

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from envctl.archive import extract_archive
-from envctl.builder import cached_archive
-from envctl.cache import Cache
+from envctl.build.archive import extract_archive
+from envctl.build.builder import cached_archive
+from envctl.build.cache import Cache
 from envctl.digests import file_hexdigest
 from envctl.errors import EnvctlError
-from envctl.install import PACKAGES_DIR
-from envctl.project import Project, cache_dir
-from envctl.state import VersionInfo
+from envctl.build.install import PACKAGES_DIR
+from envctl.spec.project import Project, cache_dir
+from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
 
 SOURCES = ("auto", "deployed", "local")
@@ -54,7 +54,7 @@ def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
 
 def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
     """The build cache's archive for the environment's committed lock, if it was built here."""
-    from envctl.lockfile import read_lock
+    from envctl.lock.lockfile import read_lock
 
     lock_file = project.lock_path(environment)
     if not lock_file.is_file():
@@ -96,7 +96,7 @@ def import_root(tree: Path) -> Path:
 
 def find_interpreter(python: str) -> Optional[Path]:
     """An installed CPython of the target's ``major.minor`` (the builder's discovery)."""
-    from envctl.verify import find_interpreter as discover
+    from envctl.build.verify import find_interpreter as discover
 
     return discover(".".join(python.split(".")[:2]))
 

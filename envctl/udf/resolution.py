@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from envctl.errors import EnvctlError
-from envctl.project import Project, cache_dir, find_project
-from envctl.requirements import RequirementError, normalize_requirements
-from envctl.spec import Environment
-from envctl.state import VersionInfo
+from envctl.spec.project import Project, cache_dir, find_project
+from envctl.spec.requirements import RequirementError, normalize_requirements
+from envctl.spec.loader import Environment
+from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
 from envctl.udf import adhoc, settings
 from envctl.udf.cache import ResolutionCache, resolve_ttl
@@ -167,7 +167,7 @@ def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
 
 def deployed_version(target: Target, environment: str) -> Optional[VersionInfo]:
     """The controller's current version of ``environment`` in ``target`` (one state read)."""
-    from envctl.observe import current_resource
+    from envctl.deploy.observe import current_resource
 
     return current_resource(target, environment)
 

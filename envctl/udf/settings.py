@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from envctl.durations import seconds_from_env
-from envctl.spec import DEFAULT_PLATFORM
+from envctl.spec.loader import DEFAULT_PLATFORM
 from envctl.targets import TARGET_ENV_VAR
 
 PYTHON_ENV_VAR = "ENVCTL_PYTHON"

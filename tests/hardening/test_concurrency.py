@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from hardening_helpers import Repo, assert_intact, envctl, lease_present, one_line_error, run, spawn
+from tests.hardening.helpers import Repo, assert_intact, envctl, lease_present, one_line_error, run, spawn
 
-from envctl.lease import acquire, current_lease, release
-from envctl.observe import read_state
-from envctl.state import State
+from envctl.deploy.lease import acquire, current_lease, release
+from envctl.deploy.observe import read_state
+from envctl.deploy.state import State
 from envctl.targets import Target
 
 HOLD_SECONDS = "3"

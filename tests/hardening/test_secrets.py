@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from hardening_helpers import Repo, write_spec
+from tests.hardening.helpers import Repo, write_spec
 
 from envctl.cli import main
 from envctl.emulator import Emulator
-from envctl.lockfile import read_lock
+from envctl.lock.lockfile import read_lock
 from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
 from envctl.testing.index import LocalIndex
 from envctl.udf import resources_of, with_environment, with_python_requirements
