@@ -1,9 +1,13 @@
 """Prove an archive works: import every top-level module it ships in a target interpreter.
 
 The check runs the *target* CPython minor (a 3.7 archive is imported by a 3.7 interpreter),
-found as ``ENVCTL_PYTHON_3_7`` (an explicit path), ``python3.7`` on PATH, or a pyenv-style
-install under ``$PYENV_ROOT/versions/3.7.*`` (default ``~/.pyenv``). Without one the result
-says so; it is never a silent pass.
+found as ``ENVCTL_PYTHON_3_7`` (an explicit path), a pyenv-style install under
+``$PYENV_ROOT/versions/3.7.*`` (default ``~/.pyenv``), or ``python3.7`` on PATH. Whatever is
+found is reduced to its *base* CPython (a venv's or a pyenv shim's ``sys.base_prefix``), and
+the imports run in an isolated venv made from it (:mod:`envctl.build.sandbox`): only the
+stdlib, the archive and the spec's excluded (cluster-provided) packages are importable, so
+a dependency missing from the archive fails here as it would on the cluster. Without an
+interpreter the result says so; it is never a silent pass.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
+from envctl.build import sandbox
 from envctl.build.archive import extract_archive
-from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
+from envctl.errors import EnvctlError
 
 NO_INTERPRETER_EXIT = 3
 TIMEOUT_S = 600
@@ -32,8 +37,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # leaves the results so far.
 _SCRIPT = r"""
 import importlib, json, sys, traceback
-sys.path.insert(0, sys.argv[1])
-for module in json.loads(sys.argv[2]):
+for module in json.loads(sys.argv[1]):
     try:
         importlib.import_module(module)
         result = {"module": module, "ok": True, "error": ""}
@@ -73,33 +77,53 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 
 def interpreter_candidates(minor: str) -> list[Path]:
-    """Where a CPython ``minor`` (e.g. ``"3.7"``) may be, in order of preference."""
+    """Where a CPython ``minor`` (e.g. ``"3.7"``) may be, in order of preference.
+
+    Bare installs (pyenv's ``versions/``) come before ``python3.X`` on PATH, which is often a
+    venv's or a shim; each candidate is reduced to its base interpreter anyway.
+    """
     candidates: list[Path] = []
     override = os.environ.get(f"ENVCTL_PYTHON_{minor.replace('.', '_')}")
     if override:
         candidates.append(Path(override))
-    on_path = shutil.which(f"python{minor}")
-    if on_path:
-        candidates.append(Path(on_path))
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     if pyenv.is_dir():
         installs = [p for p in pyenv.glob(f"{minor}.*") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.name)]
-        candidates += [p / "bin" / "python" for p in sorted(installs, key=_version_key, reverse=True)]
+        candidates += [p / "bin" / f"python{minor}" for p in sorted(installs, key=_version_key, reverse=True)]
+    on_path = shutil.which(f"python{minor}")
+    if on_path:
+        candidates.append(Path(on_path))
     return candidates
 
 
-def find_interpreter(minor: str) -> Optional[Path]:
-    """The first candidate that runs and really is CPython ``minor``."""
+# Runs in the candidate: its minor, implementation and base interpreter (outside any venv).
+_PROBE = (
+    "import os, platform, sys; v = '%d.%d' % sys.version_info[:2]; "
+    "b = os.path.join(sys.base_prefix, 'bin', 'python' + v); "
+    "print(v, platform.python_implementation(), b if os.access(b, os.X_OK) else sys.executable)"
+)
+
+
+def base_interpreter(candidate: Path, minor: str) -> Path | None:
+    """The base CPython ``minor`` behind ``candidate`` (a venv's python, a shim), or None."""
+    try:
+        out = subprocess.run(
+            [str(candidate), "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = out.stdout.split(maxsplit=2)
+    if out.returncode != 0 or len(words) != 3 or words[:2] != [minor, "CPython"]:
+        return None
+    return Path(words[2].strip())
+
+
+def find_interpreter(minor: str) -> Path | None:
+    """The base interpreter of the first candidate that runs and really is CPython ``minor``."""
     for candidate in interpreter_candidates(minor):
-        try:
-            out = subprocess.run(
-                [str(candidate), "-c", "import sys, platform; print('%d.%d' % sys.version_info[:2], platform.python_implementation())"],
-                capture_output=True, text=True, timeout=30, check=False,
-            )  # fmt: skip
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if out.returncode == 0 and out.stdout.split() == [minor, "CPython"]:
-            return candidate
+        found = base_interpreter(candidate, minor)
+        if found is not None:
+            return found
     return None
 
 
@@ -159,21 +183,22 @@ def verify_archive(
     """
     excluded = [canonicalize_name(e) for e in excluded]
     minor = ".".join(python.split(".")[:2])
-    interpreter = interpreter or find_interpreter(minor)
+    interpreter = find_interpreter(minor) if interpreter is None else base_interpreter(interpreter, minor) or interpreter
     if interpreter is None:
         return VerifyResult(None, ())
     with tempfile.TemporaryDirectory(prefix="envctl-verify-") as tmp:
-        extract_archive(archive, Path(tmp))
-        packages = Path(tmp) / PACKAGES_DIR
+        extract_archive(archive, Path(tmp) / "archive")
+        packages = Path(tmp) / "archive" / PACKAGES_DIR
         if not packages.is_dir():
             raise EnvctlError(f"{archive.name} has no {PACKAGES_DIR}/ directory: not an envctl/pyodps-pack archive")
         by_dist = top_level_modules(packages)
         owners = {m: d for d, modules in by_dist.items() for m in modules}
         modules = sorted(owners)
+        box = sandbox.create(interpreter, [packages], Path(tmp) / "venv", excluded=excluded)
         try:
             run = subprocess.run(
-                [str(interpreter), "-s", "-E", "-B", "-c", _SCRIPT, str(packages), json.dumps(modules)],
-                capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp, check=False,
+                [str(box.python), "-I", "-B", "-c", _SCRIPT, json.dumps(modules)],
+                capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp, env=box.env(os.environ), check=False,
             )  # fmt: skip
             stdout, crash = run.stdout, (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
         except subprocess.TimeoutExpired as exc:

@@ -51,7 +51,7 @@ def exec_(
     source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
     python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
 ) -> None:
-    """Run CMD with NAME's archive on PYTHONPATH and a matching CPython; exit with its code.
+    """Run CMD isolated with exactly NAME's archive and a matching CPython; exit with its code.
 
     Example: envctl exec nlp -- python examples/seed_udf.py
     """
@@ -63,7 +63,7 @@ def exec_(
     interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
-    argv, env = local.command_and_env(command, tree, interpreter, os.environ)
+    argv, env = local.command_and_env(command, tree, interpreter, os.environ, excluded=local.excluded_packages(project, name))
     env[EXEC_ENV_VAR] = name
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")
     try:

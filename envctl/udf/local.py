@@ -2,9 +2,10 @@
 
 The archive comes from the target (the deployed current version, downloaded once) or from
 the local build cache (the archive ``envctl build`` made from the committed lock). It is
-unpacked once per sha256 under ``<cache>/exec/<sha256>`` and put on ``PYTHONPATH``; a CPython
-of the environment's version is used when one is installed, since compiled wheels in the
-archive only import on that version.
+unpacked once per sha256 under ``<cache>/exec/<sha256>`` and run in an isolated venv made from
+the base CPython of the environment's version (:mod:`envctl.build.sandbox`): only the stdlib,
+the archive's ``packages/`` and the spec's excluded (cluster-provided) packages import, so a
+dependency missing from the archive fails locally as it would on the cluster.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.builder import cached_archive
 from envctl.build.cache import Cache
@@ -101,23 +103,35 @@ def find_interpreter(python: str) -> Optional[Path]:
     return discover(".".join(python.split(".")[:2]))
 
 
-PYTHON_NAMES = ("python", "python3")
+def excluded_packages(project: Project, environment: str) -> list[str]:
+    """The distributions the committed lock excludes (the cluster image provides them)."""
+    from envctl.lock.lockfile import read_lock
+
+    lock_file = project.lock_path(environment)
+    if not lock_file.is_file():
+        return []
+    return [name for name, _ in read_lock(lock_file).excluded]
 
 
 def command_and_env(
-    command: Sequence[str], tree: Path, interpreter: Optional[Path], base: Mapping[str, str]
+    command: Sequence[str],
+    tree: Path,
+    interpreter: Path | None,
+    base: Mapping[str, str],
+    *,
+    excluded: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, str]]:
-    """The command to run and its environment: archive first on PYTHONPATH, matching python.
+    """The command to run and its environment, isolated in a sandbox of ``interpreter``.
 
-    ``python``/``python3`` as the command become the matching interpreter, whose
-    directory also leads ``PATH`` so scripts that call ``python`` again get the same one.
+    ``python``/``python3``/``python3.X`` as the command become the sandbox's interpreter, whose
+    ``bin`` also leads ``PATH`` so scripts that call ``python`` again get the same one; the
+    caller's ``PYTHONPATH`` is dropped. Without an interpreter (none of the target version is
+    installed) the archive is only put on ``PYTHONPATH``, and the caller warns.
     """
-    env = dict(base)
-    root = str(import_root(tree))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, base.get("PYTHONPATH", "")) if p)
-    argv = list(command)
-    if interpreter is not None:
-        env["PATH"] = os.pathsep.join(p for p in (str(interpreter.parent), base.get("PATH", "")) if p)
-        if argv and argv[0] in PYTHON_NAMES:
-            argv[0] = str(interpreter)
-    return argv, env
+    root = import_root(tree)
+    if interpreter is None:
+        env = dict(base)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), base.get("PYTHONPATH", "")) if p)
+        return list(command), env
+    box = sandbox.cached(interpreter, [root], cache_dir() / "exec" / "venvs", excluded=excluded)
+    return sandbox.replace_python(command, box), box.env(base)

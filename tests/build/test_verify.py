@@ -39,3 +39,30 @@ def test_verify_without_a_target_interpreter_exits_3(project, tmp_path, monkeypa
     monkeypatch.delenv("ENVCTL_PYTHON_3_11", raising=False)
     assert project.run("verify", "demo") == 3
     assert "no CPython 3.11 interpreter found" in capsys.readouterr().err
+
+
+def test_verify_is_isolated_from_the_interpreters_site_packages(tmp_path, monkeypatch):
+    """A module needing ``requests`` (installed next to envctl, absent from the archive) fails."""
+    import io
+    import sys
+    import tarfile
+
+    import requests  # noqa: F401  (present on the host, which is the point)
+
+    from envctl.build.verify import verify_archive
+
+    files = {
+        "packages/leaky/__init__.py": "import requests\n",
+        "packages/leaky-1.0.dist-info/top_level.txt": "leaky\n",
+    }
+    archive = tmp_path / "leaky.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    minor = "%d.%d" % sys.version_info[:2]
+    monkeypatch.setenv(f"ENVCTL_PYTHON_{minor.replace('.', '_')}", sys.executable)  # the dev venv's python
+    result = verify_archive(archive, minor)
+    assert [(r.module, r.ok) for r in result.results] == [("leaky", False)]
+    assert "No module named 'requests'" in result.results[0].error
