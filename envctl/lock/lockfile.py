@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import tomli_w
+from packaging.pylock import Pylock, PylockValidationError
 from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
@@ -199,9 +200,28 @@ def same_lock_text(before: Optional[str], lock: Lock) -> bool:
     return before == dumps(recorded) and _without_provenance(recorded) == _without_provenance(lock)
 
 
+def check_pep751(data: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``data`` is a valid PEP 751 lock, as ``packaging.pylock`` reads it.
+
+    Why: the writer is hand-rolled (for deterministic, reviewable text); checking what it writes
+    and what it reads against the reference implementation keeps it from drifting from the PEP.
+    """
+    try:
+        Pylock.from_dict(dict(data)).validate()
+    except PylockValidationError as exc:
+        raise _Bad(f"not a valid PEP 751 lock ({exc})") from None
+
+
 def write_lock(path: Path, lock: Lock) -> None:
-    """Write atomically, so a crash never leaves a half-written lock behind."""
+    """Write atomically, so a crash never leaves a half-written lock behind.
+
+    The text is checked against PEP 751 first (``check_pep751``); a failure is a bug in envctl.
+    """
     text = dumps(lock)
+    try:
+        check_pep751(tomllib.loads(text))
+    except _Bad as exc:
+        raise EnvctlError(f"internal error: the lock for {lock.environment} is {exc}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -259,6 +279,7 @@ def loads(text: str) -> Lock:
         raise _Bad(f"not valid TOML ({exc})") from None
     if data.get("lock-version") != LOCK_VERSION:
         raise _Bad(f"unsupported lock-version {data.get('lock-version')!r} (expected {LOCK_VERSION!r})")
+    check_pep751(data)
     tool = data.get("tool", {}).get("envctl")
     if not isinstance(tool, dict):
         raise _Bad("no [tool.envctl] table: not written by envctl")

@@ -20,6 +20,7 @@ from envctl.lock.lockfile import (
     write_lock,
 )
 from envctl.spec.loader import Environment
+from packaging.pylock import Pylock
 
 ENV = Environment(name="demo", python="3.11", requirements=("tinypure",))
 WHEEL = LockedFile("tinypure", "1.0", "tinypure-1.0-py3-none-any.whl", "http://x/tinypure-1.0-py3-none-any.whl", "a" * 64, 10, "wheel")
@@ -57,7 +58,9 @@ def test_lock_is_stale_when_the_spec_changes():
     [
         ("not = [toml", "not valid TOML"),
         ('lock-version = "9.0"\n', "unsupported lock-version"),
-        ('lock-version = "1.0"\n', "no [tool.envctl] table"),
+        ('lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "no [tool.envctl] table"),
+        ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
+        ('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nversion = "1"\n', "not a valid PEP 751 lock"),
     ],
 )
 def test_corrupt_lock_is_a_one_line_error_naming_the_file(tmp_path: Path, text: str, message: str):
@@ -88,3 +91,28 @@ def test_resolver_and_sizes_are_recorded_but_not_a_difference():
 def test_missing_corrupt_or_hand_formatted_lock_text_is_rewritten():
     assert not same_lock_text(None, LOCK) and not same_lock_text("not toml [", LOCK)
     assert not same_lock_text(dumps(LOCK).replace("\n\n", "\n\n\n", 1), LOCK)
+
+
+def test_every_committed_lock_is_valid_pep751_as_packaging_reads_it() -> None:
+    locks = sorted((Path(__file__).parents[2] / "environments").glob("pylock.*.toml"))
+    assert locks
+    for path in locks:
+        pylock = Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+        pylock.validate()
+        assert {p.name for p in pylock.packages} == {p.name for p in read_lock(path).packages}
+
+
+def test_written_lock_round_trips_through_packaging_pylock(tmp_path: Path) -> None:
+    lock = LOCK  # a wheel, an sdist and an excluded package
+    path = tmp_path / "pylock.x.toml"
+    write_lock(path, lock)
+    pylock = Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    pylock.validate()
+    by_name = {p.name: p for p in pylock.packages}
+    for file in lock.packages:
+        entry = by_name[file.name]
+        assert str(entry.version) == file.version
+        artifact = entry.wheels[0] if file.is_wheel else entry.sdist
+        assert artifact is not None and artifact.hashes == {"sha256": file.sha256}
+        assert artifact.url == file.url
+    assert read_lock(path) == lock
