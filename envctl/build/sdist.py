@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from envctl.build.cache import Cache, atomic_path
 from envctl.errors import EnvctlError
 from envctl.lock.isolation import isolated_env
 from envctl.lock.lockfile import LockedFile
-from envctl.lock.native import native_sources, sdist_members
+from envctl.lock.native import describe_sources, native_sources, sdist_members
 
 def _refusal(file: LockedFile, reason: str) -> EnvctlError:
     return EnvctlError(
