@@ -19,6 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Optional
 
+from envctl.digests import is_hex_digest
 from envctl.errors import EnvctlError
 
 PREFIX = "envctl-"
@@ -28,6 +29,9 @@ TEMP_PREFIX = "envctl_tmp-"
 STATE_FORMAT = 1
 HASH_LEN = 12
 _ARCHIVE = re.compile(r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<hash>[0-9a-f]{12})\.tar\.gz$")
+_ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # the spec schema's name rule
+_PYTHON = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,3})?")
+_PLATFORM = re.compile(r"[a-z0-9_.]{1,100}")
 
 
 def archive_name(environment: str, sha256: str) -> str:
@@ -70,9 +74,54 @@ class VersionInfo:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "VersionInfo":
+        """Parse one version record; a field that fails its rule raises ValueError naming it.
+
+        The state object lives on a shared target that others can write, and its fields reach
+        cache paths (``sha256``), resource names (``resource``) and interpreter discovery
+        (``python``), so each is checked against the exact form envctl writes.
+        """
         values = dict(data)
-        values["packages"] = tuple((str(n), str(v)) for n, v in values.get("packages", ()))
-        return cls(**values)
+        values["packages"] = tuple((_text(n, "package"), _text(v, "package")) for n, v in values.get("packages", ()))
+        info = cls(**values)
+        _check(_name_ok(info.environment), "environment", info.environment)
+        _check(_int(info.version) and info.version >= 1, "version", info.version)
+        _check(is_hex_digest(info.sha256, "sha256"), "sha256", info.sha256)
+        _check(is_hex_digest(info.md5, "md5"), "md5", info.md5)
+        _check(info.resource == archive_name(info.environment, info.sha256), "resource", info.resource)
+        _check(_int(info.size) and info.size >= 0, "size", info.size)
+        _check(isinstance(info.lock_hash, str) and info.lock_hash.isprintable(), "lock_hash", info.lock_hash)
+        _check(isinstance(info.python, str) and _PYTHON.fullmatch(info.python) is not None, "python", info.python)
+        _check(isinstance(info.platform, str) and _PLATFORM.fullmatch(info.platform) is not None, "platform", info.platform)
+        for key in ("created", "uploaded_modified"):
+            value = getattr(info, key)
+            _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0, key, value)
+        commit = info.git_commit
+        _check(commit is None or (isinstance(commit, str) and commit.isprintable()), "git_commit", commit)
+        return info
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name_ok(value: object) -> bool:
+    return isinstance(value, str) and _ENV_NAME.fullmatch(value) is not None
+
+
+def _text(value: object, what: str) -> str:
+    _check(isinstance(value, str) and value.isprintable(), what, value)
+    return str(value)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped, so a hostile key cannot break the error line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:300]
+
+
+def _check(ok: bool, what: str, value: object) -> None:
+    """Raise the ValueError ``State.from_bytes`` reports as corruption (value shortened, quoted)."""
+    if not ok:
+        raise ValueError(f"invalid {what} {str(value)[:80]!r}")
 
 
 @dataclass(frozen=True)
@@ -172,17 +221,23 @@ class State:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
                 raise ValueError(f"unsupported format {data.get('format') if isinstance(data, dict) else data!r}")
-            envs = {
-                name: EnvState(
-                    name=name,
-                    current=entry.get("current"),
-                    versions=tuple(VersionInfo.from_json(v) for v in entry.get("versions", [])),
-                )
-                for name, entry in data["environments"].items()
-            }
-            return cls(serial=int(data["serial"]), environments=envs)
+            envs = {name: _env_from_json(name, entry) for name, entry in data["environments"].items()}
+            serial = data["serial"]
+            _check(_int(serial) and serial >= 0, "serial", serial)
+            return cls(serial=serial, environments=envs)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise EnvctlError(
-                f"state object {where} is corrupt ({type(exc).__name__}: {exc}); restore it from a backup "
+                f"state object {where} is corrupt ({type(exc).__name__}: {_one_line(str(exc))}); restore it from a backup "
                 "or delete it to start over (archives stay in place)"
             ) from None
+
+
+def _env_from_json(name: str, entry: Mapping[str, Any]) -> EnvState:
+    """One environment's record; its versions must belong to it and ``current`` must be a number."""
+    _check(_name_ok(name), "environment name", name)
+    versions = tuple(VersionInfo.from_json(v) for v in entry.get("versions", []))
+    for version in versions:
+        _check(version.environment == name, f"environment of {name} {version.label}", version.environment)
+    current = entry.get("current")
+    _check(current is None or _int(current), "current", current)
+    return EnvState(name=name, current=current, versions=versions)

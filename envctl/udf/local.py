@@ -21,7 +21,7 @@ from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.builder import cached_archive
 from envctl.build.cache import Cache
-from envctl.digests import file_hexdigest
+from envctl.digests import file_hexdigest, is_hex_digest
 from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
 from envctl.spec.project import Project, cache_dir
@@ -42,7 +42,7 @@ class LocalArchive:
 
 def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     """Download the deployed archive once into the cache, verified against its sha256."""
-    dest = cache_dir() / "exec" / "archives" / f"{version.sha256}.tar.gz"
+    dest = cache_dir() / "exec" / "archives" / f"{_digest(version.sha256)}.tar.gz"
     origin = f"{version.resource} ({version.label}) from {target.url}"
     if dest.is_file() and file_hexdigest(dest) == version.sha256:
         return LocalArchive(dest, version.sha256, origin)
@@ -52,6 +52,13 @@ def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
         dest.unlink(missing_ok=True)
         raise EnvctlError(f"downloaded {version.resource} has sha256 {actual}, the state records {version.sha256}")
     return LocalArchive(dest, actual, origin)
+
+
+def _digest(sha256: str) -> str:
+    """``sha256`` if it is one (it names cache paths); anything else is refused, never joined."""
+    if not is_hex_digest(sha256):
+        raise EnvctlError(f"refusing archive digest {sha256[:80]!r}: not a sha256")
+    return sha256
 
 
 def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
@@ -69,7 +76,7 @@ def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
 
 def unpack(archive: LocalArchive) -> Path:
     """The archive's tree under ``<cache>/exec/<sha256>``, extracted once and reused."""
-    dest = cache_dir() / "exec" / archive.sha256
+    dest = cache_dir() / "exec" / _digest(archive.sha256)
     if dest.is_dir():
         return dest
     lock = Cache.default().filelock(f"exec-{archive.sha256}")
