@@ -14,17 +14,18 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from packaging.utils import parse_wheel_filename
 
 from envctl import console
 from envctl.build.cache import Cache, atomic_path
 from envctl.errors import EnvctlError
-from envctl.lock.isolation import isolated_env
+from envctl.lock.isolation import index_access
 from envctl.lock.lockfile import LockedFile
 from envctl.lock.native import describe_sources, native_sources, sdist_members
+
 
 def _refusal(file: LockedFile, reason: str) -> EnvctlError:
     return EnvctlError(
@@ -58,12 +59,10 @@ def build_wheel(sdist: Path, file: LockedFile, cache: Cache, index_urls: Sequenc
         if found:
             raise _refusal(file, describe_sources(found))
         with tempfile.TemporaryDirectory(prefix="envctl-sdist-", dir=cache.tmp_dir) as tmp:
-            command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", tmp, "--index-url", index_urls[0]]
-            for url in index_urls[1:]:
-                command += ["--extra-index-url", url]
-            command.append(str(sdist))
             console.info(f"building {file.filename} into a wheel")
-            result = subprocess.run(command, env=isolated_env(), capture_output=True, text=True, check=False)
+            with index_access(index_urls) as (options, env):  # credentials in a 0600 file, not argv
+                command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", tmp, *options, str(sdist)]
+                result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             wheels = sorted(Path(tmp).glob("*.whl"))
             if result.returncode != 0 or not wheels:
                 detail = console.redact((result.stderr.strip().splitlines() or ["no output"])[-1])[:300]

@@ -50,7 +50,7 @@ from packaging.utils import canonicalize_name
 from envctl import console
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import DEFAULT_INDEX_URL, expand, strip_auth
-from envctl.lock.isolation import find_uv, isolated_env
+from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, tomllib
 from envctl.lock.pip_driver import NATIVE_REPORT
 from envctl.lock.native import describe_sources
@@ -176,10 +176,10 @@ def _kind(filename: str) -> str:
     return "wheel" if filename.endswith(".whl") else "sdist"
 
 
-def _run(command: list[str], what: str) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], what: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     console.debug("running " + " ".join(command))
     try:
-        result = subprocess.run(command, env=isolated_env(), capture_output=True, text=True, check=False)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     except OSError as exc:
         raise EnvctlError(f"cannot run {what}: {exc}") from None
     if result.returncode != 0:
@@ -195,21 +195,20 @@ def _error_summary(stderr: str) -> str:
     return console.redact(" ".join(picked))[:800] or "no details"
 
 
-def _index_args(env: Environment) -> list[str]:
-    urls = index_urls(env)
-    args = ["--index-url", urls[0]]
-    for url in urls[1:]:
-        args += ["--extra-index-url", url]
-    return args
-
-
 def pip_command(
-    env: Environment, target: TargetPython, report: Path, workdir: Path, *, prefer_binary: bool
+    env: Environment,
+    target: TargetPython,
+    report: Path,
+    workdir: Path,
+    *,
+    prefer_binary: bool,
+    index_options: list[str],
 ) -> list[str]:
     """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
 
     With sdists allowed the driver stops at the first sdist with compiled code, recording it
-    in ``workdir/native.json`` (see ``envctl.lock.pip_driver``).
+    in ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
+    ``index_access`` (no credentials on the command line).
     """
     command = [sys.executable, "-m", "envctl.lock.pip_driver", json.dumps(target.marker_environment())]
     if env.allow_sdist:
@@ -221,7 +220,7 @@ def pip_command(
     ]  # fmt: skip
     for platform in target.platforms:
         command += ["--platform", platform]
-    command += _index_args(env)
+    command += index_options
     if not env.allow_sdist:
         command += ["--only-binary", ":all:"]
     elif prefer_binary:
@@ -261,7 +260,9 @@ def _run_pip(env: Environment, target: TargetPython, *, prefer_binary: bool) -> 
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
         try:
-            _run(pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary), "pip")
+            with index_access(index_urls(env)) as (options, child_env):
+                command = pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary, index_options=options)
+                _run(command, "pip", child_env)
         except EnvctlError:
             if native_path.is_file():
                 native = json.loads(native_path.read_text(encoding="utf-8"))
@@ -320,7 +321,7 @@ def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
 # uv
 
 
-def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) -> list[str]:
+def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, index_options: list[str]) -> list[str]:
     """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
@@ -329,7 +330,7 @@ def uv_command(uv: str, env: Environment, target: TargetPython, output: Path) ->
         # Never fetch a managed CPython: the target's markers and tags come from the flags above.
         "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
-    command += _index_args(env) + ["--only-binary", ":all:"]
+    command += index_options + ["--only-binary", ":all:"]
     if env.pre_release:
         command += ["--prerelease", "allow"]
     return command
@@ -351,11 +352,12 @@ def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         output = Path(tmp) / "pylock.toml"
-        command = uv_command(uv, env, target, output)
-        console.debug("running " + " ".join(command))
-        result = subprocess.run(
-            command, input="\n".join(env.requirements) + "\n", env=isolated_env(), capture_output=True, text=True, check=False
-        )
+        with index_access(index_urls(env)) as (options, child_env):
+            command = uv_command(uv, env, target, output, options)
+            console.debug("running " + " ".join(command))
+            result = subprocess.run(
+                command, input="\n".join(env.requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
+            )
         if result.returncode != 0:
             raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")
         data = tomllib.loads(output.read_text(encoding="utf-8"))
