@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Optional
 
+from envctl import settings
 from envctl.errors import EnvctlError
 from envctl.build.pgzip import ParallelGzipWriter
 from envctl.progress import bytes_progress
@@ -57,10 +58,7 @@ class _HashingWriter:
 
 def source_date_epoch() -> int:
     """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) or 0."""
-    try:
-        return max(0, int(os.environ.get("SOURCE_DATE_EPOCH", "0")))
-    except ValueError:
-        return 0
+    return settings.SOURCE_DATE_EPOCH.get()
 
 
 def _entries(root: Path, include: str) -> list[Path]:

@@ -7,30 +7,13 @@ Both limits come from flags, else ``ENVCTL_WARN_SIZE_MB``/``ENVCTL_MAX_SIZE_MB``
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from envctl import settings
 from envctl.errors import EnvctlError
 
-DEFAULT_WARN_MB = 500
-DEFAULT_MAX_MB = 2048
-WARN_ENV_VAR = "ENVCTL_WARN_SIZE_MB"
-MAX_ENV_VAR = "ENVCTL_MAX_SIZE_MB"
 MB = 1024 * 1024
-
-
-def _env_mb(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise EnvctlError(f"{name}={raw!r} is not a number of megabytes") from None
-    if value <= 0:
-        raise EnvctlError(f"{name} must be positive, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -40,8 +23,8 @@ class SizeBudget:
 
     @classmethod
     def from_settings(cls, warn_mb: Optional[float] = None, max_mb: Optional[float] = None) -> "SizeBudget":
-        warn = warn_mb if warn_mb is not None else _env_mb(WARN_ENV_VAR, DEFAULT_WARN_MB)
-        limit = max_mb if max_mb is not None else _env_mb(MAX_ENV_VAR, DEFAULT_MAX_MB)
+        warn = warn_mb if warn_mb is not None else settings.WARN_SIZE_MB.get()
+        limit = max_mb if max_mb is not None else settings.MAX_SIZE_MB.get()
         if warn <= 0 or limit <= 0:
             raise EnvctlError("size limits must be positive numbers of megabytes")
         return cls(int(warn * MB), int(limit * MB))

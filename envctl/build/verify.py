@@ -13,7 +13,6 @@ interpreter the result says so; it is never a silent pass.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from typing import Optional, Sequence
 
 from packaging.utils import canonicalize_name
 
+from envctl import settings
 from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.install import PACKAGES_DIR
@@ -83,10 +83,10 @@ def interpreter_candidates(minor: str) -> list[Path]:
     venv's or a shim; each candidate is reduced to its base interpreter anyway.
     """
     candidates: list[Path] = []
-    override = os.environ.get(f"ENVCTL_PYTHON_{minor.replace('.', '_')}")
+    override = settings.interpreter_override(minor)
     if override:
-        candidates.append(Path(override))
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+        candidates.append(override)
+    pyenv = (settings.PYENV_ROOT.get() or Path.home() / ".pyenv") / "versions"
     if pyenv.is_dir():
         installs = [p for p in pyenv.glob(f"{minor}.*") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.name)]
         candidates += [p / "bin" / f"python{minor}" for p in sorted(installs, key=_version_key, reverse=True)]

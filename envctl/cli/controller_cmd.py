@@ -19,7 +19,7 @@ from envctl import console
 from envctl.deploy.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
 from envctl.cli.app import app, format_option, options
 from envctl.deploy.desired import desired_state, load_locks
-from envctl.durations import parse_duration
+from envctl.settings import parse_duration
 from envctl.errors import EnvctlError
 from envctl.deploy.lease import HeldLease, dead_renewals, force_unlock, held
 from envctl.deploy.observe import Observed, observe, write_state

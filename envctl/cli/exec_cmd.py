@@ -10,11 +10,11 @@ from typing import List, Optional
 
 import typer
 
-from envctl import console
+from envctl import console, settings
 from envctl.cli.app import app, options
 from envctl.errors import EnvctlError
 from envctl.spec.project import Project
-from envctl.udf import EXEC_ENV_VAR, adhoc, local
+from envctl.udf import adhoc, local
 from envctl.udf.resolution import deployed_version
 
 adhoc.register_gc_rule()  # every CLI run loads this module, so 'envctl gc' expires ad-hoc temporaries
@@ -64,7 +64,7 @@ def exec_(
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
     argv, env = local.command_and_env(command, tree, interpreter, os.environ, excluded=local.excluded_packages(project, name))
-    env[EXEC_ENV_VAR] = name
+    env[settings.EXEC.name] = name
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")
     try:
         completed = subprocess.run(argv, env=env, check=False)

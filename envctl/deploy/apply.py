@@ -9,14 +9,13 @@ target; an upload whose name already exists is accepted only if its bytes are id
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
-from envctl import console, crashpoints
+from envctl import console, crashpoints, settings
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock
 from envctl.deploy.observe import Observed, write_state
@@ -81,8 +80,9 @@ def check_fresh(plan: Plan, target: Target, observed: Observed, desired: dict[st
 
 def git_commit(root: Path) -> Optional[str]:
     """The commit being applied: ``GITHUB_SHA`` in CI, else ``git rev-parse HEAD``, else None."""
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
+    sha = settings.GITHUB_SHA.get()
+    if sha:
+        return sha
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False

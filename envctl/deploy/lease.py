@@ -24,14 +24,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterator, Optional
 
-from envctl import console
-from envctl.durations import seconds_from_env
+from envctl import console, settings
 from envctl.errors import EnvctlError
 from envctl.deploy.state import LEASE_OBJECT
 from envctl.targets.base import ObjectExists, ObjectMissing, Target
 
-DEFAULT_TTL = 3600.0
-TTL_VAR = "ENVCTL_LEASE_TTL"
 POLL_INTERVAL = 1.0
 RENEWALS_PER_TTL = 3
 """Renew this often per TTL: two renewals may fail (a flaky network) before the lease lapses."""
@@ -46,10 +43,7 @@ def lease_ttl() -> float:
 
     Why configurable: tests prove renewal with a TTL of a second, without waiting an hour.
     """
-    ttl = seconds_from_env(TTL_VAR, DEFAULT_TTL)
-    if ttl <= 0:
-        raise EnvctlError(f"{TTL_VAR} must be longer than 0s, not {os.environ[TTL_VAR].strip()!r}")
-    return ttl
+    return settings.LEASE_TTL.get()
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ indexes are merged the way pip merges them (best match across all), in both reso
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from envctl import console
+from envctl import console, settings
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import DEFAULT_INDEX_URL, expand, strip_auth
 from envctl.lock.isolation import find_uv, index_access
@@ -57,7 +56,6 @@ from envctl.lock.native import describe_sources
 from envctl.spec.loader import Environment
 from envctl.lock.target_python import TargetPython
 
-RESOLVER_ENV_VAR = "ENVCTL_RESOLVER"
 RESOLVERS = ("pip", "uv")
 
 
@@ -94,7 +92,7 @@ def index_urls(env: Environment) -> list[str]:
 
 def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
     """``requested`` or ``$ENVCTL_RESOLVER``, else pip (see the module docstring for why)."""
-    choice = requested or os.environ.get(RESOLVER_ENV_VAR) or "pip"
+    choice = requested or settings.RESOLVER.get() or "pip"
     if choice not in RESOLVERS:
         raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
     if choice == "uv" and find_uv() is None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from envctl import settings
 from envctl.errors import EnvctlError
 from envctl.spec.loader import Environment, load_project_environments
-
-ROOT_ENV_VAR = "ENVCTL_ROOT"
-CACHE_ENV_VAR = "ENVCTL_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ def find_project(start: Optional[Path] = None) -> Project:
 
     Falls back to the starting directory so commands that create files still have a root.
     """
-    explicit = start or (Path(os.environ[ROOT_ENV_VAR]) if os.environ.get(ROOT_ENV_VAR) else None)
+    explicit = start or settings.ROOT.get()
     if explicit is not None:
         if not explicit.is_dir():
             raise EnvctlError(f"project root {explicit} is not a directory")
@@ -67,7 +64,7 @@ def find_project(start: Optional[Path] = None) -> Project:
 
 def cache_dir() -> Path:
     """Content-addressed cache shared by all projects of a user (``ENVCTL_CACHE_DIR`` to move it)."""
-    if os.environ.get(CACHE_ENV_VAR):
-        return Path(os.environ[CACHE_ENV_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "envctl"
+    explicit = settings.CACHE_DIR.get()
+    if explicit is not None:
+        return explicit
+    return (settings.XDG_CACHE_HOME.get() or Path.home() / ".cache") / "envctl"

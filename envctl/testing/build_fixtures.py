@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from envctl.build.cache import Cache
-from envctl.spec.project import CACHE_ENV_VAR
+from envctl import settings
 from envctl.spec.requirements import split_requirements
 from envctl.spec.loader import Environment
 from envctl.testing.index import LocalIndex
@@ -32,7 +32,7 @@ def local_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex
 @pytest.fixture
 def envctl_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cache:
     root = tmp_path / "envctl-cache"
-    monkeypatch.setenv(CACHE_ENV_VAR, str(root))
+    monkeypatch.setenv(settings.CACHE_DIR.name, str(root))
     return Cache(root)
 
 

@@ -64,10 +64,10 @@ def odps_client(odps_emulator: Emulator) -> "ODPS":
 @pytest.fixture
 def odps_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """The dummy access key pair in the variables the odps target reads."""
-    from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
+    from envctl import settings
 
-    monkeypatch.setenv(ACCESS_ID_VAR, TEST_ACCESS_ID)
-    monkeypatch.setenv(SECRET_VAR, TEST_SECRET)
+    monkeypatch.setenv(settings.ACCESS_KEY_ID.name, TEST_ACCESS_ID)
+    monkeypatch.setenv(settings.ACCESS_KEY_SECRET.name, TEST_SECRET)
 
 
 @pytest.fixture(params=["local", "odps"])

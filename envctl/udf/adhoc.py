@@ -16,9 +16,9 @@ from typing import Callable, Iterable, Optional
 
 from filelock import FileLock
 
+from envctl import settings
 from envctl.build.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
-from envctl.udf import settings
 from envctl.udf.keys import AdhocRequest, is_temporary_resource
 
 LOCK_TIMEOUT = 3600.0
@@ -103,7 +103,7 @@ def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
 
 def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     """gc's rule: ad-hoc temporaries whose upload is older than the configured TTL."""
-    ttl = settings.adhoc_ttl()
+    ttl = settings.ADHOC_TTL.get()
     return [info.name for info in listing if is_temporary_resource(info.name) and info.modified + ttl <= now]
 
 

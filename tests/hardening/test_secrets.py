@@ -26,7 +26,7 @@ import pytest
 from envctl.cli import main
 from envctl.emulator import Emulator
 from envctl.lock.lockfile import read_lock
-from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
+from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from envctl.testing.index import LocalIndex
 from envctl.testing.wheels import STANDARD_DISTS, Dist
 from envctl.udf import resources_of, with_environment, with_python_requirements
@@ -71,8 +71,8 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     repo: Repo, odps_emulator: Emulator, envctl_cache, capfd, monkeypatch, tmp_path: Path
 ) -> None:
     ak_secret, ak_id, password = (f"{kind}{uuid.uuid4().hex}" for kind in ("aksecret", "akid", "idxpass"))
-    monkeypatch.setenv(SECRET_VAR, ak_secret)
-    monkeypatch.setenv(ACCESS_ID_VAR, ak_id)
+    monkeypatch.setenv(ACCESS_KEY_SECRET.name, ak_secret)
+    monkeypatch.setenv(ACCESS_KEY_ID.name, ak_id)
     monkeypatch.setenv("IDX_USER", "alice")
     monkeypatch.setenv("IDX_PASS", password)
     backend_env = tmp_path / "backend-env.txt"

@@ -12,7 +12,7 @@ from envctl.errors import EnvctlError
 from envctl.spec.project import Project
 from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
 from envctl.digests import file_hexdigest
-from envctl.targets.odps import ACCESS_ID_VAR, SECRET_VAR
+from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN
 
 
 def test_put_file_streams_and_verifies_then_lists_and_downloads(target: Target, tmp_path: Path) -> None:
@@ -99,9 +99,9 @@ def test_transient_server_errors_are_retried(odps_emulator, odps_credentials, tm
 
 
 def test_missing_odps_credentials_is_one_line_error(monkeypatch, tmp_path: Path, capsys) -> None:
-    monkeypatch.delenv(ACCESS_ID_VAR, raising=False)
-    monkeypatch.delenv(SECRET_VAR, raising=False)
-    with pytest.raises(EnvctlError, match=f"set {ACCESS_ID_VAR} and {SECRET_VAR}"):
+    monkeypatch.delenv(ACCESS_KEY_ID.name, raising=False)
+    monkeypatch.delenv(ACCESS_KEY_SECRET.name, raising=False)
+    with pytest.raises(EnvctlError, match=f"set {ACCESS_KEY_ID.name} and {ACCESS_KEY_SECRET.name}"):
         open_target("odps://p?endpoint=http://127.0.0.1:1", Project(tmp_path))
 
 
@@ -138,9 +138,7 @@ def test_large_upload_goes_in_parts_and_survives_a_failed_part(odps_emulator, od
 def test_sts_credentials_sign_with_the_security_token(odps_emulator, odps_credentials, monkeypatch, tmp_path) -> None:
     from odps.accounts import StsAccount
 
-    from envctl.targets.odps import TOKEN_VAR
-
-    monkeypatch.setenv(TOKEN_VAR, "sts-token-for-test")
+    monkeypatch.setenv(SECURITY_TOKEN.name, "sts-token-for-test")
     target = open_target(odps_emulator.target_url("envctl_test"), Project(tmp_path))
     assert isinstance(target.client.account, StsAccount)
     assert target.client.account.sts_token == "sts-token-for-test"

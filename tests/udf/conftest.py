@@ -8,6 +8,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from envctl import settings
 from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.spec.project import Project
 from envctl.deploy.state import State, VersionInfo, archive_name
@@ -25,8 +26,7 @@ requirements:
   - jieba==0.40
 """
 
-ENV_VARS = ("ENVCTL_EXEC", "ENVCTL_TARGET", "ENVCTL_PYTHON", "ENVCTL_PLATFORM", "ENVCTL_INDEX_URL", "ENVCTL_EXTRA_INDEX_URLS",
-            "ENVCTL_RESOLVE_TTL", "ENVCTL_ADHOC_TTL", "ENVCTL_ROOT")
+ENV_VARS = tuple(s.name for s in settings.ALL if s.runtime)
 
 
 @pytest.fixture

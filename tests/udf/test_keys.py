@@ -6,7 +6,6 @@ import pytest
 
 from envctl.errors import EnvctlError
 from envctl.udf.keys import AdhocRequest, is_adhoc_resource
-from envctl.durations import seconds_from_env
 
 
 def request(reqs, **kw):
@@ -48,15 +47,3 @@ def test_names_are_recognizable_archives():
 def test_invalid_requirement_is_a_clear_error():
     with pytest.raises(EnvctlError, match="invalid requirement"):
         request(["jieba==="])
-
-
-@pytest.mark.parametrize("raw,seconds", [("90", 90), ("2m", 120), ("1.5h", 5400), ("1d", 86400)])
-def test_durations_accept_unit_suffixes(monkeypatch, raw, seconds):
-    monkeypatch.setenv("X_TTL", raw)
-    assert seconds_from_env("X_TTL", 5) == seconds
-
-
-def test_bad_duration_names_the_variable(monkeypatch):
-    monkeypatch.setenv("X_TTL", "soon")
-    with pytest.raises(EnvctlError, match="X_TTL"):
-        seconds_from_env("X_TTL", 5)
