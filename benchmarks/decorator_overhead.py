@@ -55,7 +55,7 @@ def main() -> int:
     from envctl.spec.project import find_project
     from envctl.deploy.state import VersionInfo, archive_name
     from envctl.targets import open_target
-    from envctl.digests import file_hexdigest
+    from envctl.files import file_hexdigest
     from envctl.udf import with_environment
     from envctl.udf.marking import maxframe_udf, resources_of
     from envctl.udf.resolution import Query, clear_memo, resolve_uncached

@@ -30,7 +30,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 
 
 def parse_duration(text: str, option: str) -> float:
-    """Seconds for ``text`` (``90``, ``90s``, ``5m``, ``2h``, ``7d``, ``1w``); errors name ``option``."""
+    """Seconds for ``text`` (``90``, ``90s``, ``5m``, ``2h``, ``7d``); errors name ``option``."""
     match = _DURATION.match(text)
     if not match:
         raise EnvctlError(f"{option} {text!r} is not a duration such as 0s, 90s, 5m, 2h or 7d")
@@ -201,7 +201,7 @@ PYTHON_X_Y: Setting[Optional[Path]] = _setting(
     "ENVCTL_PYTHON_X_Y",
     _path,
     None,
-    "Interpreter for CPython X.Y used by `envctl verify` and `envctl exec` (e.g. `ENVCTL_PYTHON_3_7`).",
+    "Interpreter for CPython X.Y in `envctl verify` and `envctl exec` (e.g. `ENVCTL_PYTHON_3_7`).",
     default_doc="`pythonX.Y` on `PATH`, then pyenv",
 )
 PYENV_ROOT: Setting[Optional[Path]] = _setting(

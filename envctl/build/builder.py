@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 
 from envctl import console, crashpoints
 from envctl.build.archive import write_archive
-from envctl.build.cache import Cache, atomic_path, write_json_atomic
+from envctl.build.cache import Cache
+from envctl.files import atomic_path, write_json_atomic
 from envctl.errors import EnvctlError
 from envctl.build.fetch import fetch
 from envctl.build.install import install_wheel

@@ -1,19 +1,16 @@
 """The local content-addressed cache: downloaded files by sha256, built archives by lock hash.
 
 Entries are only ever created by an atomic rename of a fully written and verified temporary
-file, so a crash or a hash mismatch never leaves a corrupt entry; a per-key file lock keeps
+file (``envctl.files``), so a crash or a hash mismatch never leaves a corrupt entry; a per-key file lock keeps
 concurrent envctl processes from doing the same work twice.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from filelock import FileLock
 
@@ -64,21 +61,3 @@ class Cache:
             return None
         return value if isinstance(value, dict) else None
 
-
-@contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; it replaces ``dest`` only if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(dest: Path, value: Any) -> None:
-    with atomic_path(dest) as tmp:
-        tmp.write_text(json.dumps(value, indent=2, sort_keys=True), encoding="utf-8")

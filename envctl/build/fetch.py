@@ -18,7 +18,8 @@ from typing import Callable, Optional, Sequence
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from envctl.build.cache import Cache, atomic_path
+from envctl.build.cache import Cache
+from envctl.files import atomic_path
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import auth_for, strip_auth
 from envctl.lock.lockfile import LockedFile

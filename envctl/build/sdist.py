@@ -20,7 +20,8 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from envctl import console
-from envctl.build.cache import Cache, atomic_path
+from envctl.build.cache import Cache
+from envctl.files import atomic_path
 from envctl.errors import EnvctlError
 from envctl.lock.isolation import index_access
 from envctl.lock.lockfile import LockedFile

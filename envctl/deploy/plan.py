@@ -14,6 +14,7 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 
 from envctl import __version__
 from envctl.errors import EnvctlError
+from envctl.files import write_text_atomic
 from envctl.deploy.observe import Observed
 from envctl.deploy.state import VersionInfo
 
@@ -103,7 +104,8 @@ class Plan:
         )
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        """Write the plan file atomically: ``apply PLAN_FILE`` never reads half of one."""
+        write_text_atomic(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> "Plan":

@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Optional
 
-from envctl.digests import is_hex_digest
+from envctl.files import is_hex_digest
 from envctl.errors import EnvctlError
 
 PREFIX = "envctl-"

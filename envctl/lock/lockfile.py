@@ -32,6 +32,7 @@ from packaging.pylock import Pylock, PylockValidationError
 from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
+from envctl.files import write_text_atomic
 from envctl.spec.loader import Environment
 from envctl.lock.target_python import full_version
 
@@ -222,10 +223,7 @@ def write_lock(path: Path, lock: Lock) -> None:
         check_pep751(tomllib.loads(text))
     except _Bad as exc:
         raise EnvctlError(f"internal error: the lock for {lock.environment} is {exc}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ import hashlib
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 
 from envctl import settings
 from envctl.errors import EnvctlError
+from envctl.files import atomic_writer
 from envctl.deploy.state import PREFIX, TEMP_PREFIX
 from envctl.targets.base import (
     Kind,
@@ -173,16 +173,11 @@ class OdpsTarget(Target):
         dest.parent.mkdir(parents=True, exist_ok=True)
 
         def run() -> None:
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in self._stream(name):
-                        out.write(chunk)
-                        if progress:
-                            progress(len(chunk))
-                os.replace(tmp, dest)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            with atomic_writer(dest, suffix=".part") as out:
+                for chunk in self._stream(name):
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
 
         self._call("download", run, name)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from envctl import settings
-from envctl.build.cache import write_json_atomic
+from envctl.files import write_json_atomic
 
 
 

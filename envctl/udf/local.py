@@ -11,8 +11,6 @@ dependency missing from the archive fails locally as it would on the cluster.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -21,7 +19,7 @@ from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.builder import cached_archive
 from envctl.build.cache import Cache
-from envctl.digests import file_hexdigest, is_hex_digest
+from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
 from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
 from envctl.spec.project import Project, cache_dir
@@ -83,17 +81,11 @@ def unpack(archive: LocalArchive) -> Path:
     with lock:
         if dest.is_dir():
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{archive.sha256[:12]}.", dir=dest.parent))
         try:
-            extract_archive(archive.path, staging)
-            os.replace(staging, dest)
-        except EnvctlError as exc:
+            with atomic_directory(dest) as staging:
+                extract_archive(archive.path, staging)
+        except (EnvctlError, OSError) as exc:
             raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
-        except OSError as exc:
-            raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 

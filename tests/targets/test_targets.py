@@ -11,7 +11,7 @@ import pytest
 from envctl.errors import EnvctlError
 from envctl.spec.project import Project
 from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
-from envctl.digests import file_hexdigest
+from envctl.files import file_hexdigest
 from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN
 
 

@@ -13,7 +13,7 @@ from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulat
 from envctl.spec.project import Project
 from envctl.deploy.state import State, VersionInfo, archive_name
 from envctl.targets import Target
-from envctl.digests import file_hexdigest
+from envctl.files import file_hexdigest
 from envctl.testing.index import LocalIndex, write_simple_index
 from envctl.testing.wheels import Dist, write_dist
 from envctl.udf import adhoc
