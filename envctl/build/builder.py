@@ -25,7 +25,8 @@ from envctl.build.fetch import fetch
 from envctl.build.install import install_wheel
 from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
 from envctl.spec.requirements import split_requirements
-from envctl.lock.resolve import index_urls, resolve_environment
+from envctl.lock.resolve import resolve_environment
+from envctl.spec.indexes import index_urls
 from envctl.build.sdist import build_wheel
 from envctl.build.size import SizeBudget, check_size
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment

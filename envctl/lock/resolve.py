@@ -48,7 +48,7 @@ from packaging.utils import canonicalize_name
 
 from envctl import console, settings
 from envctl.errors import EnvctlError
-from envctl.spec.indexes import DEFAULT_INDEX_URL, expand, strip_auth
+from envctl.spec.indexes import index_urls, strip_auth
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, tomllib
 from envctl.lock.pip_driver import NATIVE_REPORT
@@ -83,11 +83,6 @@ def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -
             "pin a version that ships wheels or allow pure-Python sdists"
         )
     raise EnvctlError(f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one")
-
-
-def index_urls(env: Environment) -> list[str]:
-    """Expanded index URLs (credentials included: pass only to pip/uv/downloads, never print)."""
-    return [expand(env.index_url or DEFAULT_INDEX_URL), *(expand(u) for u in env.extra_index_urls)]
 
 
 def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from envctl.errors import EnvctlError
+
+if TYPE_CHECKING:  # loader imports this module
+    from envctl.spec.loader import Environment
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -28,6 +31,14 @@ def expand(url: str) -> str:
         return os.environ[name]
 
     return _VAR.sub(value, url)
+
+
+def index_urls(env: Environment) -> list[str]:
+    """The spec's index and extra indexes, expanded (default PyPI).
+
+    They carry credentials: pass them only to pip/uv and downloads, never print or store them.
+    """
+    return [expand(env.index_url or DEFAULT_INDEX_URL), *(expand(u) for u in env.extra_index_urls)]
 
 
 def literal_password(url: str) -> bool:
