@@ -13,6 +13,7 @@ interpreter the result says so; it is never a silent pass.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess

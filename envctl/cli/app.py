@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from envctl import __version__, console
+from envctl import __version__, console, settings
 from envctl.errors import EnvctlError
 from envctl.spec.project import Project, find_project
 
@@ -60,7 +60,7 @@ def _global_options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and warnings."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain output (NO_COLOR is honoured too)."),
     root: Optional[Path] = typer.Option(
-        None, "--root", envvar="ENVCTL_ROOT", help="Repository root (default: nearest directory with environments/)."
+        None, "--root", envvar=settings.ROOT.name, help="Repository root (default: nearest directory with environments/)."
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional
 import typer
 from rich.table import Table
 
-from envctl import console
+from envctl import console, settings
 from envctl.deploy.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
 from envctl.cli.app import app, format_option, options
 from envctl.deploy.desired import desired_state, load_locks
@@ -35,7 +35,7 @@ from envctl.targets.base import Progress
 EXIT_CHANGES = 2
 
 TARGET_HELP = "Where environments live: local (default), local:///path, file:///path, odps://<project>?endpoint=<url>."
-_target_opt = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help=TARGET_HELP, show_envvar=True)
+_target_opt = typer.Option(None, "--target", envvar=settings.TARGET.name, help=TARGET_HELP, show_envvar=True)
 _only_opt = typer.Option(None, "--only", help="Limit to this environment (repeatable).")
 
 

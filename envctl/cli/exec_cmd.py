@@ -47,7 +47,7 @@ def _archive(project: Project, name: str, source: str, target_url: Optional[str]
 def exec_(
     name: str = typer.Argument(..., help="Environment name."),
     command: List[str] = typer.Argument(..., help="Command to run (put it after --)."),
-    target: Optional[str] = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help="Target URL."),
+    target: Optional[str] = typer.Option(None, "--target", envvar=settings.TARGET.name, help="Target URL."),
     source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
     python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
 ) -> None:
