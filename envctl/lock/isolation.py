@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
-from envctl.console import SECRET_ENV_VARS
+from envctl import settings
 from envctl.spec.indexes import strip_auth
 
 _KEEP = frozenset(
@@ -58,7 +58,9 @@ def is_secret_variable(name: str) -> bool:
     runtime's ``ENVCTL_INDEX_URL`` may carry a password) and names that say what they hold.
     """
     upper = name.upper()
-    return name in SECRET_ENV_VARS or upper.startswith(_SECRET_PREFIXES) or _SECRET_WORDS.search(upper) is not None
+    if any(name == s.name for s in settings.secrets()):
+        return True
+    return upper.startswith(_SECRET_PREFIXES) or _SECRET_WORDS.search(upper) is not None
 
 
 def isolated_env(base: Optional[Mapping[str, str]] = None) -> dict[str, str]:
