@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from envctl.builder import build_requirements
-from envctl.cache import Cache
+from envctl.build.builder import build_requirements
+from envctl.build.cache import Cache
 
 CASES = {
     "seed": ["jieba==0.40", "cloudpickle", "pandas"],

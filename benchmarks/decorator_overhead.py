@@ -50,12 +50,12 @@ def main() -> int:
     os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "bench-sk"
 
     from envctl.emulator import Emulator
-    from envctl.emulator.pytest_plugin import emulator_target_url
-    from envctl.observe import read_state, write_state
-    from envctl.project import find_project
-    from envctl.state import VersionInfo, archive_name
+    from envctl.testing.emulator_fixtures import emulator_target_url
+    from envctl.deploy.observe import read_state, write_state
+    from envctl.spec.project import find_project
+    from envctl.deploy.state import VersionInfo, archive_name
     from envctl.targets import open_target
-    from envctl.digests import file_hexdigest
+    from envctl.files import file_hexdigest
     from envctl.udf import with_environment
     from envctl.udf.marking import maxframe_udf, resources_of
     from envctl.udf.resolution import Query, clear_memo, resolve_uncached

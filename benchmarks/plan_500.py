@@ -22,15 +22,15 @@ import time
 from pathlib import Path
 
 from envctl.cli import main as envctl_main
-from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
+from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.emulator.server import Emulator
-from envctl.lockfile import Lock, inputs_hash, write_lock
-from envctl.observe import observe, write_state
-from envctl.plan import plan
-from envctl.desired import desired_state, load_locks
-from envctl.project import Project
-from envctl.state import State, VersionInfo, archive_name
-from envctl.target_python import full_version
+from envctl.lock.lockfile import Lock, inputs_hash, write_lock
+from envctl.deploy.observe import observe, write_state
+from envctl.deploy.plan import plan
+from envctl.deploy.desired import desired_state, load_locks
+from envctl.spec.project import Project
+from envctl.deploy.state import State, VersionInfo, archive_name
+from envctl.lock.target_python import full_version
 from envctl.targets import Target, open_target
 
 

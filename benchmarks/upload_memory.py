@@ -23,7 +23,7 @@ ENVCTL = """
 import os, sys
 from pathlib import Path
 from envctl.targets import open_target
-from envctl.project import Project
+from envctl.spec.project import Project
 target = open_target(sys.argv[1], Project(Path.cwd()))
 target.put_file("bench-envctl.tar.gz", Path(sys.argv[2]), md5=sys.argv[3])
 from envctl.testing.payload import peak_rss

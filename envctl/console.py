@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 from rich.console import Console
+
+from envctl import settings
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -16,14 +17,13 @@ _verbosity = 0
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s:]*(:[^/@\s]*)?)@")
 _VAR_PASSWORD = re.compile(r"[^/@\s:]*:(\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
 """``user:${TOKEN}``: a password that is only a variable reference is no secret, so it stays readable."""
-SECRET_ENV_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_SECURITY_TOKEN")
 
 
 def configure(*, verbose: int = 0, quiet: bool = False, no_color: bool = False) -> None:
     """Apply the global CLI flags (``NO_COLOR`` is honoured as everywhere else)."""
     global _verbosity
     _verbosity = -1 if quiet else verbose
-    colour = not (no_color or os.environ.get("NO_COLOR"))
+    colour = not (no_color or settings.NO_COLOR.get())
     for c in (console, err_console):
         c.no_color = not colour
         if not colour:
@@ -43,8 +43,8 @@ def redact(text: str) -> str:
     text = _URL_USERINFO.sub(
         lambda m: m.group(0) if _VAR_PASSWORD.fullmatch(m.group("userinfo")) else f"{m.group('scheme')}***@", text
     )
-    for var in SECRET_ENV_VARS:
-        value = os.environ.get(var)
+    for secret in settings.secrets():
+        value = secret.raw()
         if value and len(value) >= 4:
             text = text.replace(value, "***")
     return text

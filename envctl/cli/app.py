@@ -7,9 +7,9 @@ from typing import Any, Optional
 
 import typer
 
-from envctl import __version__, console
+from envctl import __version__, console, settings
 from envctl.errors import EnvctlError
-from envctl.project import Project, find_project
+from envctl.spec.project import Project, find_project
 
 app = typer.Typer(
     name="envctl",
@@ -36,7 +36,7 @@ def format_option(*allowed: str, help: str = "") -> Any:
                         metavar="[" + "|".join(allowed) + "]")
 
 
-class State:
+class GlobalOptions:
     """Global options, resolved once per invocation."""
 
     root: Optional[Path] = None
@@ -45,7 +45,7 @@ class State:
         return find_project(self.root)
 
 
-state = State()
+options = GlobalOptions()
 
 
 def _version(value: bool) -> None:
@@ -60,9 +60,9 @@ def _global_options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and warnings."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain output (NO_COLOR is honoured too)."),
     root: Optional[Path] = typer.Option(
-        None, "--root", envvar="ENVCTL_ROOT", help="Repository root (default: nearest directory with environments/)."
+        None, "--root", envvar=settings.ROOT.name, help="Repository root (default: nearest directory with environments/)."
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
     console.configure(verbose=verbose, quiet=quiet, no_color=no_color)
-    state.root = root
+    options.root = root

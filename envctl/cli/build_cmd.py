@@ -8,15 +8,15 @@ from typing import List, Optional
 import typer
 
 from envctl import console
-from envctl.builder import BuiltArchive, build
-from envctl.cli.app import app, format_option, state
+from envctl.build.builder import BuiltArchive, build
+from envctl.cli.app import app, format_option, options
 from envctl.errors import EnvctlError
-from envctl.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
-from envctl.project import Project
-from envctl.resolve import RESOLVERS, resolve
-from envctl.size import SizeBudget, human, largest_summary
-from envctl.spec import Environment
-from envctl.verify import NO_INTERPRETER_EXIT, interpreter_candidates, verify_archive
+from envctl.lock.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
+from envctl.spec.project import Project
+from envctl.lock.resolve import RESOLVERS, resolve_environment
+from envctl.build.size import SizeBudget, human, largest_summary
+from envctl.spec.loader import Environment
+from envctl.build.verify import NO_INTERPRETER_EXIT, interpreter_candidates, verify_archive
 
 def _current_lock(project: Project, env: Environment) -> Lock:
     """The lock of ``env``, refusing a missing, corrupt or stale one with the fix to run."""
@@ -49,7 +49,7 @@ def lock_command(
     output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
     """Resolve environments for their target Python/platform into environments/pylock.<name>.toml."""
-    project = state.project()
+    project = options.project()
     environments = project.environments(names or None)
     rows = []
     for name, env in sorted(environments.items()):
@@ -58,7 +58,7 @@ def lock_command(
             rows.append({"environment": name, "lock": str(path), "status": _lock_status(project, env)})
             continue
         console.info(f"locking {name} (CPython {env.python}, {env.platform})")
-        lock = resolve(env, resolver=resolver)
+        lock = resolve_environment(env, resolver=resolver)
         before = path.read_text(encoding="utf-8") if path.is_file() else None
         changed = not same_lock_text(before, lock)  # a different resolver alone is no change
         if changed:
@@ -108,7 +108,7 @@ def build_command(
     output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
     """Build the archive of an environment from its lock (reproducible; cached by lock hash)."""
-    project = state.project()
+    project = options.project()
     env = project.environments([name])[name]
     lock = _current_lock(project, env)
     budget = SizeBudget.from_settings(warn_mb=warn_size_mb, max_mb=max_size_mb)
@@ -129,7 +129,7 @@ def verify_command(
 
     Exit code 3 means no interpreter of the target version was found (nothing was checked).
     """
-    project = state.project()
+    project = options.project()
     env = project.environments([name])[name]
     lock = _current_lock(project, env)
     built = build(env, lock, progress=True)

@@ -15,27 +15,27 @@ from typing import Iterator, List, Optional
 import typer
 from rich.table import Table
 
-from envctl import console
-from envctl.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
-from envctl.cli.app import app, format_option, state
-from envctl.desired import desired_state, load_locks
-from envctl.durations import parse_duration
+from envctl import console, settings
+from envctl.deploy.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
+from envctl.cli.app import app, format_option, options
+from envctl.deploy.desired import desired_state, load_locks
+from envctl.settings import parse_duration
 from envctl.errors import EnvctlError
-from envctl.lease import HeldLease, dead_renewals, force_unlock, held
-from envctl.observe import Observed, observe, write_state
-from envctl.plan import Plan, diff_env, plan
+from envctl.deploy.lease import HeldLease, dead_renewals, force_unlock, held
+from envctl.deploy.observe import Observed, observe, write_state
+from envctl.deploy.plan import Plan, diff_env, plan
 from envctl.progress import bytes_progress
-from envctl.project import Project
-from envctl.render import render_json, render_markdown, render_text
-from envctl.retention import expired_temporaries, select, stale_leftovers
-from envctl.state import TEMP_PREFIX
+from envctl.spec.project import Project
+from envctl.cli.views.plan import render_json, render_markdown, render_text
+from envctl.deploy.retention import expired_temporaries, select, stale_leftovers
+from envctl.deploy.state import TEMP_PREFIX
 from envctl.targets import Target, open_target
 from envctl.targets.base import Progress
 
 EXIT_CHANGES = 2
 
 TARGET_HELP = "Where environments live: local (default), local:///path, file:///path, odps://<project>?endpoint=<url>."
-_target_opt = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help=TARGET_HELP, show_envvar=True)
+_target_opt = typer.Option(None, "--target", envvar=settings.TARGET.name, help=TARGET_HELP, show_envvar=True)
 _only_opt = typer.Option(None, "--only", help="Limit to this environment (repeatable).")
 
 
@@ -81,7 +81,7 @@ def plan_command(
     only: Optional[List[str]] = _only_opt,
 ) -> None:
     """Compare git (specs + locks) with the target and show what apply would change, and why."""
-    project = state.project()
+    project = options.project()
     _, _, desired = _desired(project)
     tgt = open_target(target, project)
     the_plan = plan(desired, observe(tgt), target=tgt.url, only=only or ())
@@ -125,7 +125,7 @@ def apply_command(
     saved = Plan.load(plan_file) if plan_file is not None else None
     if saved is not None and only:
         raise EnvctlError("--only cannot be combined with a saved plan (the plan already fixes the environments)")
-    project = state.project()
+    project = options.project()
     environments, locks, desired = _desired(project)
     tgt = open_target(target, project)
     started = time.monotonic()
@@ -150,7 +150,7 @@ def apply_command(
 
 def _execute(the_plan: Plan, tgt: Target, observed: Observed, environments: dict, locks: dict,
              project: Project, prune: bool, lease: HeldLease) -> ApplyResult:
-    from envctl.builder import build
+    from envctl.build.builder import build
 
     with _upload_progress() as progress:
         applier = Applier(
@@ -180,7 +180,7 @@ def status_command(
     output_format: str = format_option("text", "json"),
 ) -> None:
     """Each environment's deployed version, size and age, and whether it matches git."""
-    project = state.project()
+    project = options.project()
     _, _, desired = _desired(project)
     tgt = open_target(target, project)
     observed = observe(tgt)
@@ -239,7 +239,7 @@ def rollback_command(
 ) -> None:
     """Point an environment back at an earlier immutable version, without rebuilding."""
     timeout = parse_duration(lock_timeout, "--lock-timeout")
-    project = state.project()
+    project = options.project()
     tgt = open_target(target, project)
     with held(tgt, "rollback", timeout=timeout) as lease:
         observed = observe(tgt)
@@ -273,7 +273,7 @@ def gc_command(
     """Delete old versions beyond --keep and older than --grace, orphaned archives and debris of
     killed uploads older than --grace; never a current version."""
     grace_s = parse_duration(grace, "--grace")
-    project = state.project()
+    project = options.project()
     tgt = open_target(target, project)
     with held(tgt, "gc", timeout=parse_duration(lock_timeout, "--lock-timeout")) as lease:
         observed = observe(tgt)
@@ -309,7 +309,7 @@ def gc_command(
 
 
 def _has_temp_rules() -> bool:
-    from envctl.retention import TEMP_SOURCES
+    from envctl.deploy.retention import TEMP_SOURCES
 
     return bool(TEMP_SOURCES)
 
@@ -320,7 +320,7 @@ def force_unlock_command(
     target: Optional[str] = _target_opt,
 ) -> None:
     """Break a target lease left behind by a crashed or killed apply."""
-    project = state.project()
+    project = options.project()
     tgt = open_target(target, project)
     holder = force_unlock(tgt, lease_id)
     console.info(f"Released lease {holder.id} held by {holder.owner}.")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, state
+from envctl.cli.app import app, options
 from envctl.errors import EnvctlError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def emulator_command(
     """
     from envctl.emulator import Emulator
 
-    data_dir = data if data is not None else state.project().state_dir / "emulator"
+    data_dir = data if data is not None else options.project().state_dir / "emulator"
     try:
         emulator = Emulator(
             data_dir,

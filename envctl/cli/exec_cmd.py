@@ -10,11 +10,11 @@ from typing import List, Optional
 
 import typer
 
-from envctl import console
-from envctl.cli.app import app, state
+from envctl import console, settings
+from envctl.cli.app import app, options
 from envctl.errors import EnvctlError
-from envctl.project import Project
-from envctl.udf import EXEC_ENV_VAR, adhoc, local
+from envctl.spec.project import Project
+from envctl.udf import adhoc, local
 from envctl.udf.resolution import deployed_version
 
 adhoc.register_gc_rule()  # every CLI run loads this module, so 'envctl gc' expires ad-hoc temporaries
@@ -47,24 +47,24 @@ def _archive(project: Project, name: str, source: str, target_url: Optional[str]
 def exec_(
     name: str = typer.Argument(..., help="Environment name."),
     command: List[str] = typer.Argument(..., help="Command to run (put it after --)."),
-    target: Optional[str] = typer.Option(None, "--target", envvar="ENVCTL_TARGET", help="Target URL."),
+    target: Optional[str] = typer.Option(None, "--target", envvar=settings.TARGET.name, help="Target URL."),
     source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
     python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
 ) -> None:
-    """Run CMD with NAME's archive on PYTHONPATH and a matching CPython; exit with its code.
+    """Run CMD isolated with exactly NAME's archive and a matching CPython; exit with its code.
 
     Example: envctl exec nlp -- python examples/seed_udf.py
     """
     if source not in local.SOURCES:
         raise typer.BadParameter(f"must be one of {', '.join(local.SOURCES)}", param_hint="--source")
-    project = state.project()
+    project = options.project()
     archive, target_python = _archive(project, name, source, target)
     tree = local.unpack(archive)
     interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
-    argv, env = local.command_and_env(command, tree, interpreter, os.environ)
-    env[EXEC_ENV_VAR] = name
+    argv, env = local.command_and_env(command, tree, interpreter, os.environ, excluded=local.excluded_packages(project, name))
+    env[settings.EXEC.name] = name
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")
     try:
         completed = subprocess.run(argv, env=env, check=False)

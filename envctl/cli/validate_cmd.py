@@ -8,8 +8,8 @@ from typing import List, Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, format_option, state
-from envctl.spec import load_environments
+from envctl.cli.app import app, format_option, options
+from envctl.spec.loader import load_environments
 
 
 @app.command()
@@ -20,7 +20,7 @@ def validate(
     output_format: str = format_option("text", "json"),
 ) -> None:
     """Check environment specs against the schema and each other; exit 1 on any problem."""
-    targets = list(paths) if paths else [state.project().environments_dir]
+    targets = list(paths) if paths else [options.project().environments_dir]
     result = load_environments(targets)
     if output_format == "json":
         console.print_json(

@@ -24,6 +24,7 @@ from typing import BinaryIO, Iterator, Optional, Sequence
 from urllib.parse import quote, unquote
 
 from envctl.emulator import errors
+from envctl.files import write_bytes_atomic
 
 DEFAULT_SCHEMA = "default"
 COPY_BUFFER = 1 << 20
@@ -70,19 +71,6 @@ class Blob:
     md5: str
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 class ResourceStore:
     """Resources of any number of projects/schemas below one data directory."""
 
@@ -115,7 +103,7 @@ class ResourceStore:
         with self._lock:
             if not marker.exists():
                 marker.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(
+                write_bytes_atomic(
                     marker, json.dumps({"name": project, "created": time.time()}).encode()
                 )
             return float(json.loads(marker.read_text())["created"])
@@ -222,7 +210,7 @@ class ResourceStore:
                 blob=blob.path.name,
             )
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, json.dumps(asdict(meta)).encode())
+            write_bytes_atomic(path, json.dumps(asdict(meta)).encode())
             if old is not None:
                 (self.blobs / old.blob).unlink(missing_ok=True)
             return meta
@@ -243,7 +231,7 @@ class ResourceStore:
             names = sorted(
                 unquote(entry[: -len(".json")])
                 for entry in os.listdir(directory)
-                if entry.endswith(".json") and not entry.startswith(".tmp-")
+                if entry.endswith(".json")  # not a temporary of write_bytes_atomic
             )
         except FileNotFoundError:
             names = []

@@ -7,17 +7,16 @@ Accepted forms: ``local`` (the project's ``.envctl/store``), ``local:///abs/path
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from envctl import settings
 from envctl.console import redact
 from envctl.errors import EnvctlError
-from envctl.project import Project
+from envctl.spec.project import Project
 from envctl.targets.base import ObjectExists, ObjectInfo, ObjectMissing, Target, TargetError, TransientError
 
-TARGET_ENV_VAR = "ENVCTL_TARGET"
 FORMS = "use 'local', 'local:///path', 'file:///path' or 'odps://<project>?endpoint=<url>'"
 
 __all__ = [
@@ -28,7 +27,6 @@ __all__ = [
     "TargetError",
     "TransientError",
     "open_target",
-    "TARGET_ENV_VAR",
 ]
 
 
@@ -67,7 +65,7 @@ def _odps(url: str, project: str, query: str) -> Target:
 
 def open_target(url: Optional[str], project: Project) -> Target:
     """The target for ``--target`` (else ``ENVCTL_TARGET``, else the project's local store)."""
-    url = url or os.environ.get(TARGET_ENV_VAR) or "local"
+    url = url or settings.TARGET.get() or "local"
     if url == "local":
         from envctl.targets.local import LocalTarget
 

@@ -1,8 +1,8 @@
 """The embedded default target: a plain directory, one file per object.
 
-Writes go to a temp file in the same directory, are fsynced, then renamed into place, so a
-reader (or a crash) never sees half an object; exclusive creates use ``os.link``, which
-fails atomically when the name exists.
+Writes go through ``envctl.files.atomic_writer`` (a temp file in the same directory, fsynced,
+renamed into place), so a reader (or a crash) never sees half an object; exclusive creates
+hard-link instead of renaming, which fails atomically when the name exists.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
 from envctl import crashpoints
 from envctl.errors import EnvctlError
-from envctl.state import STATE_OBJECT
-from envctl.digests import file_hexdigest
+from envctl.deploy.state import STATE_OBJECT
+from envctl.files import atomic_writer, file_hexdigest
 from envctl.targets.base import (
     MD5_BUFFER,
     Kind,
@@ -52,20 +51,16 @@ class LocalTarget(Target):
         return self.root / name
 
     @contextmanager
-    def _staged(self, name: str) -> Iterator[tuple[BinaryIO, Path]]:
-        """A temp file beside the destination, removed unless the caller renamed it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=STAGING_SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                yield handle, Path(tmp)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+    def _staged(self, name: str, *, exclusive: bool = False) -> Iterator[BinaryIO]:
+        """Write object ``name``: it appears whole when the block ends, or not at all.
 
-    @staticmethod
-    def _sync(handle: BinaryIO) -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
+        With ``exclusive`` an existing object is left alone and ObjectExists is raised.
+        """
+        try:
+            with atomic_writer(self._path(name), exclusive=exclusive, suffix=STAGING_SUFFIX) as handle:
+                yield handle
+        except FileExistsError:
+            raise ObjectExists(name) from None
 
     def _mark_temp(self, name: str, temp: bool) -> None:
         marker = self.root / TEMP_MARKERS / name
@@ -110,26 +105,17 @@ class LocalTarget(Target):
         source = self._path(name)
         if not source.is_file():
             raise ObjectMissing(name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        try:
-            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-                while chunk := src.read(MD5_BUFFER):
-                    out.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-            os.replace(tmp, dest)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with open(source, "rb") as src, atomic_writer(dest, suffix=".part") as out:
+            while chunk := src.read(MD5_BUFFER):
+                out.write(chunk)
+                if progress:
+                    progress(len(chunk))
 
     def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
         self._count("write")
-        path = self._path(name)
-        with self._staged(name) as (handle, tmp):
+        with self._staged(name) as handle:
             handle.write(data)
-            self._sync(handle)
             crashpoints.reach("state-write" if name == STATE_OBJECT else "write")
-            os.replace(tmp, path)
         self._mark_temp(name, temp)
 
     def put_file(
@@ -146,33 +132,22 @@ class LocalTarget(Target):
         dest = self._path(name)
         digest = hashlib.md5()
         size = 0
-        with self._staged(name) as (handle, tmp), open(path, "rb") as src:
+        with self._staged(name, exclusive=True) as handle, open(path, "rb") as src:
             while chunk := src.read(MD5_BUFFER):
                 handle.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
                 if progress:
                     progress(len(chunk))
-            self._sync(handle)
             written = ObjectInfo(name, size, 0.0, digest.hexdigest())
             verify_uploaded(name, written, path.stat().st_size, md5)
-            try:
-                os.link(tmp, dest)
-            except FileExistsError:
-                raise ObjectExists(name) from None
         self._mark_temp(name, temp)
         return self._info(name, dest.stat(), written.md5)
 
     def create_exclusive(self, name: str, data: bytes) -> None:
         self._count("create")
-        path = self._path(name)
-        with self._staged(name) as (handle, tmp):
+        with self._staged(name, exclusive=True) as handle:
             handle.write(data)
-            self._sync(handle)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise ObjectExists(name) from None
 
     def delete(self, name: str) -> None:
         self._count("delete")

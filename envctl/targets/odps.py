@@ -12,12 +12,13 @@ import hashlib
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
 
+from envctl import settings
 from envctl.errors import EnvctlError
-from envctl.state import PREFIX, TEMP_PREFIX
+from envctl.files import atomic_writer
+from envctl.deploy.state import PREFIX, TEMP_PREFIX
 from envctl.targets.base import (
     Kind,
     ObjectExists,
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ACCESS_ID_VAR = "ALIBABA_CLOUD_ACCESS_KEY_ID"
-SECRET_VAR = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-TOKEN_VAR = "ALIBABA_CLOUD_SECURITY_TOKEN"
-"""Set with an STS (temporary) key pair; pyodps then signs as an StsAccount."""
 DEFAULT_CHUNK_SIZE = 16 << 20
 """One part is held in memory at a time while it is sent."""
 READ_CHUNK = 1 << 20
@@ -51,14 +48,17 @@ _PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
 def credentials_from_env() -> dict[str, str]:
     """pyodps credential arguments, from the environment only (never files, never printed).
 
-    A long-term key pair, or an STS key pair plus its security token.
+    A long-term key pair, or an STS key pair plus its security token (pyodps then signs as
+    an StsAccount).
     """
-    access_id, secret = os.environ.get(ACCESS_ID_VAR), os.environ.get(SECRET_VAR)
+    access_id, secret = settings.ACCESS_KEY_ID.get(), settings.ACCESS_KEY_SECRET.get()
     if not access_id or not secret:
-        raise EnvctlError(f"the odps target needs credentials: set {ACCESS_ID_VAR} and {SECRET_VAR}"
-                          f" (and {TOKEN_VAR} for STS credentials)")
+        raise EnvctlError(
+            f"the odps target needs credentials: set {settings.ACCESS_KEY_ID.name} and "
+            f"{settings.ACCESS_KEY_SECRET.name} (and {settings.SECURITY_TOKEN.name} for STS credentials)"
+        )
     credentials = {"access_id": access_id, "secret_access_key": secret}
-    token = os.environ.get(TOKEN_VAR, "").strip()
+    token = settings.SECURITY_TOKEN.get()
     if token:
         credentials["sts_token"] = token
     return credentials
@@ -173,16 +173,11 @@ class OdpsTarget(Target):
         dest.parent.mkdir(parents=True, exist_ok=True)
 
         def run() -> None:
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in self._stream(name):
-                        out.write(chunk)
-                        if progress:
-                            progress(len(chunk))
-                os.replace(tmp, dest)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            with atomic_writer(dest, suffix=".part") as out:
+                for chunk in self._stream(name):
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
 
         self._call("download", run, name)
 

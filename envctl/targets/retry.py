@@ -5,18 +5,16 @@ Why here: every target operation (not just apply) benefits, including the runtim
 
 from __future__ import annotations
 
-import os
 from typing import Callable, TypeVar
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from envctl.errors import EnvctlError
+from envctl import settings
 
 T = TypeVar("T")
 
 DEFAULT_ATTEMPTS = 5
-WAIT_SCALE_VAR = "ENVCTL_RETRY_WAIT_SCALE"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -41,16 +39,7 @@ def wait_scale() -> float:
     Why: fault-injection tests and impatient local runs shorten the waits without changing the
     policy (attempt count, exponential growth) that production relies on.
     """
-    text = os.environ.get(WAIT_SCALE_VAR, "").strip()
-    if not text:
-        return 1.0
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 100:
-        raise EnvctlError(f"{WAIT_SCALE_VAR} must be a number between 0 and 100, not {text!r}")
-    return value
+    return settings.RETRY_WAIT_SCALE.get()
 
 
 def call_with_retries(

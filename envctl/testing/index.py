@@ -7,6 +7,7 @@ stopped (to prove a build does no network work) and restarted on the same port.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import html
@@ -25,6 +26,24 @@ from envctl.testing.wheels import STANDARD_DISTS, Dist, write_dist
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass
+
+
+class _AuthHandler(_QuietHandler):
+    """Answers 401 unless the request carries HTTP Basic credentials equal to ``expected``."""
+
+    expected = ""  # the Authorization header value, set per server
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="envctl-test"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
 
 
 def _project(filename: str) -> str:
@@ -64,17 +83,20 @@ class LocalIndex:
 
     root: Path
     port: int = 0
+    auth: Optional[tuple[str, str]] = None  # (user, password) every request must carry
     _server: Optional[ThreadingHTTPServer] = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, root: Path, dists: Sequence[Dist] = STANDARD_DISTS) -> "LocalIndex":
+    def create(
+        cls, root: Path, dists: Sequence[Dist] = STANDARD_DISTS, auth: Optional[tuple[str, str]] = None
+    ) -> "LocalIndex":
         rp = {}  # per file, like PyPI's data-requires-python
         for dist in dists:
             for path in write_dist(dist, root / "files"):
                 if dist.requires_python:
                     rp[path.name] = dist.requires_python
         write_simple_index(root, rp)
-        return cls(root)
+        return cls(root, auth=auth)
 
     @property
     def url(self) -> str:
@@ -84,7 +106,11 @@ class LocalIndex:
         return self.root / "files" / filename
 
     def start(self) -> "LocalIndex":
-        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        handler_class: type[_QuietHandler] = _QuietHandler
+        if self.auth is not None:
+            token = base64.b64encode(":".join(self.auth).encode()).decode()
+            handler_class = type("_Auth", (_AuthHandler,), {"expected": f"Basic {token}"})
+        handler = functools.partial(handler_class, directory=str(self.root))
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -33,6 +33,8 @@ class Dist:
     tags: Sequence[str] = ("py3-none-any",)  # one wheel per tag; empty = sdist only
     sdist: bool = False
     extra_sdist_files: Mapping[str, Content] = field(default_factory=dict)
+    build_requires: Sequence[str] = ()  # the sdist's [build-system] requires
+    backend_prelude: str = ""  # code the sdist's backend runs on import (e.g. to record its environment)
 
     @property
     def dist_name(self) -> str:
@@ -87,7 +89,7 @@ def wheel_filename(dist: Dist, tag: str) -> str:
 
 _BACKEND = '''"""Minimal in-tree PEP 517 backend: packs the listed files into a py3-none-any wheel."""
 import base64, hashlib, os, zipfile
-
+{prelude}
 NAME, VERSION, FILES, METADATA = {name!r}, {version!r}, {files!r}, {metadata!r}
 
 
@@ -123,11 +125,13 @@ def sdist_bytes(dist: Dist) -> bytes:
     members: dict[str, bytes] = {path: _bytes(content) for path, content in dist.files.items()}
     members.update({path: _bytes(content) for path, content in dist.extra_sdist_files.items()})
     members["PKG-INFO"] = metadata(dist).encode()
+    requires = ", ".join(f'"{r}"' for r in dist.build_requires)
     members["pyproject.toml"] = (
-        '[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["_backend"]\n'
+        f'[build-system]\nrequires = [{requires}]\nbuild-backend = "tiny_backend"\nbackend-path = ["_backend"]\n'
     ).encode()
     members["_backend/tiny_backend.py"] = _BACKEND.format(
-        name=dist.name, version=dist.version, files=sorted(dist.files), metadata=metadata(dist)
+        name=dist.name, version=dist.version, files=sorted(dist.files), metadata=metadata(dist),
+        prelude=dist.backend_prelude,
     ).encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:

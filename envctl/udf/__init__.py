@@ -9,21 +9,18 @@ sets ``ENVCTL_EXEC``) the decorators return functions unchanged: the packages ar
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Optional
 
+from envctl import settings
 from envctl.udf.marking import mark, resources_of
 from envctl.udf.resolution import Query, Resolution, resolve
 
 __all__ = ["with_python_requirements", "with_environment", "resolve", "resources_of", "Resolution"]
 
-EXEC_ENV_VAR = "ENVCTL_EXEC"
-"""Set by ``envctl exec`` to the environment whose packages are already on ``sys.path``."""
-
 
 def _decorator(query: Query) -> Callable[[Callable[..., Any]], Any]:
     def decorate(func: Callable[..., Any]) -> Any:
-        if os.environ.get(EXEC_ENV_VAR):
+        if settings.EXEC.get():
             return func  # running locally under `envctl exec`: the packages are importable already
         return mark(func, [resolve(query).resource])
 

@@ -16,9 +16,9 @@ from typing import Callable, Iterable, Optional
 
 from filelock import FileLock
 
-from envctl.cache import Cache
+from envctl import settings
+from envctl.build.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
-from envctl.udf import settings
 from envctl.udf.keys import AdhocRequest, is_temporary_resource
 
 LOCK_TIMEOUT = 3600.0
@@ -103,20 +103,20 @@ def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
 
 def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     """gc's rule: ad-hoc temporaries whose upload is older than the configured TTL."""
-    ttl = settings.adhoc_ttl()
+    ttl = settings.ADHOC_TTL.get()
     return [info.name for info in listing if is_temporary_resource(info.name) and info.modified + ttl <= now]
 
 
 def register_gc_rule() -> None:
     """Let ``envctl gc`` remove expired ad-hoc temporaries (idempotent)."""
-    from envctl.retention import TEMP_SOURCES
+    from envctl.deploy.retention import TEMP_SOURCES
 
     if expired_temporaries not in TEMP_SOURCES:
         TEMP_SOURCES.append(expired_temporaries)
 
 
-def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.builder.BuiltArchive
-    from envctl.builder import build_requirements
+def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.build.builder.BuiltArchive
+    from envctl.build.builder import build_requirements
 
     stats["builds"] += 1
     _, archive = build_requirements(

@@ -14,17 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from envctl.cache import write_json_atomic
+from envctl import settings
+from envctl.files import write_json_atomic
 
-RESOLVE_TTL_ENV_VAR = "ENVCTL_RESOLVE_TTL"
-DEFAULT_RESOLVE_TTL = 60.0
 
 
 def resolve_ttl() -> float:
     """Seconds a resolution stays valid (``ENVCTL_RESOLVE_TTL``; 0 disables caching)."""
-    from envctl.durations import seconds_from_env
-
-    return seconds_from_env(RESOLVE_TTL_ENV_VAR, DEFAULT_RESOLVE_TTL)
+    return settings.RESOLVE_TTL.get()
 
 
 class ResolutionCache:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from envctl.errors import EnvctlError
-from envctl.requirements import RequirementError, normalize_requirements
+from envctl.spec.requirements import RequirementError, normalize_requirements
 
-from envctl.state import TEMP_PREFIX
+from envctl.deploy.state import TEMP_PREFIX
 
 PINNED_PREFIX = "envctl_pin-"
 """Long-term ``force_rebuild`` archives: outside the controller's ``envctl-`` listing, never gc'd."""

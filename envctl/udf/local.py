@@ -2,28 +2,28 @@
 
 The archive comes from the target (the deployed current version, downloaded once) or from
 the local build cache (the archive ``envctl build`` made from the committed lock). It is
-unpacked once per sha256 under ``<cache>/exec/<sha256>`` and put on ``PYTHONPATH``; a CPython
-of the environment's version is used when one is installed, since compiled wheels in the
-archive only import on that version.
+unpacked once per sha256 under ``<cache>/exec/<sha256>`` and run in an isolated venv made from
+the base CPython of the environment's version (:mod:`envctl.build.sandbox`): only the stdlib,
+the archive's ``packages/`` and the spec's excluded (cluster-provided) packages import, so a
+dependency missing from the archive fails locally as it would on the cluster.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from envctl.archive import extract_archive
-from envctl.builder import cached_archive
-from envctl.cache import Cache
-from envctl.digests import file_hexdigest
+from envctl.build import sandbox
+from envctl.build.archive import extract_archive
+from envctl.build.builder import cached_archive
+from envctl.build.cache import Cache
+from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
 from envctl.errors import EnvctlError
-from envctl.install import PACKAGES_DIR
-from envctl.project import Project, cache_dir
-from envctl.state import VersionInfo
+from envctl.build.install import PACKAGES_DIR
+from envctl.spec.project import Project, cache_dir
+from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
 
 SOURCES = ("auto", "deployed", "local")
@@ -40,7 +40,7 @@ class LocalArchive:
 
 def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     """Download the deployed archive once into the cache, verified against its sha256."""
-    dest = cache_dir() / "exec" / "archives" / f"{version.sha256}.tar.gz"
+    dest = cache_dir() / "exec" / "archives" / f"{_digest(version.sha256)}.tar.gz"
     origin = f"{version.resource} ({version.label}) from {target.url}"
     if dest.is_file() and file_hexdigest(dest) == version.sha256:
         return LocalArchive(dest, version.sha256, origin)
@@ -52,9 +52,16 @@ def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     return LocalArchive(dest, actual, origin)
 
 
+def _digest(sha256: str) -> str:
+    """``sha256`` if it is one (it names cache paths); anything else is refused, never joined."""
+    if not is_hex_digest(sha256):
+        raise EnvctlError(f"refusing archive digest {sha256[:80]!r}: not a sha256")
+    return sha256
+
+
 def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
     """The build cache's archive for the environment's committed lock, if it was built here."""
-    from envctl.lockfile import read_lock
+    from envctl.lock.lockfile import read_lock
 
     lock_file = project.lock_path(environment)
     if not lock_file.is_file():
@@ -67,24 +74,18 @@ def built_archive(project: Project, environment: str) -> Optional[LocalArchive]:
 
 def unpack(archive: LocalArchive) -> Path:
     """The archive's tree under ``<cache>/exec/<sha256>``, extracted once and reused."""
-    dest = cache_dir() / "exec" / archive.sha256
+    dest = cache_dir() / "exec" / _digest(archive.sha256)
     if dest.is_dir():
         return dest
     lock = Cache.default().filelock(f"exec-{archive.sha256}")
     with lock:
         if dest.is_dir():
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{archive.sha256[:12]}.", dir=dest.parent))
         try:
-            extract_archive(archive.path, staging)
-            os.replace(staging, dest)
-        except EnvctlError as exc:
+            with atomic_directory(dest) as staging:
+                extract_archive(archive.path, staging)
+        except (EnvctlError, OSError) as exc:
             raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
-        except OSError as exc:
-            raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 
@@ -96,28 +97,40 @@ def import_root(tree: Path) -> Path:
 
 def find_interpreter(python: str) -> Optional[Path]:
     """An installed CPython of the target's ``major.minor`` (the builder's discovery)."""
-    from envctl.verify import find_interpreter as discover
+    from envctl.build.verify import find_interpreter as discover
 
     return discover(".".join(python.split(".")[:2]))
 
 
-PYTHON_NAMES = ("python", "python3")
+def excluded_packages(project: Project, environment: str) -> list[str]:
+    """The distributions the committed lock excludes (the cluster image provides them)."""
+    from envctl.lock.lockfile import read_lock
+
+    lock_file = project.lock_path(environment)
+    if not lock_file.is_file():
+        return []
+    return [name for name, _ in read_lock(lock_file).excluded]
 
 
 def command_and_env(
-    command: Sequence[str], tree: Path, interpreter: Optional[Path], base: Mapping[str, str]
+    command: Sequence[str],
+    tree: Path,
+    interpreter: Path | None,
+    base: Mapping[str, str],
+    *,
+    excluded: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, str]]:
-    """The command to run and its environment: archive first on PYTHONPATH, matching python.
+    """The command to run and its environment, isolated in a sandbox of ``interpreter``.
 
-    ``python``/``python3`` as the command become the matching interpreter, whose
-    directory also leads ``PATH`` so scripts that call ``python`` again get the same one.
+    ``python``/``python3``/``python3.X`` as the command become the sandbox's interpreter, whose
+    ``bin`` also leads ``PATH`` so scripts that call ``python`` again get the same one; the
+    caller's ``PYTHONPATH`` is dropped. Without an interpreter (none of the target version is
+    installed) the archive is only put on ``PYTHONPATH``, and the caller warns.
     """
-    env = dict(base)
-    root = str(import_root(tree))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, base.get("PYTHONPATH", "")) if p)
-    argv = list(command)
-    if interpreter is not None:
-        env["PATH"] = os.pathsep.join(p for p in (str(interpreter.parent), base.get("PATH", "")) if p)
-        if argv and argv[0] in PYTHON_NAMES:
-            argv[0] = str(interpreter)
-    return argv, env
+    root = import_root(tree)
+    if interpreter is None:
+        env = dict(base)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), base.get("PYTHONPATH", "")) if p)
+        return list(command), env
+    box = sandbox.cached(interpreter, [root], cache_dir() / "exec" / "venvs", excluded=excluded)
+    return sandbox.replace_python(command, box), box.env(base)

@@ -16,19 +16,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from envctl import settings
 from envctl.errors import EnvctlError
-from envctl.project import Project, cache_dir, find_project
-from envctl.requirements import RequirementError, normalize_requirements
-from envctl.spec import Environment
-from envctl.state import VersionInfo
+from envctl.spec.project import Project, cache_dir, find_project
+from envctl.spec.requirements import RequirementError, normalize_requirements
+from envctl.spec.loader import DEFAULT_PLATFORM, Environment
+from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
-from envctl.udf import adhoc, settings
+from envctl.udf import adhoc
 from envctl.udf.cache import ResolutionCache, resolve_ttl
 from envctl.udf.keys import AdhocRequest
 
 NAMED, ADHOC, PINNED = "named", "adhoc", "pinned"
-_ENV_INPUTS = ("ENVCTL_TARGET", "ENVCTL_ROOT", "ENVCTL_PYTHON", "ENVCTL_PLATFORM", "ENVCTL_INDEX_URL",
-               "ENVCTL_EXTRA_INDEX_URLS", "ENVCTL_CACHE_DIR", "ENVCTL_RESOLVE_TTL", "ENVCTL_ADHOC_TTL")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def disk_cache() -> ResolutionCache:
 
 def resolve(query: Query) -> Resolution:
     """The resource for ``query``; cheap when the same query was answered recently."""
-    memo_key = (query, os.getcwd(), *(os.environ.get(v) for v in _ENV_INPUTS))
+    memo_key = (query, os.getcwd(), settings.runtime_snapshot())
     now = time.time()
     hit = _memo.get(memo_key)
     if hit is not None and hit[0] > now:
@@ -92,13 +91,13 @@ def _ttl_for(result: Resolution, now: float, *, pinned_forever: bool = False) ->
         return float("inf")  # force_rebuild: rebuild once per process, not once per function
     ttl = resolve_ttl()
     if result.expires_at is not None:
-        ttl = min(ttl, result.expires_at - now - adhoc.expiry_margin(settings.adhoc_ttl()))
+        ttl = min(ttl, result.expires_at - now - adhoc.expiry_margin(settings.ADHOC_TTL.get()))
     return max(ttl, 0.0)
 
 
 def _resolve_uncached_memo(query: Query) -> Resolution:
     project = find_project()
-    url = settings.target_url(query.target)
+    url = query.target or settings.TARGET.get()
     cache_key = "|".join(
         str(part)
         for part in (url or f"local:{project.root}", query.environment, _normalized(query.requirements),
@@ -135,7 +134,7 @@ def resource_ref(target: Target, name: str) -> str:
 
 def resolve_uncached(query: Query, project: Project) -> Resolution:
     """One real resolution against the target (no caches consulted)."""
-    target = open_target(settings.target_url(query.target), project)
+    target = open_target(query.target or settings.TARGET.get(), project)
     spec = _spec(project, query.environment)
     if query.environment and not query.force_rebuild:
         current = deployed_version(target, query.environment)
@@ -153,7 +152,7 @@ def resolve_uncached(query: Query, project: Project) -> Resolution:
     if query.force_rebuild:
         archive = adhoc.ensure_pinned(target, request)
         return Resolution(resource_ref(target, archive.name), PINNED, target.url, query.environment)
-    archive = adhoc.ensure_temporary(target, request, ttl=settings.adhoc_ttl())
+    archive = adhoc.ensure_temporary(target, request, ttl=settings.ADHOC_TTL.get())
     return Resolution(resource_ref(target, archive.name), ADHOC, target.url, query.environment,
                       archive.expires_at)
 
@@ -167,7 +166,7 @@ def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
 
 def deployed_version(target: Target, environment: str) -> Optional[VersionInfo]:
     """The controller's current version of ``environment`` in ``target`` (one state read)."""
-    from envctl.observe import current_resource
+    from envctl.deploy.observe import current_resource
 
     return current_resource(target, environment)
 
@@ -186,10 +185,10 @@ def _adhoc_request(query: Query, spec: Optional[Environment]) -> AdhocRequest:
         )
     return AdhocRequest.create(
         query.requirements,
-        python=settings.adhoc_python(query.python),
-        platform=settings.adhoc_platform(),
+        python=query.python or settings.PYTHON.get(),
+        platform=settings.PLATFORM.get() or DEFAULT_PLATFORM,
         prefer_binary=query.prefer_binary,
         pre_release=query.pre_release,
-        index_url=settings.index_url(),
-        extra_index_urls=settings.extra_index_urls(),
+        index_url=settings.INDEX_URL.get(),
+        extra_index_urls=settings.EXTRA_INDEX_URLS.get(),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from odps import ODPS
 
-from envctl.emulator.pytest_plugin import TEST_ACCESS_ID, TEST_SECRET
+from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET
 from envctl.testing.emulator_process import start_emulator_process, stop_emulator_process
 
 

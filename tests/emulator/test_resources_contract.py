@@ -12,7 +12,7 @@ from odps import ODPS, errors
 from odps.models import ArchiveResource, FileResource, Resource
 
 from envctl.emulator import Emulator
-from envctl.emulator.pytest_plugin import emulator_target_url, make_odps_client
+from envctl.testing.emulator_fixtures import emulator_target_url, make_odps_client
 
 
 def _reloaded(client: ODPS, name: str) -> Resource:

@@ -1,6 +1,6 @@
-"""Fixtures for hardening tests (defined in ``hardening_helpers``, a uniquely named module)."""
+"""Fixtures for hardening tests (defined in ``helpers``, a uniquely named module)."""
 
-from hardening_helpers import (  # noqa: F401 - fixtures
+from tests.hardening.helpers import (  # noqa: F401 - fixtures
     barrier,
     no_stray_processes,
     repo,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hardening_helpers import (
+from tests.hardening.helpers import (
     CLI_TIMEOUT,
     Barrier,
     Repo,
@@ -25,9 +25,9 @@ from hardening_helpers import (
     wait_for,
 )
 
-from envctl.lease import acquire, current_lease, release
-from envctl.observe import read_state
-from envctl.state import State
+from envctl.deploy.lease import acquire, current_lease, release
+from envctl.deploy.observe import read_state
+from envctl.deploy.state import State
 from envctl.targets import Target
 
 

@@ -10,12 +10,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from hardening_helpers import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
+from tests.hardening.helpers import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
 
 from envctl.emulator import Emulator
-from envctl.lockfile import read_lock
-from envctl.observe import read_state
-from envctl.state import State
+from envctl.lock.lockfile import read_lock
+from envctl.deploy.observe import read_state
+from envctl.deploy.state import State
 from envctl.targets import Target
 
 KILLED = -signal.SIGKILL

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hardening_helpers import Repo, assert_intact, envctl, one_line_error, run
+from tests.hardening.helpers import Repo, assert_intact, envctl, one_line_error, run
 
 from envctl.emulator import Emulator
-from envctl.observe import read_state
+from envctl.deploy.observe import read_state
 from envctl.targets import Target
 
 pytestmark = pytest.mark.parametrize("target_url", ["odps"], indirect=True)

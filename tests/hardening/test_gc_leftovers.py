@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import signal
 
-from hardening_helpers import Repo, assert_intact, envctl, observed_archives, run
+from tests.hardening.helpers import Repo, assert_intact, envctl, observed_archives, run
 
-from envctl.lease import renewal_object
-from envctl.observe import read_state
+from envctl.deploy.lease import renewal_object
+from envctl.deploy.observe import read_state
 from envctl.targets import Target
 
 

@@ -7,10 +7,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envctl.observe import Observed, fingerprint
-from envctl.plan import DesiredEnv, Plan, plan
-from envctl.render import render_json
-from envctl.state import EnvState, State, VersionInfo, archive_name
+from envctl.deploy.observe import Observed, fingerprint
+from envctl.deploy.plan import DesiredEnv, Plan, plan
+from envctl.cli.views.plan import render_json
+from envctl.deploy.state import EnvState, State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
 
 NAMES = ("alpha", "beta", "gamma", "delta")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hardening_helpers import Repo, lock_all, run, write_spec
+from tests.hardening.helpers import Repo, lock_all, run, write_spec
 
-from envctl.lockfile import read_lock
-from envctl.observe import read_state
+from envctl.lock.lockfile import read_lock
+from envctl.deploy.observe import read_state
 from envctl.targets import Target
 from envctl.testing.index import LocalIndex
 from envctl.testing.wheels import STANDARD_DISTS

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from envctl.spec import load_environments
+from envctl.spec.loader import load_environments
 
 KEYS = ["name", "python", "platform", "requirements", "exclude", "extends", "labels", "owners",
         "prefer_binary", "pre_release", "index_url", "extra_index_urls", "description", "other"]

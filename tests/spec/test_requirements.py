@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envctl.requirements import RequirementError, normalize_requirements, split_requirements
+from envctl.spec.requirements import RequirementError, normalize_requirements, split_requirements
 
 
 @pytest.mark.parametrize(

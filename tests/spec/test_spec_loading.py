@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from envctl.errors import EnvctlError
-from envctl.spec import DEFAULT_PLATFORM, load_environments, load_project_environments, merge
+from envctl.spec.loader import DEFAULT_PLATFORM, load_environments, load_project_environments, merge
 
 
 def _write(directory: Path, name: str, body: str) -> None:

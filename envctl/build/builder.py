@@ -1,0 +1,198 @@
+"""Build an environment's archive from its lock: fetch, (build sdists), install, pack, cache.
+
+The archive cache is keyed by ``Lock.lock_hash()``: a rebuild of an unchanged lock is a cache
+lookup with no network and no packing. A miss downloads exactly the locked files, installs
+them into ``packages/`` and packs them reproducibly, so two builds of one lock are
+byte-identical and the sha256 is the archive's identity.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from envctl import console, crashpoints
+from envctl.build.archive import write_archive
+from envctl.build.cache import Cache
+from envctl.files import atomic_path, write_json_atomic
+from envctl.errors import EnvctlError
+from envctl.build.fetch import fetch
+from envctl.build.install import install_wheel
+from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
+from envctl.spec.requirements import split_requirements
+from envctl.lock.resolve import resolve_environment
+from envctl.spec.indexes import index_urls
+from envctl.build.sdist import build_wheel
+from envctl.build.size import SizeBudget, check_size
+from envctl.spec.loader import DEFAULT_PLATFORM, Environment
+
+ADHOC_NAME = "adhoc"
+
+
+@dataclass(frozen=True)
+class BuiltArchive:
+    path: Path
+    sha256: str
+    md5: str
+    size: int
+    lock_hash: str
+    packages: tuple[tuple[str, str], ...]  # (name, version) packed
+    largest: tuple[tuple[str, int], ...] = ()  # (name, unpacked bytes), largest first
+    cached: bool = False  # True when served from the archive cache without building
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "md5": self.md5,
+            "size": self.size,
+            "lock_hash": self.lock_hash,
+            "packages": [{"name": n, "version": v} for n, v in self.packages],
+            "largest": [{"name": n, "unpacked_bytes": s} for n, s in self.largest],
+            "cached": self.cached,
+        }
+
+
+def cached_archive(cache: Cache, lock_hash: str) -> Optional[BuiltArchive]:
+    """The archive already built for ``lock_hash`` (its recorded sha256, no re-hashing), if any."""
+    path = cache.archive_path(lock_hash)
+    meta = cache.read_json(cache.archive_meta_path(lock_hash))
+    if meta is None or not path.is_file() or path.stat().st_size != meta.get("size"):
+        return None
+    return BuiltArchive(
+        path=path,
+        sha256=meta["sha256"],
+        md5=meta["md5"],
+        size=meta["size"],
+        lock_hash=lock_hash,
+        packages=tuple((p[0], p[1]) for p in meta["packages"]),
+        largest=tuple((p[0], p[1]) for p in meta["largest"]),
+        cached=True,
+    )
+
+
+def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) -> BuiltArchive:
+    key = lock.lock_hash()
+    paths = fetch(lock.packages, cache, index_urls=urls, progress=progress)
+    sizes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="envctl-build-", dir=cache.tmp_dir) as tmp:
+        tree = Path(tmp) / "tree"
+        (tree / "packages").mkdir(parents=True)
+        # sdists build in subprocesses while the wheels install; install order is fixed
+        # (wheels, then built sdists, each by name) and the archive sorts its entries anyway.
+        sdists = sorted((f for f in lock.packages if not f.is_wheel), key=lambda f: f.name)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(sdists), os.cpu_count() or 1))) as pool:
+            builds = [(f, pool.submit(build_wheel, paths[f.sha256], f, cache, urls)) for f in sdists]
+            for file in sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name):
+                sizes[file.name] = install_wheel(paths[file.sha256], tree).unpacked_bytes
+            for file, wheel in builds:
+                sizes[file.name] = install_wheel(wheel.result(), tree).unpacked_bytes
+        dest = cache.archive_path(key)
+        with atomic_path(dest) as tmp_archive:
+            info = write_archive(tree, tmp_archive, progress=progress)
+            crashpoints.reach("build")
+    built = BuiltArchive(
+        path=dest,
+        sha256=info.sha256,
+        md5=info.md5,
+        size=info.size,
+        lock_hash=key,
+        packages=tuple(sorted((f.name, f.version) for f in lock.packages)),
+        largest=tuple(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+    meta = built.to_json()
+    meta["packages"] = [list(p) for p in built.packages]
+    meta["largest"] = [list(p) for p in built.largest]
+    write_json_atomic(cache.archive_meta_path(key), meta)
+    return built
+
+
+def build_lock(
+    lock: Lock,
+    *,
+    index_urls: Sequence[str],
+    progress: bool = True,
+    cache: Optional[Cache] = None,
+    budget: Optional[SizeBudget] = None,
+    output: Optional[Path] = None,
+) -> BuiltArchive:
+    """Build (or fetch from the archive cache) the archive of ``lock`` and check its size."""
+    cache = cache or Cache.default()
+    budget = budget or SizeBudget.from_settings()
+    key = lock.lock_hash()
+    built = cached_archive(cache, key)
+    if built is None:
+        with cache.filelock(f"archive-{key}"):
+            built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress)
+    warning = check_size(budget, built.size, built.largest)
+    if warning:
+        console.warn(warning)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(output) as tmp:
+            shutil.copyfile(built.path, tmp)
+        built = BuiltArchive(**{**built.__dict__, "path": output})
+    return built
+
+
+def build(
+    env: Environment,
+    lock: Lock,
+    *,
+    progress: bool = True,
+    cache: Optional[Cache] = None,
+    budget: Optional[SizeBudget] = None,
+    output: Optional[Path] = None,
+) -> BuiltArchive:
+    """The archive of ``env`` from its current ``lock``; a stale lock is refused."""
+    if not is_current(env, lock):
+        raise EnvctlError(f"the lock of {env.name!r} is stale (the spec changed); run 'envctl lock {env.name}'")
+    return build_lock(lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget, output=output)
+
+
+def build_requirements(
+    requirements: Sequence[str],
+    *,
+    python: str,
+    platform: str = DEFAULT_PLATFORM,
+    prefer_binary: bool = False,
+    pre_release: bool = False,
+    index_url: Optional[str] = None,
+    extra_index_urls: Sequence[str] = (),
+    refresh: bool = False,
+    progress: bool = False,
+    cache: Optional[Cache] = None,
+) -> tuple[Lock, BuiltArchive]:
+    """Ad-hoc path for the UDF runtime: resolve in memory (lock cached by inputs) and build.
+
+    Without ``refresh`` an earlier resolution of the same inputs is reused from the cache, so
+    a repeated call does no network work at all.
+    """
+    env = Environment(
+        name=ADHOC_NAME,
+        python=python,
+        platform=platform,
+        requirements=tuple(r for text in requirements for r in split_requirements(text)),
+        prefer_binary=prefer_binary,
+        pre_release=pre_release,
+        index_url=index_url,
+        extra_index_urls=tuple(extra_index_urls),
+    )
+    cache = cache or Cache.default()
+
+    lock_path = cache.lock_path(inputs_hash(env))
+    lock: Optional[Lock] = None
+    if not refresh and lock_path.is_file():
+        try:
+            lock = read_lock(lock_path)
+        except EnvctlError:
+            lock = None  # a damaged cache entry is re-resolved, not an error
+    if lock is None or not is_current(env, lock):
+        lock = resolve_environment(env)
+        write_lock(lock_path, lock)
+    return lock, build(env, lock, progress=progress, cache=cache)

@@ -1,0 +1,108 @@
+"""Download exactly the locked files, in parallel, verifying each sha256 into the cache.
+
+A file already in the cache (it is keyed by its hash) is never downloaded again. A download is
+streamed into a temporary file while hashing; only a matching hash is renamed into place, so a
+mismatch is a hard error that names the file and leaves nothing corrupt behind. Transient
+network failures are retried with backoff; 4xx answers and hash mismatches are not.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from envctl.build.cache import Cache
+from envctl.files import atomic_path
+from envctl.errors import EnvctlError
+from envctl.spec.indexes import auth_for, strip_auth
+from envctl.lock.lockfile import LockedFile
+from envctl.progress import bytes_progress
+
+CHUNK = 1024 * 1024
+DEFAULT_WORKERS = 8
+TIMEOUT_S = 60
+
+
+class HashMismatch(EnvctlError):
+    pass
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code == 429
+    return isinstance(exc, (urllib.error.URLError, TimeoutError, ConnectionError))
+
+
+def _request(url: str, index_urls: Sequence[str]) -> urllib.request.Request:
+    request = urllib.request.Request(url, headers={"User-Agent": "envctl"})
+    credentials = auth_for(url, index_urls)
+    if credentials:
+        token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request
+
+
+@retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(4), wait=wait_exponential(0.5, max=8), reraise=True)
+def _download(file: LockedFile, dest: Path, index_urls: Sequence[str], advance: Callable[[int], None]) -> None:
+    digest = hashlib.sha256()
+    received = 0
+    with atomic_path(dest) as tmp:
+        try:
+            with urllib.request.urlopen(_request(file.url, index_urls), timeout=TIMEOUT_S) as response, tmp.open("wb") as out:
+                while chunk := response.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    received += len(chunk)
+                    advance(len(chunk))
+        except BaseException:
+            advance(-received)  # the retry starts the file again
+            raise
+        if digest.hexdigest() != file.sha256:
+            raise HashMismatch(
+                f"sha256 mismatch for {file.filename} from {strip_auth(file.url)}: expected {file.sha256}, "
+                f"got {digest.hexdigest()}; the file was not cached (index changed or tampered with?)"
+            )
+
+
+def fetch(
+    files: Sequence[LockedFile],
+    cache: Cache,
+    *,
+    index_urls: Sequence[str] = (),
+    progress: bool = True,
+    workers: int = DEFAULT_WORKERS,
+) -> dict[str, Path]:
+    """Make every file available in the cache; returns ``{sha256: path}``."""
+    paths = {f.sha256: cache.file_path(f.sha256, f.filename) for f in files}
+    missing = [f for f in files if not paths[f.sha256].is_file()]
+    if not missing:
+        return paths
+    with bytes_progress(progress) as bar:
+        total: Optional[int] = sum(f.size or 0 for f in missing) if all(f.size for f in missing) else None
+        task = bar.add_task(f"downloading {len(missing)} file(s)", total=total)
+
+        def one(file: LockedFile) -> None:
+            dest = paths[file.sha256]
+            with cache.filelock(f"file-{file.sha256}"):
+                if dest.is_file():  # another process fetched it meanwhile
+                    bar.advance(task, file.size or 0)
+                    return
+                try:
+                    _download(file, dest, index_urls, lambda n: bar.advance(task, n))
+                except HashMismatch:
+                    raise
+                except (urllib.error.URLError, OSError) as exc:
+                    reason = getattr(exc, "reason", None) or exc
+                    raise EnvctlError(f"cannot download {file.filename} from {strip_auth(file.url)}: {reason}") from None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
+            for future in [pool.submit(one, f) for f in missing]:
+                future.result()
+    return paths

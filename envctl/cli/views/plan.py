@@ -1,0 +1,86 @@
+"""Showing a Plan: rich text for terminals, markdown for PR comments, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from envctl.console import redact
+from envctl.deploy.plan import Change, Plan
+
+MARKER = "<!-- envctl-plan -->"
+"""Hidden marker so CI can find and update one sticky PR comment instead of adding more."""
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "noop": " "}
+STYLES = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
+_LINE_STYLES = {"+": "green", "-": "red", "~": "yellow"}
+
+
+def _what(change: Change) -> str:
+    if change.action == "create":
+        return f"reuse v{change.reuse_version}" if change.reuse_version else "build + upload"
+    if change.action == "update":
+        return f"re-point to v{change.reuse_version}" if change.reuse_version else "build + upload"
+    if change.action == "delete":
+        return "remove pointer + archives"
+    return ""
+
+
+def summary(plan: Plan) -> str:
+    counts = plan.counts()
+    if not plan.has_changes:
+        return f"No changes. {counts['noop']} environment(s) up to date."
+    return (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete, {counts['noop']} unchanged."
+    )
+
+
+def render_text(plan: Plan, console: Console) -> None:
+    """Terraform-style lines: one per changed environment, its reasons indented below."""
+    console.print(f"Target: {redact(plan.target)}", markup=False)
+    for change in plan.changes:
+        if change.action == "noop":
+            continue
+        style = STYLES[change.action]
+        current = f" (now v{change.current_version}, python {change.python})" if change.current_version else ""
+        console.print(
+            f"[{style}]{SYMBOLS[change.action]} {change.environment}[/{style}]: "
+            f"{change.action}, {_what(change)}{current}",
+            soft_wrap=True,
+        )
+        for reason in change.reasons:
+            console.print(f"    - {reason}", markup=False, soft_wrap=True)
+        for line in change.packages_diff:
+            console.print(f"        {line}", markup=False, soft_wrap=True, style=_LINE_STYLES[line[0]])
+    console.print(summary(plan), markup=False)
+
+
+def render_markdown(plan: Plan) -> str:
+    """A PR comment: summary, a table of changes, and details of every environment."""
+    lines = [MARKER, "### envctl plan", "", f"Target: `{redact(plan.target)}`", "", f"**{summary(plan)}**", ""]
+    changed = [c for c in plan.changes if c.action != "noop"]
+    if changed:
+        lines += ["| | environment | action | current | python | reasons |", "|---|---|---|---|---|---|"]
+        for c in changed:
+            current = f"v{c.current_version}" if c.current_version else "-"
+            reasons = "; ".join(c.reasons).replace("|", "\\|")
+            lines.append(
+                f"| `{SYMBOLS[c.action]}` | `{c.environment}` | {c.action} {_what(c)} | {current} | "
+                f"{c.python or '-'} | {reasons} |"
+            )
+        lines.append("")
+    for c in changed:
+        if c.packages_diff:
+            lines += [f"<details><summary><code>{c.environment}</code>: package changes</summary>", "", "```diff"]
+            lines += [("!" + line[1:]) if line.startswith("~") else line for line in c.packages_diff]
+            lines += ["```", "", "</details>", ""]
+    unchanged = [c.environment for c in plan.changes if c.action == "noop"]
+    if unchanged:
+        lines += ["<details><summary>Unchanged environments</summary>", "", ", ".join(f"`{n}`" for n in unchanged), "", "</details>", ""]
+    lines.append(f"<sub>fingerprint `{plan.fingerprint[:12]}` · envctl {plan.envctl_version}</sub>")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(plan: Plan) -> str:
+    return redact(json.dumps(plan.to_json(), indent=2, sort_keys=True))

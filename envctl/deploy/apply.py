@@ -1,0 +1,195 @@
+"""Executing a Plan: build -> upload -> verify size/md5 -> switch the pointer, per environment.
+
+Order matters: the index (the only thing jobs read) is rewritten for an environment only after
+its archive is in the target and verified, so a failure at any step leaves every environment
+either on its old version or fully on the new one. Each rewrite first passes ``guard`` (the
+lease check), so an apply whose lease was broken stops before it switches a pointer. Transient errors are retried inside the
+target; an upload whose name already exists is accepted only if its bytes are identical.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional, Protocol
+
+from envctl import console, crashpoints, settings
+from envctl.errors import EnvctlError
+from envctl.lock.lockfile import Lock
+from envctl.deploy.observe import Observed, write_state
+from envctl.deploy.plan import Change, DesiredEnv, Plan
+from envctl.spec.loader import Environment
+from envctl.deploy.state import State, VersionInfo, archive_name
+from envctl.targets.base import ObjectExists, ObjectInfo, Progress, Target, TargetError, verify_uploaded
+
+
+class Built(Protocol):
+    """What apply needs from a build (``envctl.build.builder.BuiltArchive`` satisfies it)."""
+
+    path: Path
+    sha256: str
+    md5: str
+    size: int
+    lock_hash: str
+    packages: tuple[tuple[str, str], ...]
+
+
+BuildFn = Callable[[Environment, Lock], Built]
+ProgressFactory = Callable[[str, int], Progress]
+
+
+@dataclass
+class Outcome:
+    """What happened to one environment, for the summary and ``--format json``."""
+
+    environment: str
+    action: str
+    detail: str
+    version: Optional[int] = None
+    uploaded_bytes: int = 0
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(o.action not in ("noop", "skipped") for o in self.outcomes)
+
+
+def check_fresh(plan: Plan, target: Target, observed: Observed, desired: dict[str, DesiredEnv]) -> None:
+    """A saved plan is only valid for the target state and the locks it was made from."""
+    if plan.target != target.url:
+        raise EnvctlError(f"the plan was made for target {plan.target}, not {target.url}")
+    if plan.fingerprint != observed.fingerprint:
+        raise EnvctlError("stale plan: the target changed since the plan was made; run 'envctl plan' again")
+    for change in plan.changes:
+        if change.action == "delete":
+            if change.environment in desired:
+                raise EnvctlError(f"stale plan: environment {change.environment!r} is back in environments/")
+            continue
+        want = desired.get(change.environment)
+        if want is None or want.lock_hash != change.desired_lock:
+            raise EnvctlError(
+                f"stale plan: the lock of {change.environment!r} changed since the plan was made; run 'envctl plan' again"
+            )
+
+
+def git_commit(root: Path) -> Optional[str]:
+    """The commit being applied: ``GITHUB_SHA`` in CI, else ``git rev-parse HEAD``, else None."""
+    sha = settings.GITHUB_SHA.get()
+    if sha:
+        return sha
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+@dataclass
+class Applier:
+    """Carries the target, the inputs and the running index through one apply."""
+
+    target: Target
+    environments: dict[str, Environment]
+    locks: dict[str, Lock]
+    build: BuildFn
+    state: State
+    objects: dict[str, ObjectInfo]
+    commit: Optional[str] = None
+    progress: Optional[ProgressFactory] = None
+    clock: Callable[[], float] = time.time
+    guard: Callable[[str], None] = lambda before: None
+    """Called before each index write with what is about to happen; raises to stop (lease lost)."""
+
+    def _save(self, state: State, name: str) -> None:
+        self.guard(f"switching the pointer of {name!r} (environments before it are applied, "
+                   "it and later ones are unchanged)")
+        self.state = write_state(self.target, state)
+
+    def _ensure_uploaded(self, name: str, built: Built) -> tuple[ObjectInfo, int]:
+        """The archive in the target, verified; uploads only when it is not already there intact."""
+        listed = self.objects.get(name)
+        if listed is not None and listed.size == built.size:
+            existing = self.target.stat(name)
+            if existing is not None and existing.size == built.size and existing.md5 in (None, built.md5):
+                return existing, 0
+        if listed is not None:
+            self.target.delete(name)  # same name, different bytes: corrupted out of band
+        on_bytes = self.progress(f"upload {name}", built.size) if self.progress else None
+        on_bytes = crashpoints.watch_progress("upload", on_bytes)
+        try:
+            info = self.target.put_file(name, built.path, md5=built.md5, kind="archive", progress=on_bytes)
+        except ObjectExists:  # e.g. a retried upload whose first attempt landed after all
+            info = verify_uploaded(name, self.target.stat(name), built.size, built.md5)
+        return info, built.size
+
+    def _deploy(self, change: Change) -> Outcome:
+        name = change.environment
+        if change.reuse_version is not None:
+            self._save(self.state.with_current(name, change.reuse_version), name)
+            return Outcome(name, change.action, f"re-pointed to v{change.reuse_version} (no build)", change.reuse_version)
+        env, lock = self.environments[name], self.locks[name]
+        built = self.build(env, lock)
+        crashpoints.reach("built")
+        resource = archive_name(name, built.sha256)
+        info, sent = self._ensure_uploaded(resource, built)
+        crashpoints.reach("uploaded")
+        history = self.state.env(name)
+        same = next((v for v in history.versions if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()), None)
+        if same is not None:
+            restored = replace(same, uploaded_modified=info.modified, size=info.size)
+            versions = tuple(restored if v is same else v for v in history.versions)
+            self._save(self.state.with_env(replace(history, versions=versions, current=same.version)), name)
+            return Outcome(name, change.action, f"{resource} ({'uploaded' if sent else 'present'}), v{same.version}", same.version, sent)
+        version = VersionInfo(
+            environment=name,
+            version=history.next_number,
+            resource=resource,
+            sha256=built.sha256,
+            md5=built.md5,
+            size=built.size,
+            lock_hash=lock.lock_hash(),
+            python=lock.python,
+            platform=lock.platform,
+            packages=tuple(built.packages),
+            created=self.clock(),
+            uploaded_modified=info.modified,
+            git_commit=self.commit,
+        )
+        self._save(self.state.with_version(version), name)
+        return Outcome(name, change.action, f"{resource} uploaded ({built.size} bytes), now v{version.version}", version.version, sent)
+
+    def _delete(self, change: Change) -> Outcome:
+        name = change.environment
+        resources = [v.resource for v in self.state.env(name).versions]
+        self._save(self.state.without_env(name), name)  # pointer first: jobs stop resolving it at once
+        for resource in resources:
+            if resource not in self.state.referenced_resources():
+                self.target.delete(resource)
+        return Outcome(name, "delete", f"removed with {len(resources)} archive(s)")
+
+    def run(self, plan: Plan, *, prune: bool) -> ApplyResult:
+        result = ApplyResult()
+        for change in plan.changes:
+            if change.action == "noop":
+                continue
+            if change.action == "delete" and not prune:
+                result.outcomes.append(Outcome(change.environment, "skipped", "not deleted: pass --prune to delete"))
+                continue
+            console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
+            try:
+                outcome = self._delete(change) if change.action == "delete" else self._deploy(change)
+            except TargetError as exc:
+                raise EnvctlError(f"{change.environment}: {exc.message}; environments before it are applied, "
+                                  "it and later ones are unchanged") from None
+            result.outcomes.append(outcome)
+        return result

@@ -1,0 +1,72 @@
+"""Reading what is deployed: one listing plus one read of the index, whatever the env count.
+
+Also the tiny read API for the runtime decorator: ``current_resource(target, env)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional
+
+from envctl.deploy.state import LEASE_OBJECT, PREFIX, STATE_OBJECT, State, VersionInfo, parse_archive_name
+from envctl.targets.base import ObjectInfo, ObjectMissing, Target
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The target as seen at one moment: the index and every envctl object's listing entry."""
+
+    state: State
+    objects: Mapping[str, ObjectInfo]
+    fingerprint: str
+
+
+def fingerprint(state_bytes: bytes, objects: Iterable[ObjectInfo]) -> str:
+    """Changes whenever the index or any archive changes; ignores the lease and temporaries.
+
+    A saved plan stores this; apply refuses the plan when the target no longer matches it.
+    """
+    digest = hashlib.sha256(state_bytes)
+    for info in sorted(objects, key=lambda i: i.name):
+        if parse_archive_name(info.name) and not info.temp:
+            digest.update(f"\n{info.name}\t{info.size}\t{int(info.modified)}".encode())
+    return digest.hexdigest()
+
+
+def observe(target: Target) -> Observed:
+    """List ``envctl-*`` once and read the index only if the listing shows it exists."""
+    objects = {info.name: info for info in target.list(PREFIX) if info.name != LEASE_OBJECT}
+    raw = b""
+    if STATE_OBJECT in objects:
+        try:
+            raw = target.read(STATE_OBJECT)
+        except ObjectMissing:
+            raw = b""
+    state = State.from_bytes(raw, f"{STATE_OBJECT} in {target.url}") if raw else State()
+    return Observed(state=state, objects=objects, fingerprint=fingerprint(raw, objects.values()))
+
+
+def read_state(target: Target) -> State:
+    """Just the index (one read; an empty state when nothing was ever applied)."""
+    try:
+        raw = target.read(STATE_OBJECT)
+    except ObjectMissing:
+        return State()
+    return State.from_bytes(raw, f"{STATE_OBJECT} in {target.url}")
+
+
+def write_state(target: Target, state: State) -> State:
+    """Replace the index with ``state`` (serial bumped); the caller holds the lease."""
+    saved = state.next_serial()
+    target.put_bytes(STATE_OBJECT, saved.to_bytes())
+    return saved
+
+
+def current_resource(target: Target, env_name: str) -> Optional[VersionInfo]:
+    """What jobs using ``env_name`` should reference now (one small read, no archive download).
+
+    ``VersionInfo.resource`` is the archive resource name; ``sha256``, ``python``,
+    ``platform`` and ``packages`` describe it. None when the environment is not deployed.
+    """
+    return read_state(target).env(env_name).current_version

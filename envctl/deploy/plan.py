@@ -1,0 +1,220 @@
+"""``plan(desired, observed) -> Plan``: what apply would do, and why. Pure: no I/O.
+
+Desired state is spec + lock (compared by lock hash; nothing is built to plan). Observed
+state is the index plus one listing, which is also how out-of-band drift is noticed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Optional, Sequence
+
+from envctl import __version__
+from envctl.errors import EnvctlError
+from envctl.files import write_text_atomic
+from envctl.deploy.observe import Observed
+from envctl.deploy.state import VersionInfo
+
+Action = Literal["create", "update", "noop", "delete"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "noop")
+PLAN_FORMAT = 1
+MTIME_TOLERANCE = 2.0
+
+
+@dataclass(frozen=True)
+class DesiredEnv:
+    """One environment as git declares it: its lock's hash, python and platform."""
+
+    name: str
+    python: str
+    platform: str
+    lock_hash: Optional[str] = None
+    lock_problem: Optional[str] = None
+    """Why the lock cannot be used ("missing", "stale"); planning it is an error."""
+    packages: tuple[tuple[str, str], ...] = ()
+    """(name, version) the lock packs, so a plan can say what an update changes."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """The action for one environment with human-readable reasons."""
+
+    environment: str
+    action: Action
+    reasons: tuple[str, ...] = ()
+    current_version: Optional[int] = None
+    current_sha256: Optional[str] = None
+    current_lock: Optional[str] = None
+    desired_lock: Optional[str] = None
+    python: Optional[str] = None
+    platform: Optional[str] = None
+    reuse_version: Optional[int] = None
+    """An existing version built from the same lock: apply re-points instead of building."""
+    packages_diff: tuple[str, ...] = ()
+    """What an update changes: ``+ six 1.17.0``, ``- foo 1.0``, ``~ pandas 2.3.1 -> 2.3.2``."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A saved, reviewable decision bound to the target state it was computed against."""
+
+    target: str
+    fingerprint: str
+    changes: tuple[Change, ...]
+    created: float = field(default_factory=time.time)
+    envctl_version: str = __version__
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "noop" for c in self.changes)
+
+    def counts(self) -> dict[str, int]:
+        return {action: sum(1 for c in self.changes if c.action == action) for action in ACTIONS}
+
+    @property
+    def to_build(self) -> list[str]:
+        """Environments apply will build (not re-pointed, not deleted): a CI build matrix."""
+        return [c.environment for c in self.changes if c.action in ("create", "update") and c.reuse_version is None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": PLAN_FORMAT, **asdict(self), "has_changes": self.has_changes, "counts": self.counts(),
+                "to_build": self.to_build}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Plan":
+        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+            raise ValueError("not an envctl plan (missing or unsupported 'format')")
+        changes = []
+        for raw in data["changes"]:
+            values = dict(raw)
+            values["reasons"] = tuple(values.get("reasons", ()))
+            values["packages_diff"] = tuple(values.get("packages_diff", ()))
+            if values.get("action") not in ACTIONS:
+                raise ValueError(f"unknown action {values.get('action')!r}")
+            changes.append(Change(**values))
+        return cls(
+            target=str(data["target"]),
+            fingerprint=str(data["fingerprint"]),
+            changes=tuple(changes),
+            created=float(data["created"]),
+            envctl_version=str(data.get("envctl_version", "")),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the plan file atomically: ``apply PLAN_FILE`` never reads half of one."""
+        write_text_atomic(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "Plan":
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise EnvctlError(f"plan file {path} does not exist") from None
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise EnvctlError(f"plan file {path} is not a valid envctl plan: {exc}") from None
+
+
+def _drift(deployed: VersionInfo, observed: Observed) -> Optional[str]:
+    info = observed.objects.get(deployed.resource)
+    if info is None:
+        return f"archive missing: {deployed.resource} was deleted out of band"
+    if info.size != deployed.size or (
+        deployed.uploaded_modified and abs(info.modified - deployed.uploaded_modified) > MTIME_TOLERANCE
+    ):
+        return f"drift: {deployed.resource} was changed out of band"
+    return None
+
+
+def _reusable(env: str, lock_hash: str, observed: Observed) -> Optional[int]:
+    earlier = observed.state.env(env).find_lock(lock_hash)
+    if earlier is None or _drift(earlier, observed):
+        return None
+    return earlier.version
+
+
+def package_changes(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """Reviewable lines for a lock change, by package name: added, removed, version changed."""
+    before, after = dict(old), dict(new)
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in before:
+            lines.append(f"+ {name} {after[name]}")
+        elif name not in after:
+            lines.append(f"- {name} {before[name]}")
+        elif before[name] != after[name]:
+            lines.append(f"~ {name} {before[name]} -> {after[name]}")
+    return tuple(lines)
+
+
+def diff_env(want: DesiredEnv, observed: Observed) -> Change:
+    """The change for one declared environment (its lock must be usable)."""
+    deployed = observed.state.env(want.name).current_version
+    base = dict(environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform)
+    if deployed is None:
+        reuse = _reusable(want.name, want.lock_hash or "", observed)
+        return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse,
+                      packages_diff=package_changes((), want.packages), **base)
+    reasons = []
+    if want.lock_hash != deployed.lock_hash:
+        reasons.append(f"lock changed ({deployed.lock_hash[:12]} -> {(want.lock_hash or '')[:12]})")
+    if want.python != deployed.python:
+        reasons.append(f"python changed ({deployed.python} -> {want.python})")
+    if want.platform != deployed.platform:
+        reasons.append(f"platform changed ({deployed.platform} -> {want.platform})")
+    drift = _drift(deployed, observed)
+    if drift:
+        reasons.append(drift)
+    reuse = _reusable(want.name, want.lock_hash or "", observed) if reasons and not drift else None
+    lock_changed = want.lock_hash != deployed.lock_hash
+    return Change(
+        action="update" if reasons else "noop",
+        reasons=tuple(reasons),
+        packages_diff=package_changes(deployed.packages, want.packages) if lock_changed else (),
+        current_version=deployed.version,
+        current_sha256=deployed.sha256,
+        current_lock=deployed.lock_hash,
+        reuse_version=reuse if reuse != deployed.version else None,
+        **base,
+    )
+
+
+def _lock_errors(desired: Sequence[DesiredEnv]) -> Optional[str]:
+    broken = [d for d in desired if d.lock_problem]
+    if not broken:
+        return None
+    names = " ".join(d.name for d in broken)
+    details = "; ".join(f"{d.name}: lock {d.lock_problem}" for d in broken)
+    return f"{details}; run 'envctl lock {names}' and commit the lock file(s)"
+
+
+def plan(
+    desired: Mapping[str, DesiredEnv], observed: Observed, *, target: str = "", only: Sequence[str] = ()
+) -> Plan:
+    """Compare git (``desired``) with the target (``observed``); ``only`` narrows to some envs."""
+    deployed = set(observed.state.environments)
+    for name in only:
+        if name not in desired and name not in deployed:
+            raise EnvctlError(f"--only {name!r}: no such environment in environments/ or in the target")
+    selected = set(only) if only else set(desired) | deployed
+    wanted = [desired[name] for name in sorted(selected) if name in desired]
+    problem = _lock_errors(wanted)
+    if problem:
+        raise EnvctlError(problem)
+    changes = [diff_env(want, observed) for want in wanted]
+    for name in sorted(selected - set(desired)):
+        current = observed.state.env(name).current_version
+        changes.append(
+            Change(
+                environment=name,
+                action="delete",
+                reasons=("not in environments/ any more (applied only with --prune)",),
+                current_version=current.version if current else None,
+                current_sha256=current.sha256 if current else None,
+                current_lock=current.lock_hash if current else None,
+            )
+        )
+    changes.sort(key=lambda c: c.environment)
+    return Plan(target=target, fingerprint=observed.fingerprint, changes=tuple(changes))

@@ -1,0 +1,104 @@
+"""Run pip's resolver with the *target's* PEP 508 marker environment.
+
+pip's ``--python-version``/``--platform`` options select wheels for another interpreter but
+still evaluate environment markers with the host's values (``click==8.1.7`` for 3.7 misses
+``importlib-metadata; python_version < "3.8"`` on a 3.11 host). pip has no option for this, so
+this driver — run as ``python -m envctl.lock.pip_driver TARGET_JSON [OPTIONS] PIP_ARGS...`` in a
+subprocess — replaces pip's vendored ``packaging.markers.default_environment`` with the
+target's values before pip starts. The installation report's ``environment`` field then shows
+the target, which the caller checks to prove the patch took effect.
+
+``pip install`` also checks the ``Requires-Python`` of downloaded metadata against the *host*
+interpreter (only ``pip download`` hands ``--python-version`` to its resolver), so a 3.7
+target would lose ``numpy 1.21.6`` (``<3.11``) on a 3.11 host; the driver hands it over too.
+
+Driver options (between TARGET_JSON and pip's arguments):
+
+* ``--allow-sdist`` lifts pip's rule that ``--platform`` implies ``--only-binary=:all:``:
+  sdists are still only built for their metadata here, never packed unless pure Python.
+* ``--native-report PATH``: before pip builds an sdist's metadata, its unpacked sources are
+  scanned (``envctl.lock.native.native_sources``); compiled code stops the resolution *without
+  building anything*, and the package, version and offending files are written to PATH as
+  JSON so the caller can re-resolve (``--prefer-binary``) or explain the failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+NATIVE_REPORT = "--native-report"
+
+
+def _refuse_native_sdists(report: Path) -> None:
+    """Scan every sdist pip is about to build metadata for; stop at compiled code."""
+    from packaging.utils import canonicalize_name, parse_sdist_filename
+    from pip._internal.distributions.sdist import SourceDistribution
+    from pip._internal.exceptions import InstallationError
+
+    from envctl.lock.native import native_sources
+
+    prepare = SourceDistribution.prepare_distribution_metadata
+
+    def checked(self: SourceDistribution, *args: Any, **kwargs: Any) -> None:
+        req, source = self.req, Path(self.req.source_dir or "")
+        members = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+        found = native_sources(members)
+        if found and req.link is not None:
+            filename = req.link.filename
+            try:
+                name, version = parse_sdist_filename(filename)
+                name, version_text = canonicalize_name(name), str(version)
+            except ValueError:
+                name, version_text = canonicalize_name(req.name or filename), "?"
+            data = {"name": name, "version": version_text, "filename": filename, "sources": found[:5]}
+            report.write_text(json.dumps(data), encoding="utf-8")
+            raise InstallationError(f"envctl: {filename} has compiled code ({', '.join(found[:3])}); not building it")
+        prepare(self, *args, **kwargs)
+
+    SourceDistribution.prepare_distribution_metadata = checked  # type: ignore[method-assign]
+
+
+def _resolve_for_target_python() -> None:
+    """Make ``pip install``'s resolver check Requires-Python against ``--python-version``."""
+    from pip._internal.cli.req_command import RequirementCommand
+
+    original = RequirementCommand.make_resolver.__func__  # type: ignore[attr-defined]
+
+    def make_resolver(cls: type, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("py_version_info") is None and "options" in kwargs:
+            kwargs["py_version_info"] = getattr(kwargs["options"], "python_version", None)
+        return original(cls, *args, **kwargs)
+
+    RequirementCommand.make_resolver = classmethod(make_resolver)  # type: ignore[assignment]
+
+
+def main(argv: list[str]) -> int:
+    target = json.loads(argv[0])
+    args = argv[1:]
+    from pip._vendor.packaging import markers
+
+    markers.default_environment = lambda: dict(target)  # type: ignore[assignment]
+    from pip._internal.models import installation_report
+
+    if hasattr(installation_report, "default_environment"):
+        installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined]
+    _resolve_for_target_python()
+    while args and args[0] in ("--allow-sdist", NATIVE_REPORT):
+        if args[0] == "--allow-sdist":
+            args = args[1:]
+            from pip._internal.cli import cmdoptions
+
+            cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment]
+        else:
+            _refuse_native_sdists(Path(args[1]))
+            args = args[2:]
+    from pip._internal.cli.main import main as pip_main
+
+    return pip_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,366 @@
+"""Resolve an environment for its target interpreter into a ``Lock`` (the network step).
+
+Two resolvers:
+
+* **pip** (the default): ``pip install --dry-run --report`` with
+  ``--python-version/--platform/--implementation/--abi``, run through ``envctl.lock.pip_driver`` so
+  markers and Requires-Python are evaluated for the target too (pip alone uses the host's).
+* **uv** (opt-in fast path): ``uv pip compile --python-version X.Y.Z --python-platform
+  x86_64-manylinux2014 --format pylock.toml`` evaluates markers for the target natively.
+
+Binary preference follows pip's (and MaxFrame's) meaning of ``prefer_binary``:
+
+* ``allow_sdist: false`` -> wheels only (``--only-binary :all:``), in either resolver.
+* ``prefer_binary: true`` -> pip ``--prefer-binary``: an older version with a wheel wins over a
+  newer sdist-only one.
+* ``prefer_binary: false`` (default) -> the newest versions, so a newer pure-Python sdist wins
+  over an older wheel. An sdist with compiled code cannot be built for the cluster here, so
+  when the resolution reaches one (the driver scans it *before* building anything) envctl
+  warns, naming it, and resolves again with ``--prefer-binary``; if that still needs a native
+  sdist, locking fails with a clear message.
+
+pip is the resolver unless uv is asked for (``--resolver uv`` or ``ENVCTL_RESOLVER=uv``), so a
+lock never depends on whether uv happens to be installed. uv is faster but is not pip: it has
+no prefer-binary mode, cannot tell that a newer version is sdist-only without building it, and
+treats ``--python-version`` as a minimum, ignoring ``Requires-Python`` upper bounds (it may
+lock a release declaring ``<3.11`` for a 3.11 target). So uv runs wheels-only and only for
+specs where that is pip's answer (``allow_sdist: false``, or ``prefer_binary: true`` when every
+package has a wheel; otherwise pip resolves); ``prefer_binary: false`` with sdists allowed
+always resolves with pip.
+
+Both run isolated from the user's pip/uv configuration (``envctl.lock.isolation``); only
+the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
+indexes are merged the way pip merges them (best match across all), in both resolvers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable, Optional
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import canonicalize_name
+
+from envctl import console, settings
+from envctl.errors import EnvctlError
+from envctl.spec.indexes import index_urls, strip_auth
+from envctl.lock.isolation import find_uv, index_access
+from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, tomllib
+from envctl.lock.pip_driver import NATIVE_REPORT
+from envctl.lock.native import describe_sources
+from envctl.spec.loader import Environment
+from envctl.lock.target_python import TargetPython
+
+RESOLVERS = ("pip", "uv")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A resolved package version and every file the index offered for it."""
+
+    name: str
+    version: str
+    files: tuple[LockedFile, ...]
+
+
+def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -> LockedFile:
+    """The best wheel for the target, else the sdist (when allowed), else a clear error."""
+    wheels = [f for f in candidate.files if f.is_wheel and target.supports_wheel(f.filename)]
+    if wheels:
+        return max(wheels, key=lambda f: (target.wheel_rank(f.filename), f.filename))
+    sdists = [f for f in candidate.files if f.kind == "sdist"]
+    where = f"CPython {target.version} on {target.platform}"
+    if sdists and allow_sdist:
+        return sdists[0]
+    if sdists:
+        raise EnvctlError(
+            f"{candidate.name} {candidate.version} has no wheel for {where} and the spec sets allow_sdist: false; "
+            "pin a version that ships wheels or allow pure-Python sdists"
+        )
+    raise EnvctlError(f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one")
+
+
+def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
+    """``requested`` or ``$ENVCTL_RESOLVER``, else pip (see the module docstring for why)."""
+    choice = requested or settings.RESOLVER.get() or "pip"
+    if choice not in RESOLVERS:
+        raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
+    if choice == "uv" and find_uv() is None:
+        raise EnvctlError("resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')")
+    return choice
+
+
+def uv_gives_pip_answer(env: Environment) -> bool:
+    """Can a wheels-only uv resolution stand in for pip's under the spec's binary preference?"""
+    return env.prefer_binary or not env.allow_sdist
+
+
+def resolve_environment(env: Environment, *, resolver: Optional[str] = None) -> Lock:
+    """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all."""
+    target = TargetPython.of(env.python, env.platform)
+    if not env.requirements:
+        return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
+    which = pick_resolver(env, resolver)
+    if which == "uv" and not uv_gives_pip_answer(env):
+        console.info(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
+        which = "pip"
+    console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
+    try:
+        which, candidates = _candidates(env, target, which)
+    except EnvctlError:
+        if not env.allow_sdist:
+            _explain_wheels_only_failure(env, target)
+        raise
+    packed: list[LockedFile] = []
+    excluded: list[tuple[str, str]] = []
+    for candidate in candidates:
+        if candidate.name in env.exclude:
+            excluded.append((candidate.name, candidate.version))
+        else:
+            packed.append(choose_file(candidate, target, env.allow_sdist))
+    return Lock(
+        environment=env.name,
+        python=target.version,
+        platform=target.platform,
+        inputs_hash=inputs_hash(env),
+        packages=tuple(sorted(packed, key=lambda f: f.name)),
+        excluded=tuple(sorted(excluded)),
+        resolver=which,
+    )
+
+
+def _candidates(env: Environment, target: TargetPython, which: str) -> tuple[str, list[Candidate]]:
+    """(resolver that answered, resolution); uv hands over to pip when it needs sdists."""
+    if which == "pip":
+        return which, _resolve_pip(env, target)
+    try:
+        return which, _resolve_uv(env, target)
+    except EnvctlError:
+        if not env.allow_sdist:
+            raise
+        console.debug("uv found no wheel-only resolution; resolving with pip, which can use sdists")
+        return "pip", _resolve_pip(env, target)
+
+
+def _explain_wheels_only_failure(env: Environment, target: TargetPython) -> None:
+    """A wheels-only resolution failed: if sdists would have resolved it, say allow_sdist is why."""
+    try:
+        candidates = _run_pip(replace(env, allow_sdist=True), target, prefer_binary=True)
+    except (EnvctlError, NativeSdist):
+        return  # sdists would not help either: the resolver's own message stands
+    for candidate in candidates:
+        choose_file(candidate, target, allow_sdist=False)  # raises, naming the sdist-only package
+
+
+# ---------------------------------------------------------------------------------------------
+# pip
+
+
+def _filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _kind(filename: str) -> str:
+    return "wheel" if filename.endswith(".whl") else "sdist"
+
+
+def _run(command: list[str], what: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    console.debug("running " + " ".join(command))
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise EnvctlError(f"cannot run {what}: {exc}") from None
+    if result.returncode != 0:
+        raise EnvctlError(f"{what} failed to resolve the requirements: {_error_summary(result.stderr)}")
+    return result
+
+
+def _error_summary(stderr: str) -> str:
+    """The lines that explain a resolver failure, joined into one line for the CLI."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "cause", "×", "╰", "because", "hint"))]
+    picked = (errors or lines[-3:])[:4]
+    return console.redact(" ".join(picked))[:800] or "no details"
+
+
+def pip_command(
+    env: Environment,
+    target: TargetPython,
+    report: Path,
+    workdir: Path,
+    *,
+    prefer_binary: bool,
+    index_options: list[str],
+) -> list[str]:
+    """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
+
+    With sdists allowed the driver stops at the first sdist with compiled code, recording it
+    in ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
+    ``index_access`` (no credentials on the command line).
+    """
+    command = [sys.executable, "-m", "envctl.lock.pip_driver", json.dumps(target.marker_environment())]
+    if env.allow_sdist:
+        command += ["--allow-sdist", NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
+    command += [
+        "install", "--dry-run", "--ignore-installed", "--quiet", "--no-input",
+        "--report", str(report), "--target", str(workdir / "target"),
+        "--python-version", target.version, "--implementation", "cp", "--abi", target.abi,
+    ]  # fmt: skip
+    for platform in target.platforms:
+        command += ["--platform", platform]
+    command += index_options
+    if not env.allow_sdist:
+        command += ["--only-binary", ":all:"]
+    elif prefer_binary:
+        command.append("--prefer-binary")
+    if env.pre_release:
+        command.append("--pre")
+    return command + list(env.requirements)
+
+
+def _pip_candidate(item: dict[str, Any]) -> Candidate:
+    name = canonicalize_name(item["metadata"]["name"])
+    version = item["metadata"]["version"]
+    info = item.get("download_info") or {}
+    url = strip_auth(info.get("url", ""))
+    archive = info.get("archive_info") or {}
+    sha256 = (archive.get("hashes") or {}).get("sha256")
+    if not sha256 and str(archive.get("hash", "")).startswith("sha256="):
+        sha256 = archive["hash"].split("=", 1)[1]
+    filename = _filename(url)
+    if not url or not sha256:
+        raise EnvctlError(f"the index gave no sha256 for {filename or name}; envctl only locks hashed files")
+    return Candidate(name, version, (LockedFile(name, version, filename, url, sha256, None, _kind(filename)),))
+
+
+_NATIVE_JSON = "native.json"
+
+
+class NativeSdist(Exception):
+    """pip reached an sdist with compiled code (and stopped before building it)."""
+
+    def __init__(self, name: str, version: str, sources: tuple[str, ...]) -> None:
+        super().__init__(f"{name} {version}")
+        self.name, self.version, self.sources = name, version, sources
+
+
+def _run_pip(env: Environment, target: TargetPython, *, prefer_binary: bool) -> list[Candidate]:
+    with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
+        report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
+        try:
+            with index_access(index_urls(env)) as (options, child_env):
+                command = pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary, index_options=options)
+                _run(command, "pip", child_env)
+        except EnvctlError:
+            if native_path.is_file():
+                native = json.loads(native_path.read_text(encoding="utf-8"))
+                raise NativeSdist(native["name"], native["version"], tuple(native["sources"])) from None
+            raise
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    seen = report.get("environment", {}).get("python_full_version")
+    if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
+        raise EnvctlError(f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?")
+    return [_pip_candidate(item) for item in report.get("install", [])]
+
+
+def _wheel_tag(target: TargetPython) -> str:
+    return f"cp{target.nodot}-{target.platform}"
+
+
+def _native_only(native: NativeSdist, target: TargetPython) -> EnvctlError:
+    return EnvctlError(
+        f"{native.name} {native.version} ships only an sdist with compiled code ({describe_sources(native.sources)}) "
+        f"for {_wheel_tag(target)}, and no version of it that fits the requirements has a wheel (resolved with "
+        f"prefer_binary); it cannot be compiled for the cluster here. Pin {native.name} to a version that ships "
+        "manylinux wheels for the target, or change the requirement that pulls it in"
+    )
+
+
+def _preferred_instead(native: NativeSdist, target: TargetPython, candidates: list[Candidate]) -> str:
+    """The warning when a native sdist was replaced by resolving again with --prefer-binary."""
+    chosen = next((c for c in candidates if c.name == native.name), None)
+    head = f"{native.name} {native.version} ships only an sdist with native code for {_wheel_tag(target)}; "
+    if chosen is None:
+        middle = f"resolved again preferring wheels, which no longer needs {native.name}. "
+    elif chosen.files[0].is_wheel:
+        middle = f"locked {chosen.version}, the newest with a wheel. "
+    else:
+        middle = f"locked {chosen.version} instead. "
+    return head + middle + f"Set prefer_binary: true or pin {native.name} to silence this."
+
+
+def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
+    """pip with the spec's binary preference; a native sdist means resolving again preferring wheels."""
+    try:
+        return _run_pip(env, target, prefer_binary=env.prefer_binary)
+    except NativeSdist as native:
+        if env.prefer_binary:
+            raise _native_only(native, target) from None
+        rejected = native
+    try:
+        candidates = _run_pip(env, target, prefer_binary=True)
+    except NativeSdist as native:
+        raise _native_only(native, target) from None
+    console.warn(_preferred_instead(rejected, target, candidates))
+    return candidates
+
+
+# ---------------------------------------------------------------------------------------------
+# uv
+
+
+def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, index_options: list[str]) -> list[str]:
+    """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
+    command = [
+        uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
+        "--python-version", target.version, "--python-platform", target.uv_platform(),
+        "--no-config", "--no-header", "--no-annotate", "--quiet", "--index-strategy", "unsafe-best-match",
+        # Never fetch a managed CPython: the target's markers and tags come from the flags above.
+        "--python", sys.executable, "--no-python-downloads",
+    ]  # fmt: skip
+    command += index_options + ["--only-binary", ":all:"]
+    if env.pre_release:
+        command += ["--prerelease", "allow"]
+    return command
+
+
+def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[LockedFile]:
+    artifacts = [(w, "wheel") for w in package.get("wheels", [])]
+    if package.get("sdist"):
+        artifacts.append((package["sdist"], "sdist"))
+    for artifact, kind in artifacts:
+        url = strip_auth(artifact.get("url", ""))
+        sha256 = (artifact.get("hashes") or {}).get("sha256")
+        if url and sha256:
+            yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
+
+
+def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
+    uv = find_uv()
+    assert uv is not None
+    with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
+        output = Path(tmp) / "pylock.toml"
+        with index_access(index_urls(env)) as (options, child_env):
+            command = uv_command(uv, env, target, output, options)
+            console.debug("running " + " ".join(command))
+            result = subprocess.run(
+                command, input="\n".join(env.requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
+            )
+        if result.returncode != 0:
+            raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")
+        data = tomllib.loads(output.read_text(encoding="utf-8"))
+    candidates = []
+    for package in data.get("packages", []):
+        if package.get("marker") and not target.evaluate(package["marker"]):
+            continue
+        name, version = canonicalize_name(package["name"]), package["version"]
+        files = tuple(_uv_files(name, version, package))
+        if not files:
+            raise EnvctlError(f"the index gave no sha256 for any file of {name} {version}; envctl only locks hashed files")
+        candidates.append(Candidate(name, version, files))
+    return candidates

@@ -1,0 +1,79 @@
+"""Package index URLs: credentials come from environment variables and never reach a lock.
+
+A spec may write ``https://${PYPI_USER}:${PYPI_TOKEN}@pypi.example.com/simple``; the variables
+are expanded only when talking to the index. URLs recorded in locks carry no userinfo, and the
+credentials are re-attached at download time for files served from the same host.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Iterable, Optional
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from envctl.errors import EnvctlError
+
+if TYPE_CHECKING:  # loader imports this module
+    from envctl.spec.loader import Environment
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(url: str) -> str:
+    """Substitute ``${VAR}`` from the environment; an unset variable is an error."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise EnvctlError(f"index URL needs environment variable {name}, which is not set")
+        return os.environ[name]
+
+    return _VAR.sub(value, url)
+
+
+def index_urls(env: Environment) -> list[str]:
+    """The spec's index and extra indexes, expanded (default PyPI).
+
+    They carry credentials: pass them only to pip/uv and downloads, never print or store them.
+    """
+    return [expand(env.index_url or DEFAULT_INDEX_URL), *(expand(u) for u in env.extra_index_urls)]
+
+
+def literal_password(url: str) -> bool:
+    """Whether ``url``'s userinfo holds a password written out rather than ``${VAR}`` references.
+
+    Why: a spec lives in git, so a password in it is leaked; a username alone is no secret.
+    """
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # e.g. a bad port: the schema reports the URL itself
+        return False
+    return bool(password) and bool(_VAR.sub("", password))
+
+
+def with_variable_password(url: str, variable: str = "INDEX_TOKEN") -> str:
+    """``url`` with its password replaced by ``${variable}``: the fix a message can show safely."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or "user"
+    return urlunsplit(parts._replace(netloc=f"{user}:${{{variable}}}@{host}"))
+
+
+def strip_auth(url: str) -> str:
+    """``https://u:p@host/x`` -> ``https://host/x`` (what may be stored or printed)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def auth_for(url: str, index_urls: Iterable[str]) -> Optional[tuple[str, str]]:
+    """(user, password) of the first expanded index URL on the same host as ``url``."""
+    host = urlsplit(url).hostname
+    for index in index_urls:
+        parts = urlsplit(index)
+        if parts.hostname == host and parts.username is not None:
+            return unquote(parts.username), unquote(parts.password or "")
+    return None

@@ -1,0 +1,414 @@
+"""Environment specs: the YAML files under ``environments/`` turned into validated values.
+
+The JSON Schema (``schemas/environment.schema.json``) is the single source of truth for the
+shape of one file; this module adds only what a schema cannot express: positions for messages,
+the name/file-stem rule, cross-file checks (duplicates, ``extends``) and inheritance.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Union
+
+import jsonschema
+from packaging.utils import canonicalize_name
+
+from envctl.errors import EnvctlError
+from envctl.spec.indexes import literal_password, with_variable_password
+from envctl.spec.requirements import RequirementError, requirement_name, split_requirements
+from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
+
+DEFAULT_PLATFORM = "manylinux2014_x86_64"
+SPEC_SUFFIXES = (".yaml", ".yml")
+MAX_SPEC_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file, printed as ``path:line:col: message``."""
+
+    path: Path
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A fully merged environment: what the builder and controller consume."""
+
+    name: str
+    python: str
+    platform: str = DEFAULT_PLATFORM
+    description: str = ""
+    requirements: tuple[str, ...] = ()
+    prefer_binary: bool = False
+    pre_release: bool = False
+    allow_sdist: bool = True
+    exclude: tuple[str, ...] = ()
+    index_url: Optional[str] = None
+    extra_index_urls: tuple[str, ...] = ()
+    labels: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    owners: tuple[str, ...] = ()
+    extends: tuple[str, ...] = ()
+    path: Optional[Path] = field(default=None, compare=False)
+
+    def lock_inputs(self) -> dict[str, Any]:
+        """Everything that decides the resolution: a lock is stale when any of it changes."""
+        return {
+            "python": self.python,
+            "platform": self.platform,
+            "requirements": sorted(self.requirements),
+            "prefer_binary": self.prefer_binary,
+            "pre_release": self.pre_release,
+            "allow_sdist": self.allow_sdist,
+            "exclude": sorted(self.exclude),
+            "index_url": self.index_url,
+            "extra_index_urls": list(self.extra_index_urls),
+        }
+
+
+@dataclass
+class LoadResult:
+    """Environments that loaded cleanly, and every problem found in any file."""
+
+    environments: dict[str, Environment] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class _Parsed:
+    path: Path
+    doc: Document
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.value
+
+    def problem(self, key: Key, message: str, *, of_key: bool = False) -> Problem:
+        line, col = self.doc.position(key, of_key=of_key)
+        return Problem(self.path, line, col, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The environment JSON Schema shipped with the package (the file in ``schemas/``)."""
+    text = resources.files("envctl.spec").joinpath("schema/environment.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+_FORMATS = jsonschema.FormatChecker()
+
+
+@_FORMATS.checks("pep508-requirements", raises=RequirementError)
+def _check_requirements(value: object) -> bool:
+    if isinstance(value, str):
+        split_requirements(value)
+    return True
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema(), format_checker=_FORMATS)
+
+
+_FRIENDLY = {
+    ("name", "pattern"): "name {value!r} is invalid: use lower-case letters, digits, '-' and '_' "
+    "(starting with a letter or digit, at most 63 characters)",
+    ("extends", "pattern"): "extends {value!r} is not a valid environment name",
+    ("python", "pattern"): "python {value!r} is not a supported CPython version: use \"3.6\" to "
+    "\"3.13\", optionally with a patch level such as \"3.7.9\"",
+    ("platform", "enum"): "platform {value!r} is not supported; choose one of: {choices}",
+    ("index_url", "pattern"): "index_url {value!r} must be an http(s):// or file:// URL",
+    ("extra_index_urls", "pattern"): "extra index URL {value!r} must be an http(s):// or file:// URL",
+    ("exclude", "pattern"): "exclude entry {value!r} is not a valid distribution name",
+}
+
+
+def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Problem:
+    key: Key = tuple(error.absolute_path)
+    field_name = next((k for k in key if isinstance(k, str)), "")
+    top = key[0] if key else ""
+    if error.validator == "additionalProperties" and not key:
+        allowed = sorted(schema()["properties"])
+        unknown = [k for k in error.instance if k not in schema()["properties"]]
+        messages = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+            messages.append(parsed.problem((name,), f"unknown key {name!r}{hint}", of_key=True))
+        return messages[0] if len(messages) == 1 else _Multi(messages)  # type: ignore[return-value]
+    if error.validator == "format" and error.validator_value == "pep508-requirements":
+        cause = error.cause or error.message
+        return parsed.problem(key, f"requirements: {cause}")
+    if error.validator == "required":
+        return parsed.problem(key, f"missing required key: {error.message.split()[0]}")
+    if error.validator == "type" and field_name == "python" and isinstance(error.instance, (int, float)):
+        return parsed.problem(
+            key, f"python must be a quoted string such as \"3.10\"; YAML read {error.instance!r} as a number"
+        )
+    template = _FRIENDLY.get((str(top), str(error.validator)))
+    if template:
+        choices = ", ".join(error.validator_value) if error.validator == "enum" else ""
+        return parsed.problem(key, template.format(value=error.instance, choices=choices))
+    where = ".".join(_key_part(k) for k in key)
+    return parsed.problem(key, f"{where}: {error.message}" if where else error.message)
+
+
+def _key_part(key: Union[str, int]) -> str:
+    """One step of a problem's key path; quoted when bare text would hide it (or break the line)."""
+    text = str(key)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+
+class _Multi(list):  # several problems from one schema error (several unknown keys)
+    pass
+
+
+def _validate_shape(parsed: _Parsed) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in _validator().iter_errors(parsed.data):
+        found = _schema_problem(parsed, error)
+        problems.extend(found if isinstance(found, _Multi) else [found])
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+def spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand directories to their ``*.yaml``/``*.yml`` files; report paths that do not exist."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(path, 1, 1, "no such file or directory"))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def _read(path: Path) -> tuple[Optional[_Parsed], list[Problem]]:
+    try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            return None, [Problem(path, 1, 1, f"file is larger than {MAX_SPEC_BYTES // 1024} KiB")]
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(path, 1, 1, f"file is not UTF-8 text (byte {exc.start})")]
+    except OSError as exc:
+        return None, [Problem(path, 1, 1, f"cannot read file: {exc.strerror or exc}")]
+    try:
+        doc = parse(text)
+    except YamlProblem as exc:
+        return None, [Problem(path, exc.line, exc.col, exc.message)]
+    parsed = _Parsed(path, doc)
+    if not isinstance(doc.value, dict):
+        kind = type(doc.value).__name__
+        return None, [parsed.problem((), f"expected a mapping with at least 'name', found a {kind}")]
+    return parsed, []
+
+
+def _check_file(parsed: _Parsed) -> list[Problem]:
+    problems = _validate_shape(parsed)
+    if problems:
+        return problems
+    name = parsed.data["name"]
+    if parsed.path.suffix in SPEC_SUFFIXES and parsed.path.stem != name:
+        problems.append(
+            parsed.problem(("name",), f"name {name!r} does not match the file name "
+                           f"{parsed.path.name!r}; rename one so they agree")
+        )
+    if parsed.data.get("extends") == name:
+        problems.append(parsed.problem(("extends",), f"environment {name!r} cannot extend itself"))
+    return problems + _literal_credentials(parsed)
+
+
+def _literal_credentials(parsed: _Parsed) -> list[Problem]:
+    """Index URLs with a written-out password (never echoed: the message shows the fix instead)."""
+    urls: list[tuple[Key, str, str]] = []
+    if isinstance(parsed.data.get("index_url"), str):
+        urls.append((("index_url",), "index_url", parsed.data["index_url"]))
+    for i, url in enumerate(parsed.data.get("extra_index_urls", [])):
+        urls.append((("extra_index_urls", i), "extra_index_urls entry", url))
+    return [
+        parsed.problem(key, f"{what} embeds a literal password; reference an environment variable such as "
+                            f"{with_variable_password(url)}")
+        for key, what, url in urls
+        if literal_password(url)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Inheritance
+
+
+def _merge_requirements(parent: list[str], child: list[str]) -> list[str]:
+    """Parent's requirements, with any project the child names replaced by the child's entry."""
+    names = {requirement_name(r) for r in child}
+    return [r for r in parent if requirement_name(r) not in names] + child
+
+
+def _union(first: Iterable[Any], second: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``child`` over ``parent`` using the documented ``extends`` rules.
+
+    Scalars: the child's value wins when set. ``requirements``: concatenated, a child entry
+    replacing the parent's entry for the same project. ``exclude``, ``extra_index_urls``,
+    ``owners``: union, parent first. ``labels``: merged, child keys win. ``name`` and
+    ``extends`` are never inherited.
+    """
+    merged = {k: v for k, v in parent.items() if k not in ("name", "extends")}
+    for key, value in child.items():
+        if key == "requirements":
+            merged[key] = _merge_requirements(merged.get(key, []), value)
+        elif key in ("exclude", "extra_index_urls", "owners"):
+            merged[key] = _union(merged.get(key, []), value)
+        elif key == "labels":
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _expanded_requirements(data: Mapping[str, Any]) -> list[str]:
+    return [r for text in data.get("requirements", []) for r in split_requirements(text)]
+
+
+def _resolve_chain(
+    name: str, by_name: Mapping[str, _Parsed], broken: set[str]
+) -> tuple[list[str], Optional[Problem]]:
+    """The ``extends`` chain from ``name`` up to its root (or first invalid file), or the problem that breaks it."""
+    chain = [name]
+    while True:
+        if chain[-1] in broken:  # its own problems are reported already; its data can't be trusted
+            return chain, None
+        current = by_name[chain[-1]]
+        parent = current.data.get("extends")
+        if parent is None:
+            return chain, None
+        if parent in chain:
+            cycle = " -> ".join(chain[chain.index(parent):] + [parent])
+            return chain, by_name[name].problem(("extends",), f"cyclic extends: {cycle}")
+        if parent not in by_name:
+            close = difflib.get_close_matches(parent, list(by_name), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            where = by_name[chain[-1]]
+            return chain, where.problem(("extends",), f"extends unknown environment {parent!r}{hint}")
+        chain.append(parent)
+
+
+def _build(name: str, chain: list[str], by_name: Mapping[str, _Parsed]) -> tuple[Optional[Environment], list[Problem]]:
+    merged: dict[str, Any] = {}
+    for link in reversed(chain):
+        data = dict(by_name[link].data)
+        data["requirements"] = _expanded_requirements(data)
+        merged = merge(merged, data)
+    parsed = by_name[name]
+    if "python" not in merged:
+        return None, [parsed.problem((), "missing required key 'python' (not set here or in any environment it extends)")]
+    return (
+        Environment(
+            name=name,
+            python=str(merged["python"]),
+            platform=merged.get("platform", DEFAULT_PLATFORM),
+            description=merged.get("description", ""),
+            requirements=tuple(merged.get("requirements", [])),
+            prefer_binary=bool(merged.get("prefer_binary", False)),
+            pre_release=bool(merged.get("pre_release", False)),
+            allow_sdist=bool(merged.get("allow_sdist", True)),
+            exclude=tuple(dict.fromkeys(canonicalize_name(e) for e in merged.get("exclude", []))),
+            index_url=merged.get("index_url"),
+            extra_index_urls=tuple(merged.get("extra_index_urls", [])),
+            labels=dict(merged.get("labels", {})),
+            owners=tuple(merged.get("owners", [])),
+            extends=tuple(chain[1:]),
+            path=parsed.path,
+        ),
+        [],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def load_environments(paths: Iterable[Path]) -> LoadResult:
+    """Load, validate and merge every spec under ``paths``, collecting all problems."""
+    files, problems = spec_files([Path(p) for p in paths])
+    result = LoadResult(files=files, problems=problems)
+    by_name: dict[str, _Parsed] = {}
+    broken: set[str] = set()
+    for path in files:
+        parsed, read_problems = _read(path)
+        result.problems.extend(read_problems)
+        if parsed is None:
+            continue
+        file_problems = _check_file(parsed)
+        result.problems.extend(file_problems)
+        name = parsed.data.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in by_name:
+            first = by_name[name].path
+            result.problems.append(parsed.problem(("name",), f"duplicate environment name {name!r} (also defined in {first})"))
+            continue
+        by_name[name] = parsed
+        if file_problems:
+            broken.add(name)
+    for name in by_name:
+        chain, chain_problem = _resolve_chain(name, by_name, broken)
+        if chain_problem is not None:
+            if chain_problem not in result.problems:
+                result.problems.append(chain_problem)
+            continue
+        if broken.intersection(chain):
+            continue
+        environment, build_problems = _build(name, chain, by_name)
+        result.problems.extend(build_problems)
+        if environment is not None:
+            result.environments[name] = environment
+    result.problems.sort(key=lambda p: (str(p.path), p.line, p.col))
+    return result
+
+
+def load_project_environments(environments_dir: Path, names: Optional[Iterable[str]] = None) -> dict[str, Environment]:
+    """All environments in a directory (or the ``names`` asked for); any problem is an error.
+
+    Most callers want ``Project.environments()``, which finds the directory first.
+    """
+    result = load_environments([environments_dir])
+    if result.problems:
+        first = result.problems[0]
+        more = f" (and {len(result.problems) - 1} more; run 'envctl validate')" if len(result.problems) > 1 else ""
+        raise EnvctlError(f"{first}{more}")
+    if names is None:
+        return result.environments
+    selected: dict[str, Environment] = {}
+    for name in names:
+        if name not in result.environments:
+            close = difflib.get_close_matches(name, list(result.environments), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise EnvctlError(f"no environment named {name!r} in {environments_dir}{hint}")
+        selected[name] = result.environments[name]
+    return selected
