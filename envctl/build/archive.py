@@ -20,7 +20,7 @@ import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Optional, cast
 
 from envctl import settings
 from envctl.errors import EnvctlError
@@ -100,8 +100,10 @@ def write_archive(
     with dest.open("wb") as raw, bytes_progress(progress) as bar:
         task = bar.add_task("packing", total=total)
         writer = _HashingWriter(raw)
-        with ParallelGzipWriter(writer, compresslevel) as gz:  # type: ignore[arg-type]
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
+        with ParallelGzipWriter(cast(BinaryIO, writer), compresslevel) as gz:
+            # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
+            stream = cast(BinaryIO, gz)
+            with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
                 for path in entries:
                     info = _info(path, path.relative_to(root).as_posix(), stamp)
                     if info.isreg():

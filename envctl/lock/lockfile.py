@@ -1,21 +1,8 @@
 """PEP 751 lock files (``environments/pylock.<name>.toml``): values in, TOML out, and back.
 
-A lock is single-target: one CPython version on one platform, so it lists exactly the one file
-to download per package (a wheel, or an sdist that envctl builds into a pure-Python wheel).
-The spec's ``environments`` and ``requires-python`` say which target that is; envctl's own data
-(environment name, target, the hash of the spec inputs used for staleness checks) lives under
-``[tool.envctl]`` as the PEP allows.
-
-Excluded packages (``exclude:`` in the spec, e.g. numpy that the cluster image provides) are
-resolved, so their pins stay visible in review, but are not ``[[packages]]`` entries: they are
-listed under ``[tool.envctl] excluded``, and ``Lock.packages`` is exactly what gets packed.
-
-Output is deterministic (sorted packages, fixed key order, inline tables), so re-locking an
-unchanged spec is byte-identical and PR diffs show only real changes. ``resolver`` (pip or uv)
-and file sizes (only uv reports them) are provenance: in no hash, and ignored by
-``same_lock_text``, so re-locking on a machine with a different resolver leaves an equivalent
-lock untouched.
-Pure: no network.
+A lock is single-target (one CPython version on one platform: one file per package) and its
+text is deterministic, so re-locking an unchanged spec is byte-identical. Pure: no network.
+Layout, excluded packages and provenance: docs/design.md, "Lock files".
 """
 
 from __future__ import annotations

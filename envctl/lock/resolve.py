@@ -1,36 +1,9 @@
 """Resolve an environment for its target interpreter into a ``Lock`` (the network step).
 
-Two resolvers:
-
-* **pip** (the default): ``pip install --dry-run --report`` with
-  ``--python-version/--platform/--implementation/--abi``, run through ``envctl.lock.pip_driver`` so
-  markers and Requires-Python are evaluated for the target too (pip alone uses the host's).
-* **uv** (opt-in fast path): ``uv pip compile --python-version X.Y.Z --python-platform
-  x86_64-manylinux2014 --format pylock.toml`` evaluates markers for the target natively.
-
-Binary preference follows pip's (and MaxFrame's) meaning of ``prefer_binary``:
-
-* ``allow_sdist: false`` -> wheels only (``--only-binary :all:``), in either resolver.
-* ``prefer_binary: true`` -> pip ``--prefer-binary``: an older version with a wheel wins over a
-  newer sdist-only one.
-* ``prefer_binary: false`` (default) -> the newest versions, so a newer pure-Python sdist wins
-  over an older wheel. An sdist with compiled code cannot be built for the cluster here, so
-  when the resolution reaches one (the driver scans it *before* building anything) envctl
-  warns, naming it, and resolves again with ``--prefer-binary``; if that still needs a native
-  sdist, locking fails with a clear message.
-
-pip is the resolver unless uv is asked for (``--resolver uv`` or ``ENVCTL_RESOLVER=uv``), so a
-lock never depends on whether uv happens to be installed. uv is faster but is not pip: it has
-no prefer-binary mode, cannot tell that a newer version is sdist-only without building it, and
-treats ``--python-version`` as a minimum, ignoring ``Requires-Python`` upper bounds (it may
-lock a release declaring ``<3.11`` for a 3.11 target). So uv runs wheels-only and only for
-specs where that is pip's answer (``allow_sdist: false``, or ``prefer_binary: true`` when every
-package has a wheel; otherwise pip resolves); ``prefer_binary: false`` with sdists allowed
-always resolves with pip.
-
-Both run isolated from the user's pip/uv configuration (``envctl.lock.isolation``); only
-the spec's ``index_url``/``extra_index_urls`` decide where packages come from, and several
-indexes are merged the way pip merges them (best match across all), in both resolvers.
+pip (the default, through ``envctl.lock.pip_driver`` so markers and Requires-Python are
+evaluated for the target) or uv (opt-in, wheels-only, only where its answer equals pip's), both
+isolated from the user's pip/uv configuration. Why two resolvers and how binary preference
+works: docs/design.md, "Locking: two resolvers".
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def full_version(python: str) -> str:
     if len(numbers) != 2 or numbers not in DEFAULT_PATCH_LEVELS:
         known = ", ".join(f"{a}.{b}" for a, b in DEFAULT_PATCH_LEVELS)
         raise EnvctlError(f"python {python!r} is not a supported target; use one of {known} or a full version")
-    return f"{numbers[0]}.{numbers[1]}.{DEFAULT_PATCH_LEVELS[numbers]}"  # type: ignore[index]
+    return f"{numbers[0]}.{numbers[1]}.{DEFAULT_PATCH_LEVELS[numbers]}"  # type: ignore[index, unused-ignore]
 
 
 def platform_tags(platform: str) -> list[str]:

@@ -50,7 +50,7 @@ def literal_password(url: str) -> bool:
         password = urlsplit(url).password
     except ValueError:  # e.g. a bad port: the schema reports the URL itself
         return False
-    return bool(password) and bool(_VAR.sub("", password))
+    return bool(password) and bool(_VAR.sub("", password or ""))
 
 
 def with_variable_password(url: str, variable: str = "INDEX_TOKEN") -> str:

@@ -7,6 +7,7 @@ lets the local directory store and MaxCompute behave identically under the same 
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ class Target(ABC):
         """
         return self
 
-    def leftovers(self) -> list[ObjectInfo]:
+    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
         """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age.
 
         Why here: only the target knows how its uploads stage data. ``envctl gc`` removes the

@@ -7,6 +7,7 @@ hard-link instead of renaming, which fails atomically when the name exists.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import re
@@ -154,7 +155,7 @@ class LocalTarget(Target):
         self._path(name).unlink(missing_ok=True)
         self._mark_temp(name, False)
 
-    def leftovers(self) -> list[ObjectInfo]:
+    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
         """Hidden staging files a killed write left behind (a finished write renames its own)."""
         self._count("list")
         if not self.root.is_dir():

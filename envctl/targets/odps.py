@@ -8,6 +8,7 @@ call is retried with backoff on transient failures. Credentials come only from
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import random
@@ -245,7 +246,7 @@ class OdpsTarget(Target):
         except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
             pass
 
-    def leftovers(self) -> list[ObjectInfo]:
+    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
         """Part resources of envctl uploads killed before the merge (the merge deletes its parts).
 
         Only parts of names under envctl's own prefixes: the project is shared with other tools.

@@ -24,7 +24,7 @@ def maxframe_udf() -> Optional[ModuleType]:
         from maxframe import udf
     except ImportError:
         return None
-    return udf
+    return udf  # type: ignore[no-any-return]  # maxframe ships no type information
 
 
 def mark(func: F, resources: Sequence[str]) -> Any:
