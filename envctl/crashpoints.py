@@ -15,7 +15,8 @@ are set, which only the test suite does:
 
 Points: ``build`` (archive packed, not yet in the cache), ``built`` (before upload),
 ``upload`` (after each uploaded chunk), ``uploaded`` (verified, pointer not switched),
-``state-write`` (index bytes staged, not yet in place) and ``write`` (any other object
+``state-write`` (index bytes staged, not yet in place: the deploy layer names this write of
+the local target with :func:`naming`) and ``write`` (any other object
 staged by the local target, e.g. a lease renewal).
 """
 
@@ -26,8 +27,10 @@ import signal
 import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 Progress = Callable[[int], None]
 
@@ -78,6 +81,28 @@ def wait_at_barrier(release: Path, *, bound: float = WAIT_BOUND, poll: float = W
         if time.monotonic() > deadline:
             raise BarrierTimeout(f"test barrier {release} was not released within {bound:g}s")
         time.sleep(poll)
+
+
+_naming: ContextVar[Optional[str]] = ContextVar("envctl_crashpoint_naming", default=None)
+
+
+@contextmanager
+def naming(point: str) -> Iterator[None]:
+    """Inside this block, a generic point reached through :func:`named` is called ``point``.
+
+    Why: the local target stages every object the same way and must not know which object is
+    the deployment index; the deploy layer names the write it makes (``state-write``).
+    """
+    token = _naming.set(point)
+    try:
+        yield
+    finally:
+        _naming.reset(token)
+
+
+def named(default: str) -> str:
+    """The point name set by the enclosing :func:`naming` block, else ``default``."""
+    return _naming.get() or default
 
 
 def reach(point: str) -> None:

@@ -9,7 +9,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
-from envctl.deploy.state import LEASE_OBJECT, PREFIX, STATE_OBJECT, State, VersionInfo, parse_archive_name
+from envctl import crashpoints
+from envctl.deploy.state import (
+    LEASE_OBJECT,
+    PREFIX,
+    STATE_OBJECT,
+    State,
+    VersionInfo,
+    parse_archive_name,
+)
 from envctl.targets.base import ObjectInfo, ObjectMissing, Target
 
 
@@ -59,7 +67,8 @@ def read_state(target: Target) -> State:
 def write_state(target: Target, state: State) -> State:
     """Replace the index with ``state`` (serial bumped); the caller holds the lease."""
     saved = state.next_serial()
-    target.put_bytes(STATE_OBJECT, saved.to_bytes())
+    with crashpoints.naming("state-write"):  # the crash test's "index staged, not in place"
+        target.put_bytes(STATE_OBJECT, saved.to_bytes())
     return saved
 
 

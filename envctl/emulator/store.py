@@ -260,7 +260,7 @@ class ResourceStore:
             meta = self.get(project, schema, name)
             older = replace(meta, created=meta.created - seconds, modified=meta.modified - seconds)
             path = self._meta_path(project, schema, name)
-            _atomic_write(path, json.dumps(asdict(older)).encode())
+            write_bytes_atomic(path, json.dumps(asdict(older)).encode())
             return older
 
     def wipe(self) -> None:

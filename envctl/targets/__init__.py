@@ -15,7 +15,14 @@ from envctl import settings
 from envctl.console import redact
 from envctl.errors import EnvctlError
 from envctl.spec.project import Project
-from envctl.targets.base import ObjectExists, ObjectInfo, ObjectMissing, Target, TargetError, TransientError
+from envctl.targets.base import (
+    ObjectExists,
+    ObjectInfo,
+    ObjectMissing,
+    Target,
+    TargetError,
+    TransientError,
+)
 
 FORMS = "use 'local', 'local:///path', 'file:///path' or 'odps://<project>?endpoint=<url>'"
 

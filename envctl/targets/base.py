@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import Callable, Literal, Optional, Sequence
 
 from envctl.errors import EnvctlError
 
@@ -111,8 +111,10 @@ class Target(ABC):
         """
         return self
 
-    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
-        """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age.
+    def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
+        """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age,
+        of objects whose names start with one of ``prefixes`` (the caller's own naming scheme:
+        the store may be shared with other tools).
 
         Why here: only the target knows how its uploads stage data. ``envctl gc`` removes the
         ones older than its grace period (younger ones may belong to an upload still running).

@@ -13,11 +13,10 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Iterator, Optional, Sequence
 
 from envctl import crashpoints
 from envctl.errors import EnvctlError
-from envctl.deploy.state import STATE_OBJECT
 from envctl.files import atomic_writer, file_hexdigest
 from envctl.targets.base import (
     MD5_BUFFER,
@@ -116,7 +115,7 @@ class LocalTarget(Target):
         self._count("write")
         with self._staged(name) as handle:
             handle.write(data)
-            crashpoints.reach("state-write" if name == STATE_OBJECT else "write")
+            crashpoints.reach(crashpoints.named("write"))
         self._mark_temp(name, temp)
 
     def put_file(
@@ -155,7 +154,7 @@ class LocalTarget(Target):
         self._path(name).unlink(missing_ok=True)
         self._mark_temp(name, False)
 
-    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
+    def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
         """Hidden staging files a killed write left behind (a finished write renames its own)."""
         self._count("list")
         if not self.root.is_dir():
@@ -163,7 +162,8 @@ class LocalTarget(Target):
         found = []
         with os.scandir(self.root) as entries:
             for entry in entries:
-                if _STAGED.match(entry.name) and entry.is_file():
+                staged = _STAGED.match(entry.name)
+                if staged and staged["name"].startswith(tuple(prefixes)) and entry.is_file():
                     stat = entry.stat()
                     found.append(ObjectInfo(entry.name, stat.st_size, stat.st_mtime))
         return sorted(found, key=lambda i: i.name)

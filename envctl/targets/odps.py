@@ -14,12 +14,11 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, TypeVar
 
 from envctl import settings
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer
-from envctl.deploy.state import PREFIX, TEMP_PREFIX
 from envctl.targets.base import (
     Kind,
     ObjectExists,
@@ -246,13 +245,10 @@ class OdpsTarget(Target):
         except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
             pass
 
-    def leftovers(self) -> builtins.list[ObjectInfo]:  # `list` is a method here
-        """Part resources of envctl uploads killed before the merge (the merge deletes its parts).
-
-        Only parts of names under envctl's own prefixes: the project is shared with other tools.
-        """
-        common = os.path.commonprefix([PREFIX, TEMP_PREFIX])
-        return [i for i in self.list(common) if i.name.startswith((PREFIX, TEMP_PREFIX)) and _PART.search(i.name)]
+    def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
+        """Part resources of uploads killed before the merge (the merge deletes its parts)."""
+        common = os.path.commonprefix(list(prefixes))
+        return [i for i in self.list(common) if i.name.startswith(tuple(prefixes)) and _PART.search(i.name)]
 
     def delete_leftover(self, name: str) -> None:
         if not _PART.search(name):

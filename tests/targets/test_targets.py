@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from envctl.deploy.state import PREFIX, TEMP_PREFIX
 from envctl.errors import EnvctlError
-from envctl.spec.project import Project
-from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
 from envctl.files import file_hexdigest
 from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN
+from envctl.spec.project import Project
+from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
+
+OWN = (PREFIX, TEMP_PREFIX)
 
 
 def test_put_file_streams_and_verifies_then_lists_and_downloads(target: Target, tmp_path: Path) -> None:
@@ -37,7 +40,7 @@ def test_finished_writes_and_foreign_parts_are_not_leftovers_and_delete_leftover
     target.put_file("envctl-a-000000000002.tar.gz", src, md5=file_hexdigest(src, "md5"))
     target.put_bytes("envctl-state.json", b"{}")
     target.put_bytes("other-tool.tar.gz.part.tmp.000001.000000", b"not ours")
-    assert target.leftovers() == []
+    assert target.leftovers(OWN) == []
     for name in ("envctl-state.json", "envctl-a-000000000002.tar.gz"):
         with pytest.raises(EnvctlError, match="is not (a staging file|an upload part)"):
             target.delete_leftover(name)
