@@ -14,6 +14,17 @@ import yaml
 MAX_NODES = 100_000
 """Bound on values built from one document, so alias bombs fail fast instead of eating memory."""
 
+_CONSTRUCTOR_ERRORS = (
+    yaml.YAMLError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+)
+"""What PyYAML's constructors raise for a malformed explicitly tagged scalar (``!!int abc``,
+``!!timestamp 2020-13-45``, ``!!bool maybe``): bad input, never an internal error."""
+
 Key = tuple[Union[str, int], ...]
 Position = tuple[int, int]
 
@@ -70,7 +81,7 @@ class _Builder:
             return [self.build(child, key + (i,)) for i, child in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except _CONSTRUCTOR_ERRORS as exc:
             line, col = _mark(node)
             raise YamlProblem(f"invalid value: {_first_line(exc)}", line, col) from None
 
