@@ -78,7 +78,7 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, key)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, key + (i,)) for i, child in enumerate(node.value)]
+            return [self.build(child, (*key, i)) for i, child in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
         except _CONSTRUCTOR_ERRORS as exc:
@@ -100,8 +100,8 @@ class _Builder:
             if name in result:
                 line, col = _mark(key_node)
                 raise YamlProblem(f"duplicate key {name!r}", line, col)
-            self.doc.keys[key + (name,)] = _mark(key_node)
-            result[name] = self.build(value_node, key + (name,))
+            self.doc.keys[(*key, name)] = _mark(key_node)
+            result[name] = self.build(value_node, (*key, name))
         return result
 
 
