@@ -14,6 +14,17 @@ import yaml
 MAX_NODES = 100_000
 """Bound on values built from one document, so alias bombs fail fast instead of eating memory."""
 
+_CONSTRUCTOR_ERRORS = (
+    yaml.YAMLError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+)
+"""What PyYAML's constructors raise for a malformed explicitly tagged scalar (``!!int abc``,
+``!!timestamp 2020-13-45``, ``!!bool maybe``): bad input, never an internal error."""
+
 Key = tuple[Union[str, int], ...]
 Position = tuple[int, int]
 
@@ -67,10 +78,10 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, key)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, key + (i,)) for i, child in enumerate(node.value)]
+            return [self.build(child, (*key, i)) for i, child in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except _CONSTRUCTOR_ERRORS as exc:
             line, col = _mark(node)
             raise YamlProblem(f"invalid value: {_first_line(exc)}", line, col) from None
 
@@ -89,8 +100,8 @@ class _Builder:
             if name in result:
                 line, col = _mark(key_node)
                 raise YamlProblem(f"duplicate key {name!r}", line, col)
-            self.doc.keys[key + (name,)] = _mark(key_node)
-            result[name] = self.build(value_node, key + (name,))
+            self.doc.keys[(*key, name)] = _mark(key_node)
+            result[name] = self.build(value_node, (*key, name))
         return result
 
 
