@@ -152,7 +152,9 @@ def package_changes(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str
 def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     """The change for one declared environment (its lock must be usable)."""
     deployed = observed.state.env(want.name).current_version
-    base = dict(environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform)
+    base: dict[str, Any] = dict(
+        environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform
+    )
     if deployed is None:
         reuse = _reusable(want.name, want.lock_hash or "", observed)
         return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse,

@@ -28,6 +28,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """TOML text as data (``tomllib``, or ``tomli`` before 3.11); errors are ValueErrors."""
+    return tomllib.loads(text)
+
+
 LOCK_VERSION = "1.0"
 CREATED_BY = "envctl"
 # Bump when the install layout or archive format changes: it is part of every lock hash, so

@@ -80,18 +80,18 @@ def main(argv: list[str]) -> int:
     args = argv[1:]
     from pip._vendor.packaging import markers
 
-    markers.default_environment = lambda: dict(target)  # type: ignore[assignment]
+    markers.default_environment = lambda: dict(target)  # type: ignore[assignment, unused-ignore]
     from pip._internal.models import installation_report
 
     if hasattr(installation_report, "default_environment"):
-        installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined]
+        installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined, unused-ignore]
     _resolve_for_target_python()
     while args and args[0] in ("--allow-sdist", NATIVE_REPORT):
         if args[0] == "--allow-sdist":
             args = args[1:]
             from pip._internal.cli import cmdoptions
 
-            cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment]
+            cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment, unused-ignore]
         else:
             _refuse_native_sdists(Path(args[1]))
             args = args[2:]

@@ -23,7 +23,7 @@ from envctl import console, settings
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import index_urls, strip_auth
 from envctl.lock.isolation import find_uv, index_access
-from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, tomllib
+from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
 from envctl.lock.pip_driver import NATIVE_REPORT
 from envctl.lock.native import describe_sources
 from envctl.spec.loader import Environment
@@ -326,7 +326,7 @@ def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
             )
         if result.returncode != 0:
             raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")
-        data = tomllib.loads(output.read_text(encoding="utf-8"))
+        data = parse_toml(output.read_text(encoding="utf-8"))
     candidates = []
     for package in data.get("packages", []):
         if package.get("marker") and not target.evaluate(package["marker"]):

@@ -92,7 +92,8 @@ class _Parsed:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.doc.value
+        value: dict[str, Any] = self.doc.value  # the schema check made it a mapping
+        return value
 
     def problem(self, key: Key, message: str, *, of_key: bool = False) -> Problem:
         line, col = self.doc.position(key, of_key=of_key)
@@ -107,7 +108,8 @@ class _Parsed:
 def schema() -> dict[str, Any]:
     """The environment JSON Schema shipped with the package (the file in ``schemas/``)."""
     text = resources.files("envctl.spec").joinpath("schema/environment.schema.json").read_text("utf-8")
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 _FORMATS = jsonschema.FormatChecker()
@@ -145,7 +147,8 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
     top = key[0] if key else ""
     if error.validator == "additionalProperties" and not key:
         allowed = sorted(schema()["properties"])
-        unknown = [k for k in error.instance if k not in schema()["properties"]]
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        unknown = [k for k in instance if k not in schema()["properties"]]
         messages = []
         for name in unknown:
             close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
@@ -163,7 +166,8 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
         )
     template = _FRIENDLY.get((str(top), str(error.validator)))
     if template:
-        choices = ", ".join(error.validator_value) if error.validator == "enum" else ""
+        options = error.validator_value if error.validator == "enum" else ()
+        choices = ", ".join(map(str, options if isinstance(options, (list, tuple)) else ()))
         return parsed.problem(key, template.format(value=error.instance, choices=choices))
     where = ".".join(_key_part(k) for k in key)
     return parsed.problem(key, f"{where}: {error.message}" if where else error.message)
@@ -175,7 +179,7 @@ def _key_part(key: Union[str, int]) -> str:
     return text if text and text.isprintable() and text.strip() == text else repr(text)
 
 
-class _Multi(list):  # several problems from one schema error (several unknown keys)
+class _Multi(list[Problem]):  # several problems from one schema error (several unknown keys)
     pass
 
 

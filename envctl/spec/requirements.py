@@ -70,7 +70,7 @@ def _reason(text: str) -> str:
 def canonical_requirement(text: str) -> str:
     """One requirement in a canonical spelling: normalized name, sorted extras and specifiers."""
     req = Requirement(text)
-    out = canonicalize_name(req.name)
+    out: str = canonicalize_name(req.name)
     if req.extras:
         out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
     if req.url:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from filelock import FileLock
 
@@ -20,6 +20,9 @@ from envctl import settings
 from envctl.build.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
 from envctl.udf.keys import AdhocRequest, is_temporary_resource
+
+if TYPE_CHECKING:  # imported when building: decorating must stay cheap
+    from envctl.build.builder import BuiltArchive
 
 LOCK_TIMEOUT = 3600.0
 """A build of a large environment can take many minutes; waiters give up only after this."""
@@ -75,6 +78,7 @@ def ensure_temporary(
         archive = _build(request, refresh=False)
         if info is not None:
             target.delete(name)  # expired: replace, never reuse
+        uploaded: Optional[ObjectInfo]
         try:
             uploaded = target.put_file(name, archive.path, md5=archive.md5, kind="archive", temp=True)
         except ObjectExists:  # another machine published it between our stat and upload
@@ -115,7 +119,7 @@ def register_gc_rule() -> None:
         TEMP_SOURCES.append(expired_temporaries)
 
 
-def _build(request: AdhocRequest, *, refresh: bool):  # -> envctl.build.builder.BuiltArchive
+def _build(request: AdhocRequest, *, refresh: bool) -> BuiltArchive:
     from envctl.build.builder import build_requirements
 
     stats["builds"] += 1
