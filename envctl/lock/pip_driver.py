@@ -80,7 +80,11 @@ def main(argv: list[str]) -> int:
     args = argv[1:]
     from pip._vendor.packaging import markers
 
-    markers.default_environment = lambda: dict(target)  # type: ignore[assignment, unused-ignore]
+    def target_environment() -> Any:  # pip's vendored packaging may type it as a TypedDict
+        return dict(target)
+
+    # The ignores below depend on the pip version's annotations, hence ``unused-ignore``.
+    markers.default_environment = target_environment  # type: ignore[assignment, unused-ignore]
     from pip._internal.models import installation_report
 
     if hasattr(installation_report, "default_environment"):

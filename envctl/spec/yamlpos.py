@@ -7,7 +7,7 @@ marks, so values are built from nodes here and a position map is kept beside the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import yaml
 
@@ -67,6 +67,8 @@ def _mark(node: yaml.Node) -> Position:
 class _Builder:
     def __init__(self) -> None:
         self.constructor = yaml.SafeLoader("")
+        # Typed here: older PyYAML stubs leave ``construct_object`` unannotated.
+        self.construct: Callable[..., Any] = self.constructor.construct_object
         self.doc = Document(value=None)
         self.budget = MAX_NODES
 
@@ -80,7 +82,7 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*key, i)) for i, child in enumerate(node.value)]
         try:
-            return self.constructor.construct_object(node, deep=True)
+            return self.construct(node, deep=True)
         except _CONSTRUCTOR_ERRORS as exc:
             line, col = _mark(node)
             raise YamlProblem(f"invalid value: {_first_line(exc)}", line, col) from None
@@ -94,7 +96,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 line, col = _mark(key_node)
                 raise YamlProblem("mapping keys must be plain strings", line, col)
-            name = self.constructor.construct_object(key_node)
+            name = self.construct(key_node)
             if not isinstance(name, str):
                 name = str(name)
             if name in result:
