@@ -230,7 +230,7 @@ class _Bad(ValueError):
 
 def _get(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = table.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _Bad(f"{where}: '{key}' is missing or not a {kind.__name__}")
     return value
 

@@ -24,7 +24,7 @@ from envctl.testing.wheels import STANDARD_DISTS, Dist, write_dist
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib signature
         pass
 
 

@@ -15,7 +15,7 @@ from envctl import settings
 from envctl.udf.marking import mark, resources_of
 from envctl.udf.resolution import Query, Resolution, resolve
 
-__all__ = ["with_python_requirements", "with_environment", "resolve", "resources_of", "Resolution"]
+__all__ = ["Resolution", "resolve", "resources_of", "with_environment", "with_python_requirements"]
 
 
 def _decorator(query: Query) -> Callable[[Callable[..., Any]], Any]:

@@ -42,7 +42,7 @@ def test_finished_writes_and_foreign_parts_are_not_leftovers_and_delete_leftover
     target.put_bytes("other-tool.tar.gz.part.tmp.000001.000000", b"not ours")
     assert target.leftovers(OWN) == []
     for name in ("envctl-state.json", "envctl-a-000000000002.tar.gz"):
-        with pytest.raises(EnvctlError, match="is not (a staging file|an upload part)"):
+        with pytest.raises(EnvctlError, match=r"is not (a staging file|an upload part)"):
             target.delete_leftover(name)
         assert target.stat(name) is not None
 

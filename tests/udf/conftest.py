@@ -65,7 +65,7 @@ def deploy_fake_version(target: Target, environment: str, payload: bytes, tmp: P
     target.put_file(name, path, md5=file_hexdigest(path, "md5"))
     try:
         state = State.from_bytes(target.read("envctl-state.json"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - no (or an unreadable) state: start a fresh one
         state = State()
     info = VersionInfo(
         environment=environment, version=state.env(environment).next_number, resource=name, sha256=sha,
