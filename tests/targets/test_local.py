@@ -63,7 +63,7 @@ def test_put_file_with_the_wrong_md5_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="does not match local md5"):
         target.put_file("envctl-x", source, md5=_md5(b"something else"))
     assert target.stat("envctl-x") is None
-    assert target.leftovers() == []
+    assert target.leftovers(["envctl-"]) == []
     assert sorted(os.listdir(tmp_path / "store")) == []
 
 
@@ -78,7 +78,7 @@ def test_exclusive_writes_never_replace(tmp_path: Path) -> None:
     with pytest.raises(ObjectExists):
         target.create_exclusive("obj", b"third")
     assert target.read("obj") == b"first"
-    assert target.leftovers() == []
+    assert target.leftovers(["obj"]) == []
 
 
 def test_download_is_atomic_and_reports_progress(tmp_path: Path) -> None:
@@ -108,16 +108,17 @@ def test_a_write_killed_mid_way_keeps_the_old_object_and_leaves_a_findable_stagi
         LocalTarget(Path({str(store)!r})).put_bytes("envctl-state.json", b"new state")
         """
     )
-    env = {**os.environ, "ENVCTL_TEST_CRASH_AT": "state-write"}
+    env = {**os.environ, "ENVCTL_TEST_CRASH_AT": "write"}  # staged, not yet in place
     result = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, timeout=120
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert target.read("envctl-state.json") == b"old state"
-    leftovers = target.leftovers()
+    assert target.leftovers(["other-"]) == [], "only names under the given prefixes"
+    leftovers = target.leftovers(["envctl-"])
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".envctl-state.json.")
     target.delete_leftover(leftovers[0].name)
-    assert target.leftovers() == []
+    assert target.leftovers(["envctl-"]) == []
     with pytest.raises(EnvctlError, match="not a staging file"):
         target.delete_leftover("envctl-state.json")
     assert target.read("envctl-state.json") == b"old state"
