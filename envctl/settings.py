@@ -341,12 +341,22 @@ def secrets() -> list[Setting[Any]]:
     return [s for s in ALL if s.secret]
 
 
-def runtime_snapshot() -> tuple[Optional[str], ...]:
-    """The raw values the UDF runtime's answers depend on (part of its in-process memo key)."""
-    return tuple(s.raw() for s in _RUNTIME)
+def runtime_snapshot() -> tuple[object, ...]:
+    """The raw values the UDF runtime's answers depend on (part of its in-process memo key).
+
+    Equal snapshots mean equal settings. Hot: every decorated function pays for it, so it reads
+    CPython's raw environment mapping (no per-variable decoding) where there is one.
+    """
+    data = getattr(os.environ, "_data", None)
+    if data is None:
+        return tuple(map(os.environ.get, _RUNTIME_NAMES))
+    if not _runtime_keys:
+        _runtime_keys.extend(map(os.environ.encodekey, _RUNTIME_NAMES))
+    return tuple(map(data.get, _runtime_keys))
 
 
-_RUNTIME = tuple(s for s in ALL if s.runtime)
+_RUNTIME_NAMES = tuple(s.name for s in ALL if s.runtime)
+_runtime_keys: list[Any] = []
 
 
 def markdown_table(settings: Sequence[Setting[Any]] = tuple(ALL)) -> str:
