@@ -17,3 +17,12 @@ class EnvctlError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` with control characters escaped and cut to ``limit``: safe inside one error line.
+
+    Why: names from archives, wheels and shared state are input; a newline in one must not
+    forge a second line of output.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]

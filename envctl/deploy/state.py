@@ -19,8 +19,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Optional
 
+from envctl.errors import EnvctlError, one_line
 from envctl.files import is_hex_digest
-from envctl.errors import EnvctlError
 
 PREFIX = "envctl-"
 STATE_OBJECT = "envctl-state.json"
@@ -111,11 +111,6 @@ def _name_ok(value: object) -> bool:
 def _text(value: object, what: str) -> str:
     _check(isinstance(value, str) and value.isprintable(), what, value)
     return str(value)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with control characters escaped, so a hostile key cannot break the error line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:300]
 
 
 def _check(ok: bool, what: str, value: object) -> None:
@@ -227,7 +222,7 @@ class State:
             return cls(serial=serial, environments=envs)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise EnvctlError(
-                f"state object {where} is corrupt ({type(exc).__name__}: {_one_line(str(exc))}); restore it from a backup "
+                f"state object {where} is corrupt ({type(exc).__name__}: {one_line(str(exc))}); restore it from a backup "
                 "or delete it to start over (archives stay in place)"
             ) from None
 
