@@ -25,6 +25,7 @@ from typing import BinaryIO, Optional, cast
 from envctl import settings
 from envctl.errors import EnvctlError
 from envctl.build.pgzip import ParallelGzipWriter
+from envctl.build.size import UnpackBudget
 from envctl.progress import bytes_progress
 
 DEFAULT_COMPRESSLEVEL = 6
@@ -115,11 +116,13 @@ def write_archive(
     return ArchiveInfo(writer.sha256.hexdigest(), writer.md5.hexdigest(), writer.size)
 
 
-def extract_archive(path: Path, dest: Path) -> None:
+def extract_archive(path: Path, dest: Path, budget: Optional[UnpackBudget] = None) -> None:
     """Unpack ``path`` into ``dest``; absolute paths, ``..``, links and devices are refused.
 
     Everything is checked before anything is written, so a hostile archive leaves ``dest``
-    untouched. Where the interpreter has tarfile's ``data`` filter it is applied as well.
+    untouched: that includes the members' summed sizes against ``budget`` (a 1 MB archive
+    may declare a 1 GiB member). Where the interpreter has tarfile's ``data`` filter it is
+    applied as well.
     """
     root = dest.resolve()
     try:
@@ -129,6 +132,9 @@ def extract_archive(path: Path, dest: Path) -> None:
                 inside = (root / member.name).resolve().is_relative_to(root)
                 if not inside or not (member.isreg() or member.isdir()):
                     raise EnvctlError(f"{path.name} contains an unsafe entry {member.name!r}")
+            if budget is not None:
+                unpacked = sum(m.size for m in members if m.isreg())
+                budget.check(path.name, unpacked, path.stat().st_size)
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(root, members=members, filter="data")
             else:  # pragma: no cover - interpreters without the PEP 706 backport

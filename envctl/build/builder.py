@@ -22,13 +22,13 @@ from envctl.build.cache import Cache
 from envctl.files import atomic_path, write_json_atomic
 from envctl.errors import EnvctlError
 from envctl.build.fetch import fetch
-from envctl.build.install import install_wheel
+from envctl.build.install import declared_size, install_wheel
 from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
 from envctl.spec.indexes import index_urls
 from envctl.build.sdist import build_wheel
-from envctl.build.size import SizeBudget, check_size
+from envctl.build.size import SizeBudget, UnpackBudget, check_size
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
 
 ADHOC_NAME = "adhoc"
@@ -44,6 +44,7 @@ class BuiltArchive:
     packages: tuple[tuple[str, str], ...]  # (name, version) packed
     largest: tuple[tuple[str, int], ...] = ()  # (name, unpacked bytes), largest first
     cached: bool = False  # True when served from the archive cache without building
+    unpacked: int = 0  # bytes the packed tree holds (what every worker unpacks)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,6 +56,7 @@ class BuiltArchive:
             "packages": [{"name": n, "version": v} for n, v in self.packages],
             "largest": [{"name": n, "unpacked_bytes": s} for n, s in self.largest],
             "cached": self.cached,
+            "unpacked_size": self.unpacked,
         }
 
 
@@ -73,12 +75,27 @@ def cached_archive(cache: Cache, lock_hash: str) -> Optional[BuiltArchive]:
         packages=tuple((p[0], p[1]) for p in meta["packages"]),
         largest=tuple((p[0], p[1]) for p in meta["largest"]),
         cached=True,
+        unpacked=int(meta.get("unpacked_size", 0)),
     )
+
+
+def _checked_unpacked(lock: Lock, paths: dict[str, Path], budget: UnpackBudget) -> int:
+    """Declared unpacked bytes of the locked wheels, each and all checked before installing any."""
+    total = 0
+    for file in (f for f in lock.packages if f.is_wheel):
+        wheel = paths[file.sha256]
+        size = declared_size(wheel)
+        budget.check(wheel.name, size, wheel.stat().st_size)
+        total += size
+    budget.check(f"the wheels of {lock.environment}", total)
+    return total
 
 
 def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) -> BuiltArchive:
     key = lock.lock_hash()
     paths = fetch(lock.packages, cache, index_urls=urls, progress=progress)
+    unpack_budget = UnpackBudget.from_settings()
+    unpacked = _checked_unpacked(lock, paths, unpack_budget)
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="envctl-build-", dir=cache.tmp_dir) as tmp:
         tree = Path(tmp) / "tree"
@@ -91,7 +108,12 @@ def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) 
             for file in sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name):
                 sizes[file.name] = install_wheel(paths[file.sha256], tree).unpacked_bytes
             for file, wheel in builds:
-                sizes[file.name] = install_wheel(wheel.result(), tree).unpacked_bytes
+                built_wheel = wheel.result()
+                size = declared_size(built_wheel)
+                unpack_budget.check(built_wheel.name, size, built_wheel.stat().st_size)
+                unpacked += size
+                unpack_budget.check(f"the wheels of {lock.environment}", unpacked)
+                sizes[file.name] = install_wheel(built_wheel, tree).unpacked_bytes
         dest = cache.archive_path(key)
         with atomic_path(dest) as tmp_archive:
             info = write_archive(tree, tmp_archive, progress=progress)
@@ -104,6 +126,7 @@ def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) 
         lock_hash=key,
         packages=tuple(sorted((f.name, f.version) for f in lock.packages)),
         largest=tuple(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        unpacked=sum(sizes.values()),
     )
     meta = built.to_json()
     meta["packages"] = [list(p) for p in built.packages]

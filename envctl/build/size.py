@@ -3,6 +3,13 @@
 MaxCompute rejects a single resource above 2048 MB, so an archive that large can never be
 used; well below that, large archives still slow every job start, hence the warning level.
 Both limits come from flags, else ``ENVCTL_WARN_SIZE_MB``/``ENVCTL_MAX_SIZE_MB``, else defaults.
+
+The compressed size says little about what unpacking costs: a 0.7 MB wheel can hold a
+700 MiB file, and every UDF worker and ``envctl exec`` would unpack it. ``UnpackBudget``
+caps the unpacked bytes (``ENVCTL_MAX_UNPACKED_MB``, default 4096) and the expansion ratio of
+anything unpacking to more than 64 MiB (``ENVCTL_MAX_UNPACK_RATIO``, default 100:1; real
+wheels and archives expand 2-10 times). It is checked against the sizes an archive
+*declares* (a wheel's zip directory, a tar's headers), before a byte is written.
 """
 
 from __future__ import annotations
@@ -49,3 +56,44 @@ def check_size(budget: SizeBudget, size: int, largest: Sequence[tuple[str, int]]
     if size > budget.warn_bytes:
         return f"archive is {human(size)} (warning level {human(budget.warn_bytes)}); largest packages: {largest_summary(largest)}"
     return None
+
+
+DEFAULT_MAX_UNPACKED_MB = 4096
+DEFAULT_MAX_UNPACK_RATIO = 100.0
+MAX_UNPACKED_ENV_VAR = "ENVCTL_MAX_UNPACKED_MB"
+MAX_RATIO_ENV_VAR = "ENVCTL_MAX_UNPACK_RATIO"
+RATIO_FLOOR = 64 * MB  # below this, a high ratio (a file of zeros, say) costs nothing
+
+
+@dataclass(frozen=True)
+class UnpackBudget:
+    """Limits on what unpacking a wheel or an archive may write (see the module docstring)."""
+
+    max_bytes: int
+    max_ratio: float
+
+    @classmethod
+    def from_settings(cls) -> UnpackBudget:
+        return cls(
+            int(_env_mb(MAX_UNPACKED_ENV_VAR, DEFAULT_MAX_UNPACKED_MB) * MB),
+            _env_mb(MAX_RATIO_ENV_VAR, DEFAULT_MAX_UNPACK_RATIO),
+        )
+
+    def check(self, what: str, unpacked: int, packed: int | None = None) -> None:
+        """Raise when ``what`` (``packed`` bytes on disk) would unpack to too much."""
+        if unpacked > self.max_bytes:
+            raise EnvctlError(
+                f"{what} unpacks to {human(unpacked)}, above the {human(self.max_bytes)} limit "
+                f"({MAX_UNPACKED_ENV_VAR})"
+            )
+        if packed is not None and unpacked > RATIO_FLOOR and unpacked > self.max_ratio * max(packed, 1):
+            raise EnvctlError(
+                f"{what} unpacks to {human(unpacked)} from {human(packed)} "
+                f"({unpacked / max(packed, 1):.0f}:1, above {self.max_ratio:.0f}:1; a decompression "
+                f"bomb?); raise {MAX_RATIO_ENV_VAR} if it is genuine"
+            )
+
+
+def env_bytes(name: str, default_mb: float) -> int:
+    """A positive size in megabytes from ``$name`` (else ``default_mb``), in bytes."""
+    return int(_env_mb(name, default_mb) * MB)

@@ -94,7 +94,8 @@ def lock_command(
 def _print_built(env: Environment, built: BuiltArchive) -> None:
     origin = "cached" if built.cached else "built"
     print(f"{env.name}: {origin} {built.path}")
-    print(f"  size {human(built.size)}, sha256 {built.sha256}, {len(built.packages)} packages")
+    unpacked = f" ({human(built.unpacked)} unpacked)" if built.unpacked else ""
+    print(f"  size {human(built.size)}{unpacked}, sha256 {built.sha256}, {len(built.packages)} packages")
     if built.largest:
         print(f"  largest (unpacked): {largest_summary(built.largest)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -65,6 +66,7 @@ def exec_(
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
     argv, env = local.command_and_env(command, tree, interpreter, os.environ, excluded=local.excluded_packages(project, name))
     env[settings.EXEC.name] = name
+    local.collect_exec_cache(now=time.time(), keep=[tree, archive.path])
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")
     try:
         completed = subprocess.run(argv, env=env, check=False)

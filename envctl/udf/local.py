@@ -11,6 +11,7 @@ dependency missing from the archive fails locally as it would on the cluster.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -22,11 +23,15 @@ from envctl.build.cache import Cache
 from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
 from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
+from envctl.build.size import UnpackBudget, env_bytes
 from envctl.spec.project import Project, cache_dir
 from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
 
 SOURCES = ("auto", "deployed", "local")
+EXEC_CACHE_ENV_VAR = "ENVCTL_EXEC_CACHE_MB"
+DEFAULT_EXEC_CACHE_MB = 4096
+RECENT_S = 3600.0  # entries used this recently are never collected (a run may be using them)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     dest = cache_dir() / "exec" / "archives" / f"{_digest(version.sha256)}.tar.gz"
     origin = f"{version.resource} ({version.label}) from {target.url}"
     if dest.is_file() and file_hexdigest(dest) == version.sha256:
+        _touch(dest)
         return LocalArchive(dest, version.sha256, origin)
     target.download(version.resource, dest)
     actual = file_hexdigest(dest)
@@ -76,6 +82,7 @@ def unpack(archive: LocalArchive) -> Path:
     """The archive's tree under ``<cache>/exec/<sha256>``, extracted once and reused."""
     dest = cache_dir() / "exec" / _digest(archive.sha256)
     if dest.is_dir():
+        _touch(dest)
         return dest
     lock = Cache.default().filelock(f"exec-{archive.sha256}")
     with lock:
@@ -83,10 +90,73 @@ def unpack(archive: LocalArchive) -> Path:
             return dest
         try:
             with atomic_directory(dest) as staging:
-                extract_archive(archive.path, staging)
+                extract_archive(archive.path, staging, UnpackBudget.from_settings())
         except (EnvctlError, OSError) as exc:
             raise EnvctlError(f"cannot unpack {archive.origin}: {exc}") from None
     return dest
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache entry as used now (its mtime is what the LRU collection orders by)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _tree_bytes(path: Path) -> int:
+    if not path.is_dir() or path.is_symlink():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*"))
+
+
+def exec_cache_entries(root: Path) -> list[Path]:
+    """What ``collect_exec_cache`` may delete: unpacked trees, downloaded archives and venvs."""
+    if not root.is_dir():
+        return []
+    entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in ("archives", "venvs")]
+    entries += [p for p in (root / "archives").glob("*.tar.gz")]
+    entries += [p for p in (root / "venvs").glob("*") if p.is_dir() and not p.name.startswith(".")]
+    return entries
+
+
+def collect_exec_cache(
+    cap_bytes: Optional[int] = None, *, now: float, keep: Sequence[Path] = (), root: Optional[Path] = None
+) -> list[Path]:
+    """Delete the least recently used exec cache entries until the rest fit in ``cap_bytes``.
+
+    ``cap_bytes`` defaults to ``$ENVCTL_EXEC_CACHE_MB`` (4096 MB). Entries in ``keep`` or used
+    within the last hour stay whatever the size. An entry is renamed away before it is
+    deleted, so another ``exec`` never sees half of a tree. Returns what was deleted.
+    """
+    cap = env_bytes(EXEC_CACHE_ENV_VAR, DEFAULT_EXEC_CACHE_MB) if cap_bytes is None else cap_bytes
+    root = root or cache_dir() / "exec"
+    sized = []
+    for entry in exec_cache_entries(root):
+        try:
+            sized.append((entry.lstat().st_mtime, entry, _tree_bytes(entry)))
+        except OSError:
+            continue  # removed meanwhile
+    total = sum(size for _, _, size in sized)
+    kept = {p.resolve() for p in keep}
+    removed = []
+    for used, entry, size in sorted(sized, key=lambda item: item[0]):
+        if total <= cap:
+            break
+        if entry.resolve() in kept or now - used < RECENT_S:
+            continue
+        trash = entry.with_name(f".trash-{entry.name}-{os.getpid()}")
+        try:
+            os.rename(entry, trash)
+        except OSError:
+            continue
+        if trash.is_dir():
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            trash.unlink(missing_ok=True)
+        total -= size
+        removed.append(entry)
+    return removed
 
 
 def import_root(tree: Path) -> Path:
@@ -133,4 +203,5 @@ def command_and_env(
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), base.get("PYTHONPATH", "")) if p)
         return list(command), env
     box = sandbox.cached(interpreter, [root], cache_dir() / "exec" / "venvs", excluded=excluded)
+    _touch(box.root)
     return sandbox.replace_python(command, box), box.env(base)
