@@ -26,7 +26,7 @@ from envctl.build.install import declared_size, install_wheel
 from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
-from envctl.spec.indexes import index_urls
+from envctl.spec.indexes import index_urls, requirements_and_credentials
 from envctl.build.sdist import build_wheel
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
@@ -91,9 +91,11 @@ def _checked_unpacked(lock: Lock, paths: dict[str, Path], budget: UnpackBudget) 
     return total
 
 
-def _build_fresh(lock: Lock, cache: Cache, urls: Sequence[str], progress: bool) -> BuiltArchive:
+def _build_fresh(
+    lock: Lock, cache: Cache, urls: Sequence[str], progress: bool, credentials: Sequence[str] = ()
+) -> BuiltArchive:
     key = lock.lock_hash()
-    paths = fetch(lock.packages, cache, index_urls=urls, progress=progress)
+    paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
     unpack_budget = UnpackBudget.from_settings()
     unpacked = _checked_unpacked(lock, paths, unpack_budget)
     sizes: dict[str, int] = {}
@@ -143,15 +145,19 @@ def build_lock(
     cache: Optional[Cache] = None,
     budget: Optional[SizeBudget] = None,
     output: Optional[Path] = None,
+    credentials: Sequence[str] = (),
 ) -> BuiltArchive:
-    """Build (or fetch from the archive cache) the archive of ``lock`` and check its size."""
+    """Build (or fetch from the archive cache) the archive of ``lock`` and check its size.
+
+    ``credentials``: expanded direct requirement URLs whose userinfo downloads may need.
+    """
     cache = cache or Cache.default()
     budget = budget or SizeBudget.from_settings()
     key = lock.lock_hash()
     built = cached_archive(cache, key)
     if built is None:
         with cache.filelock(f"archive-{key}"):
-            built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress)
+            built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress, credentials)
     warning = check_size(budget, built.size, built.largest)
     if warning:
         console.warn(warning)
@@ -175,7 +181,11 @@ def build(
     """The archive of ``env`` from its current ``lock``; a stale lock is refused."""
     if not is_current(env, lock):
         raise EnvctlError(f"the lock of {env.name!r} is stale (the spec changed); run 'envctl lock {env.name}'")
-    return build_lock(lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget, output=output)
+    credentials = requirements_and_credentials(env)[1]
+    return build_lock(
+        lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget, output=output,
+        credentials=credentials,
+    )  # fmt: skip
 
 
 def build_requirements(

@@ -97,18 +97,21 @@ def netrc_text(urls: Sequence[str]) -> str:
 
 
 @contextmanager
-def index_access(urls: Sequence[str]) -> Iterator[tuple[list[str], dict[str, str]]]:
+def index_access(
+    urls: Sequence[str], credentials: Sequence[str] = ()
+) -> Iterator[tuple[list[str], dict[str, str]]]:
     """``(index options, child environment)`` for pip or uv with the expanded index ``urls``.
 
-    The options carry no userinfo; when a URL has credentials they are written to a netrc
-    file only this user can read, named by ``NETRC`` in the environment and deleted when the
-    block ends. Why: a command line is public to every local user, a 0600 file is not.
+    The options carry no userinfo; when a URL (or one of the direct requirement URLs in
+    ``credentials``) has credentials they are written to a netrc file only this user can read,
+    named by ``NETRC`` in the environment and deleted when the block ends. Why: a command
+    line is public to every local user, a 0600 file is not.
     """
     options = ["--index-url", strip_auth(urls[0])]
     for url in urls[1:]:
         options += ["--extra-index-url", strip_auth(url)]
     env = isolated_env()
-    text = netrc_text(urls)
+    text = netrc_text([*urls, *credentials])
     if not text:
         yield options, env
         return

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from envctl import console, settings
 from envctl.errors import EnvctlError
-from envctl.spec.indexes import index_urls, strip_auth
+from envctl.spec.indexes import index_urls, requirements_and_credentials, strip_auth
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
 from envctl.lock.pip_driver import NATIVE_REPORT
@@ -193,7 +193,7 @@ def pip_command(
         command.append("--prefer-binary")
     if env.pre_release:
         command.append("--pre")
-    return command + list(env.requirements)
+    return command + requirements_and_credentials(env)[0]
 
 
 def _pip_candidate(item: dict[str, Any]) -> Candidate:
@@ -226,7 +226,7 @@ def _run_pip(env: Environment, target: TargetPython, *, prefer_binary: bool) -> 
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
         try:
-            with index_access(index_urls(env)) as (options, child_env):
+            with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
                 command = pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary, index_options=options)
                 _run(command, "pip", child_env)
         except EnvctlError:
@@ -318,11 +318,12 @@ def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         output = Path(tmp) / "pylock.toml"
-        with index_access(index_urls(env)) as (options, child_env):
+        requirements, credentials = requirements_and_credentials(env)
+        with index_access(index_urls(env), credentials) as (options, child_env):
             command = uv_command(uv, env, target, output, options)
             console.debug("running " + " ".join(command))
             result = subprocess.run(
-                command, input="\n".join(env.requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
+                command, input="\n".join(requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
             )
         if result.returncode != 0:
             raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")

@@ -41,6 +41,12 @@ def index_urls(env: Environment) -> list[str]:
     return [expand(env.index_url or DEFAULT_INDEX_URL), *(expand(u) for u in env.extra_index_urls)]
 
 
+def requirements_and_credentials(env: Environment) -> tuple[list[str], list[str]]:
+    """The requirements as pip/uv get them (no userinfo) and the direct URLs' credentials."""
+    pairs = [expand_requirement(r) for r in env.requirements]
+    return [text for text, _ in pairs], [url for _, url in pairs if url]
+
+
 def literal_password(url: str) -> bool:
     """Whether ``url``'s userinfo holds a password written out rather than ``${VAR}`` references.
 
@@ -77,3 +83,24 @@ def auth_for(url: str, index_urls: Iterable[str]) -> Optional[tuple[str, str]]:
         if parts.hostname == host and parts.username is not None:
             return unquote(parts.username), unquote(parts.password or "")
     return None
+
+
+def expand_requirement(text: str) -> tuple[str, Optional[str]]:
+    """One requirement as pip/uv get it, and its direct URL with credentials (else None).
+
+    ``name @ https://${USER}:${TOKEN}@host/x.whl`` has its variables expanded and its userinfo
+    moved out: the requirement keeps the bare URL (a command line is public), the expanded URL
+    goes to the netrc file and to downloads, like an index URL's credentials.
+    """
+    from packaging.requirements import Requirement
+
+    if "@" not in text:
+        return text, None
+    requirement = Requirement(text)
+    if not requirement.url:
+        return text, None
+    url = expand(requirement.url)
+    if "@" not in urlsplit(url).netloc:
+        return text, None
+    requirement.url = strip_auth(url)
+    return str(requirement), url

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import literal_password, with_variable_password
-from envctl.spec.requirements import RequirementError, requirement_name, split_requirements
+from envctl.spec.requirements import RequirementError, direct_urls, requirement_name, split_requirements
 from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
 
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
@@ -135,8 +135,10 @@ _FRIENDLY = {
     ("python", "pattern"): "python {value!r} is not a supported CPython version: use \"3.6\" to "
     "\"3.13\", optionally with a patch level such as \"3.7.9\"",
     ("platform", "enum"): "platform {value!r} is not supported; choose one of: {choices}",
-    ("index_url", "pattern"): "index_url {value!r} must be an http(s):// or file:// URL",
-    ("extra_index_urls", "pattern"): "extra index URL {value!r} must be an http(s):// or file:// URL",
+    ("index_url", "pattern"): "index_url {value!r} must be an http(s):// or file:// URL "
+    "without spaces or control characters",
+    ("extra_index_urls", "pattern"): "extra index URL {value!r} must be an http(s):// or file:// URL "
+    "without spaces or control characters",
     ("exclude", "pattern"): "exclude entry {value!r} is not a valid distribution name",
 }
 
@@ -246,12 +248,16 @@ def _check_file(parsed: _Parsed) -> list[Problem]:
 
 
 def _literal_credentials(parsed: _Parsed) -> list[Problem]:
-    """Index URLs with a written-out password (never echoed: the message shows the fix instead)."""
+    """Index and direct requirement URLs with a written-out password (never echoed: the
+    message shows the fix instead)."""
     urls: list[tuple[Key, str, str]] = []
     if isinstance(parsed.data.get("index_url"), str):
         urls.append((("index_url",), "index_url", parsed.data["index_url"]))
     for i, url in enumerate(parsed.data.get("extra_index_urls", [])):
         urls.append((("extra_index_urls", i), "extra_index_urls entry", url))
+    for i, text in enumerate(parsed.data.get("requirements", [])):
+        for url in direct_urls([text]):
+            urls.append((("requirements", i), "requirements entry", url))
     return [
         parsed.problem(key, f"{what} embeds a literal password; reference an environment variable such as "
                             f"{with_variable_password(url)}")
@@ -299,35 +305,75 @@ def _expanded_requirements(data: Mapping[str, Any]) -> list[str]:
     return [r for text in data.get("requirements", []) for r in split_requirements(text)]
 
 
-def _resolve_chain(
-    name: str, by_name: Mapping[str, _Parsed], broken: set[str]
-) -> tuple[list[str], Optional[Problem]]:
-    """The ``extends`` chain from ``name`` up to its root (or first invalid file), or the problem that breaks it."""
-    chain = [name]
-    while True:
-        if chain[-1] in broken:  # its own problems are reported already; its data can't be trusted
-            return chain, None
-        current = by_name[chain[-1]]
-        parent = current.data.get("extends")
-        if parent is None:
-            return chain, None
-        if parent in chain:
-            cycle = " -> ".join(chain[chain.index(parent):] + [parent])
-            return chain, by_name[name].problem(("extends",), f"cyclic extends: {cycle}")
-        if parent not in by_name:
-            close = difflib.get_close_matches(parent, list(by_name), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            where = by_name[chain[-1]]
-            return chain, where.problem(("extends",), f"extends unknown environment {parent!r}{hint}")
-        chain.append(parent)
+@dataclass(frozen=True)
+class _Link:
+    """What resolving one environment's ``extends`` chain gave (memoized per name).
+
+    ``merged``/``chain`` when the chain is sound; ``skip`` when it reaches a file with its own
+    problems (reported already); else ``problem`` (an unknown parent, the same for every
+    descendant) or ``cycle`` (the cycle's text, reported at each environment that reaches it).
+    """
+
+    merged: Optional[dict[str, Any]] = None
+    chain: tuple[str, ...] = ()
+    skip: bool = False
+    problem: Optional[Problem] = None
+    cycle: Optional[str] = None
 
 
-def _build(name: str, chain: list[str], by_name: Mapping[str, _Parsed]) -> tuple[Optional[Environment], list[Problem]]:
-    merged: dict[str, Any] = {}
-    for link in reversed(chain):
-        data = dict(by_name[link].data)
-        data["requirements"] = _expanded_requirements(data)
-        merged = merge(merged, data)
+def _resolve_links(by_name: Mapping[str, _Parsed], broken: set[str]) -> dict[str, _Link]:
+    """Every environment's merged data, each chain link merged once (linear in the files).
+
+    Why: resolving each name from scratch merges its whole chain again, quadratic in the
+    depth (a 3000-deep chain took minutes). Walks are iterative, so depth is not limited by
+    Python's recursion limit.
+    """
+    memo: dict[str, _Link] = {}
+    for start in by_name:
+        path: list[str] = []
+        position: dict[str, int] = {}
+        name: Optional[str] = start
+        end: _Link
+        while True:
+            assert name is not None
+            if name in memo:
+                end = memo[name]
+                break
+            if name in position:  # a cycle: each member reports it starting from itself
+                members = path[position[name]:]
+                for i, member in enumerate(members):
+                    memo[member] = _Link(cycle=" -> ".join([*members[i:], *members[:i], member]))
+                path = path[: position[name]]
+                end = memo[name]
+                break
+            if name in broken:  # its own problems are reported already; its data can't be trusted
+                memo[name] = end = _Link(skip=True)
+                break
+            position[name] = len(path)
+            path.append(name)
+            parent = by_name[name].data.get("extends")
+            if parent is None:
+                end = _Link(merged={}, chain=())
+                break
+            if parent not in by_name:
+                close = difflib.get_close_matches(parent, list(by_name), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problem = by_name[name].problem(("extends",), f"extends unknown environment {parent!r}{hint}")
+                end = _Link(problem=problem)
+                break
+            name = parent
+        for link in reversed(path):
+            if end.merged is not None:
+                data = dict(by_name[link].data)
+                data["requirements"] = _expanded_requirements(data)
+                end = _Link(merged=merge(end.merged, data), chain=(link, *end.chain))
+            memo[link] = end
+    return memo
+
+
+def _build(name: str, link: _Link, by_name: Mapping[str, _Parsed]) -> tuple[Optional[Environment], list[Problem]]:
+    merged = link.merged or {}
+    chain = link.chain
     parsed = by_name[name]
     if "python" not in merged:
         return None, [parsed.problem((), "missing required key 'python' (not set here or in any environment it extends)")]
@@ -380,15 +426,21 @@ def load_environments(paths: Iterable[Path]) -> LoadResult:
         by_name[name] = parsed
         if file_problems:
             broken.add(name)
+    links = _resolve_links(by_name, broken)
+    reported: set[Problem] = set()
     for name in by_name:
-        chain, chain_problem = _resolve_chain(name, by_name, broken)
+        link = links[name]
+        chain_problem = link.problem
+        if link.cycle is not None:
+            chain_problem = by_name[name].problem(("extends",), f"cyclic extends: {link.cycle}")
         if chain_problem is not None:
-            if chain_problem not in result.problems:
+            if chain_problem not in reported:
+                reported.add(chain_problem)
                 result.problems.append(chain_problem)
             continue
-        if broken.intersection(chain):
+        if link.skip:
             continue
-        environment, build_problems = _build(name, chain, by_name)
+        environment, build_problems = _build(name, link, by_name)
         result.problems.extend(build_problems)
         if environment is not None:
             result.environments[name] = environment

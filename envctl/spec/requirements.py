@@ -7,6 +7,7 @@ the longest run of whitespace-separated tokens that parses as one PEP 508 requir
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -82,8 +83,10 @@ def canonical_requirement(text: str) -> str:
     return out
 
 
+@lru_cache(maxsize=65536)
 def requirement_name(text: str) -> str:
-    """The canonical project name of one requirement string."""
+    """The canonical project name of one requirement string (memoized: ``extends`` merges ask
+    for the same parent requirements once per descendant)."""
     return canonicalize_name(Requirement(text).name)
 
 
@@ -93,3 +96,15 @@ def normalize_requirements(requirements: Iterable[str]) -> tuple[str, ...]:
     for text in requirements:
         parts.update(canonical_requirement(r) for r in split_requirements(text))
     return tuple(sorted(parts))
+
+
+def direct_urls(texts: Iterable[str]) -> list[str]:
+    """The direct URLs (``name @ URL``) in user requirement strings; unparsable text is skipped
+    (the schema reports it)."""
+    urls = []
+    for text in texts:
+        try:
+            urls += [url for r in split_requirements(text) if (url := Requirement(r).url)]
+        except (RequirementError, InvalidRequirement):
+            continue
+    return urls
