@@ -197,6 +197,30 @@ MAX_SIZE_MB: Setting[float] = _setting(
     "Archive size (MB) above which a build fails (MaxCompute's resource limit).",
     default_doc="2048",
 )
+MAX_UNPACKED_MB: Setting[float] = _setting(
+    "ENVCTL_MAX_UNPACKED_MB",
+    _megabytes,
+    4096.0,
+    "Unpacked size (MB) above which a build refuses a wheel and `exec` an archive, checked "
+    "against declared sizes before anything is written.",
+    default_doc="4096",
+)
+MAX_UNPACK_RATIO: Setting[float] = _setting(
+    "ENVCTL_MAX_UNPACK_RATIO",
+    _megabytes,
+    100.0,
+    "Largest unpacked/packed size ratio accepted for a wheel or archive unpacking to more than "
+    "64 MiB (a decompression bomb otherwise).",
+    default_doc="100",
+)
+EXEC_CACHE_MB: Setting[float] = _setting(
+    "ENVCTL_EXEC_CACHE_MB",
+    _megabytes,
+    4096.0,
+    "Size (MB) of `<cache>/exec` (unpacked archives, downloads, venvs) above which `envctl exec` "
+    "deletes the least recently used entries not used in the last hour.",
+    default_doc="4096",
+)
 PYTHON_X_Y: Setting[Optional[Path]] = _setting(
     "ENVCTL_PYTHON_X_Y",
     _path,

@@ -58,10 +58,6 @@ def check_size(budget: SizeBudget, size: int, largest: Sequence[tuple[str, int]]
     return None
 
 
-DEFAULT_MAX_UNPACKED_MB = 4096
-DEFAULT_MAX_UNPACK_RATIO = 100.0
-MAX_UNPACKED_ENV_VAR = "ENVCTL_MAX_UNPACKED_MB"
-MAX_RATIO_ENV_VAR = "ENVCTL_MAX_UNPACK_RATIO"
 RATIO_FLOOR = 64 * MB  # below this, a high ratio (a file of zeros, say) costs nothing
 
 
@@ -74,26 +70,19 @@ class UnpackBudget:
 
     @classmethod
     def from_settings(cls) -> UnpackBudget:
-        return cls(
-            int(_env_mb(MAX_UNPACKED_ENV_VAR, DEFAULT_MAX_UNPACKED_MB) * MB),
-            _env_mb(MAX_RATIO_ENV_VAR, DEFAULT_MAX_UNPACK_RATIO),
-        )
+        return cls(int(settings.MAX_UNPACKED_MB.get() * MB), settings.MAX_UNPACK_RATIO.get())
 
     def check(self, what: str, unpacked: int, packed: int | None = None) -> None:
         """Raise when ``what`` (``packed`` bytes on disk) would unpack to too much."""
         if unpacked > self.max_bytes:
             raise EnvctlError(
                 f"{what} unpacks to {human(unpacked)}, above the {human(self.max_bytes)} limit "
-                f"({MAX_UNPACKED_ENV_VAR})"
+                f"({settings.MAX_UNPACKED_MB.name})"
             )
         if packed is not None and unpacked > RATIO_FLOOR and unpacked > self.max_ratio * max(packed, 1):
             raise EnvctlError(
                 f"{what} unpacks to {human(unpacked)} from {human(packed)} "
                 f"({unpacked / max(packed, 1):.0f}:1, above {self.max_ratio:.0f}:1; a decompression "
-                f"bomb?); raise {MAX_RATIO_ENV_VAR} if it is genuine"
+                f"bomb?); raise {settings.MAX_UNPACK_RATIO.name} if it is genuine"
             )
 
-
-def env_bytes(name: str, default_mb: float) -> int:
-    """A positive size in megabytes from ``$name`` (else ``default_mb``), in bytes."""
-    return int(_env_mb(name, default_mb) * MB)

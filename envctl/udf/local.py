@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from envctl import settings
 from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.builder import cached_archive
@@ -23,14 +24,12 @@ from envctl.build.cache import Cache
 from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
 from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
-from envctl.build.size import UnpackBudget, env_bytes
+from envctl.build.size import MB, UnpackBudget
 from envctl.spec.project import Project, cache_dir
 from envctl.deploy.state import VersionInfo
 from envctl.targets.base import Target
 
 SOURCES = ("auto", "deployed", "local")
-EXEC_CACHE_ENV_VAR = "ENVCTL_EXEC_CACHE_MB"
-DEFAULT_EXEC_CACHE_MB = 4096
 RECENT_S = 3600.0  # entries used this recently are never collected (a run may be using them)
 
 
@@ -125,11 +124,11 @@ def collect_exec_cache(
 ) -> list[Path]:
     """Delete the least recently used exec cache entries until the rest fit in ``cap_bytes``.
 
-    ``cap_bytes`` defaults to ``$ENVCTL_EXEC_CACHE_MB`` (4096 MB). Entries in ``keep`` or used
+    ``cap_bytes`` defaults to ``settings.EXEC_CACHE_MB`` (4096 MB). Entries in ``keep`` or used
     within the last hour stay whatever the size. An entry is renamed away before it is
     deleted, so another ``exec`` never sees half of a tree. Returns what was deleted.
     """
-    cap = env_bytes(EXEC_CACHE_ENV_VAR, DEFAULT_EXEC_CACHE_MB) if cap_bytes is None else cap_bytes
+    cap = int(settings.EXEC_CACHE_MB.get() * MB) if cap_bytes is None else cap_bytes
     root = root or cache_dir() / "exec"
     sized = []
     for entry in exec_cache_entries(root):
