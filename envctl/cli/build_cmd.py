@@ -13,7 +13,9 @@ from envctl.cli.app import app, format_option, options
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
 from envctl.spec.project import Project
-from envctl.lock.resolve import RESOLVERS, resolve_environment
+from envctl.cli.views import lock_changes as lock_view
+from envctl.lock.relock import Upgrade, changes, locked_versions, relock
+from envctl.lock.resolve import RESOLVERS
 from envctl.build.size import SizeBudget, human, largest_summary
 from envctl.spec.loader import Environment
 from envctl.build.verify import NO_INTERPRETER_EXIT, interpreter_candidates, verify_archive
@@ -28,6 +30,17 @@ def _current_lock(project: Project, env: Environment) -> Lock:
     if problem:
         raise EnvctlError(f"the lock of {env.name!r} is {problem}; run 'envctl lock {env.name}'")
     return lock
+
+
+def _previous_lock(path: Path) -> Optional[Lock]:
+    """The lock at ``path`` whose pins a re-lock keeps; a missing or unreadable one keeps none."""
+    if not path.is_file():
+        return None
+    try:
+        return read_lock(path)
+    except EnvctlError as exc:
+        console.warn(f"{path.name} cannot be read ({exc.message}); resolving without its pins")
+        return None
 
 
 def _lock_status(project: Project, env: Environment) -> str:
@@ -46,9 +59,17 @@ def lock_command(
     names: Optional[List[str]] = typer.Argument(None, help="Environments to lock (default: all)."),
     check: bool = typer.Option(False, "--check", help="Only check that locks exist and are current; exit 1 if not."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help=f"Resolver: {' or '.join(RESOLVERS)} (default pip, or $ENVCTL_RESOLVER; uv is faster for prefer_binary/wheels-only specs but ignores Requires-Python upper bounds)."),
+    upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Re-resolve everything to the newest allowed versions (default: keep every pin that still fits)."),
+    upgrade_packages: Optional[List[str]] = typer.Option(None, "--upgrade-package", "-P", metavar="NAME", help="Let only this package (and what it forces) move; repeatable."),
     output_format: str = format_option("text", "json", help="text or json (for scripts)."),
 ) -> None:
-    """Resolve environments for their target Python/platform into environments/pylock.<name>.toml."""
+    """Resolve environments for their target Python/platform into environments/pylock.<name>.toml.
+
+    An existing lock's versions are kept wherever they still satisfy the spec and the target.
+    """
+    if check and (upgrade or upgrade_packages):
+        raise EnvctlError("--check cannot be combined with --upgrade or --upgrade-package")
+    wanted = Upgrade.of(upgrade, upgrade_packages or ())
     project = options.project()
     environments = project.environments(names or None)
     rows = []
@@ -58,7 +79,11 @@ def lock_command(
             rows.append({"environment": name, "lock": str(path), "status": _lock_status(project, env)})
             continue
         console.info(f"locking {name} (CPython {env.python}, {env.platform})")
-        lock = resolve_environment(env, resolver=resolver)
+        previous = _previous_lock(path)
+        unknown = sorted(wanted.packages - (locked_versions(previous) if previous else {}).keys())
+        if unknown and previous is not None:
+            console.warn(f"{name}: --upgrade-package {', '.join(unknown)}: not in the current lock")
+        lock = relock(env, previous, upgrade=wanted, resolver=resolver).lock
         before = path.read_text(encoding="utf-8") if path.is_file() else None
         changed = not same_lock_text(before, lock)  # a different resolver alone is no change
         if changed:
@@ -73,6 +98,7 @@ def lock_command(
                 "resolver": lock.resolver,
                 "packages": [{"name": p.name, "version": p.version, "kind": p.kind} for p in lock.packages],
                 "excluded": [{"name": n, "version": v} for n, v in lock.excluded],
+                "changes": [{"name": c.name, "before": c.before, "after": c.after} for c in changes(previous, lock)],
             }
         )
     bad = [r for r in rows if check and r["status"] != "current"]
@@ -85,6 +111,8 @@ def lock_command(
             else:
                 print(f"{row['environment']}: {row['status']} {Path(row['lock']).name} "
                       f"({len(row['packages'])} packages, CPython {row['python']}, {row['resolver']})")
+                for change in row["changes"]:
+                    print("  " + lock_view.change_line(change))
     if bad:
         names_text = ", ".join(f"{r['environment']} ({r['status'].split(' (')[0]})" for r in bad)
         console.info(f"locks not current: {names_text}; run 'envctl lock'")

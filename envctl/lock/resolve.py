@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
@@ -73,8 +73,14 @@ def uv_gives_pip_answer(env: Environment) -> bool:
     return env.prefer_binary or not env.allow_sdist
 
 
-def resolve_environment(env: Environment, *, resolver: Optional[str] = None) -> Lock:
-    """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all."""
+def resolve_environment(
+    env: Environment, *, resolver: Optional[str] = None, constraints: Sequence[str] = ()
+) -> Lock:
+    """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all.
+
+    ``constraints`` (PEP 508 lines such as ``name==1.0``) limit versions without adding
+    packages: ``envctl.lock.relock`` passes the previous lock's pins this way.
+    """
     target = TargetPython.of(env.python, env.platform)
     if not env.requirements:
         return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
@@ -84,7 +90,7 @@ def resolve_environment(env: Environment, *, resolver: Optional[str] = None) -> 
         which = "pip"
     console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
     try:
-        which, candidates = _candidates(env, target, which)
+        which, candidates = _candidates(env, target, which, tuple(constraints))
     except EnvctlError:
         if not env.allow_sdist:
             _explain_wheels_only_failure(env, target)
@@ -107,17 +113,19 @@ def resolve_environment(env: Environment, *, resolver: Optional[str] = None) -> 
     )
 
 
-def _candidates(env: Environment, target: TargetPython, which: str) -> tuple[str, list[Candidate]]:
+def _candidates(
+    env: Environment, target: TargetPython, which: str, constraints: tuple[str, ...] = ()
+) -> tuple[str, list[Candidate]]:
     """(resolver that answered, resolution); uv hands over to pip when it needs sdists."""
     if which == "pip":
-        return which, _resolve_pip(env, target)
+        return which, _resolve_pip(env, target, constraints)
     try:
-        return which, _resolve_uv(env, target)
+        return which, _resolve_uv(env, target, constraints)
     except EnvctlError:
         if not env.allow_sdist:
             raise
         console.debug("uv found no wheel-only resolution; resolving with pip, which can use sdists")
-        return "pip", _resolve_pip(env, target)
+        return "pip", _resolve_pip(env, target, constraints)
 
 
 def _explain_wheels_only_failure(env: Environment, target: TargetPython) -> None:
@@ -169,6 +177,7 @@ def pip_command(
     *,
     prefer_binary: bool,
     index_options: list[str],
+    constraints_file: Optional[Path] = None,
 ) -> list[str]:
     """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
 
@@ -193,6 +202,8 @@ def pip_command(
         command.append("--prefer-binary")
     if env.pre_release:
         command.append("--pre")
+    if constraints_file is not None:
+        command += ["--constraint", str(constraints_file)]
     return command + requirements_and_credentials(env)[0]
 
 
@@ -222,12 +233,27 @@ class NativeSdist(Exception):
         self.name, self.version, self.sources = name, version, sources
 
 
-def _run_pip(env: Environment, target: TargetPython, *, prefer_binary: bool) -> list[Candidate]:
+def _constraints_file(directory: Path, constraints: tuple[str, ...]) -> Optional[Path]:
+    """``constraints`` written as a pip/uv constraints file in ``directory`` (None when empty)."""
+    if not constraints:
+        return None
+    path = directory / "constraints.txt"
+    path.write_text("".join(line + "\n" for line in constraints), encoding="utf-8")
+    return path
+
+
+def _run_pip(
+    env: Environment, target: TargetPython, *, prefer_binary: bool, constraints: tuple[str, ...] = ()
+) -> list[Candidate]:
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
+        pinned = _constraints_file(Path(tmp), constraints)
         try:
             with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
-                command = pip_command(env, target, report_path, Path(tmp), prefer_binary=prefer_binary, index_options=options)
+                command = pip_command(
+                    env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
+                    index_options=options, constraints_file=pinned,
+                )  # fmt: skip
                 _run(command, "pip", child_env)
         except EnvctlError:
             if native_path.is_file():
@@ -267,16 +293,18 @@ def _preferred_instead(native: NativeSdist, target: TargetPython, candidates: li
     return head + middle + f"Set prefer_binary: true or pin {native.name} to silence this."
 
 
-def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
+def _resolve_pip(
+    env: Environment, target: TargetPython, constraints: tuple[str, ...] = ()
+) -> list[Candidate]:
     """pip with the spec's binary preference; a native sdist means resolving again preferring wheels."""
     try:
-        return _run_pip(env, target, prefer_binary=env.prefer_binary)
+        return _run_pip(env, target, prefer_binary=env.prefer_binary, constraints=constraints)
     except NativeSdist as native:
         if env.prefer_binary:
             raise _native_only(native, target) from None
         rejected = native
     try:
-        candidates = _run_pip(env, target, prefer_binary=True)
+        candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints)
     except NativeSdist as native:
         raise _native_only(native, target) from None
     console.warn(_preferred_instead(rejected, target, candidates))
@@ -287,7 +315,14 @@ def _resolve_pip(env: Environment, target: TargetPython) -> list[Candidate]:
 # uv
 
 
-def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, index_options: list[str]) -> list[str]:
+def uv_command(
+    uv: str,
+    env: Environment,
+    target: TargetPython,
+    output: Path,
+    index_options: list[str],
+    constraints_file: Optional[Path] = None,
+) -> list[str]:
     """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
@@ -299,6 +334,8 @@ def uv_command(uv: str, env: Environment, target: TargetPython, output: Path, in
     command += index_options + ["--only-binary", ":all:"]
     if env.pre_release:
         command += ["--prerelease", "allow"]
+    if constraints_file is not None:
+        command += ["--constraint", str(constraints_file)]
     return command
 
 
@@ -313,14 +350,17 @@ def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[Lock
             yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
 
 
-def _resolve_uv(env: Environment, target: TargetPython) -> list[Candidate]:
+def _resolve_uv(
+    env: Environment, target: TargetPython, constraints: tuple[str, ...] = ()
+) -> list[Candidate]:
     uv = find_uv()
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         output = Path(tmp) / "pylock.toml"
         requirements, credentials = requirements_and_credentials(env)
+        pinned = _constraints_file(Path(tmp), constraints)
         with index_access(index_urls(env), credentials) as (options, child_env):
-            command = uv_command(uv, env, target, output, options)
+            command = uv_command(uv, env, target, output, options, pinned)
             console.debug("running " + " ".join(command))
             result = subprocess.run(
                 command, input="\n".join(requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
