@@ -84,6 +84,13 @@ def _wait_scale(raw: str, name: str) -> float:
     return value
 
 
+def _adhoc_mode(raw: str, name: str) -> str:
+    mode = raw.strip().lower()
+    if mode not in ("service", "client"):
+        raise EnvctlError(f"{name}={raw.strip()!r} is not 'service' or 'client'")
+    return mode
+
+
 def _epoch(raw: str, name: str) -> int:
     """Lenient, as the reproducible-builds convention is: garbage means the epoch."""
     try:
@@ -315,6 +322,22 @@ RESOLVE_TTL: Setting[float] = _setting(
     "How long a decorator's lookup is cached in process and on disk (`0` disables).",
     default_doc="`60s`",
     runtime=True,
+)
+ADHOC_MODE: Setting[str] = _setting(
+    "ENVCTL_ADHOC",
+    _adhoc_mode,
+    "service",
+    "Who packs requirements without a deployed environment: `service` (MaxFrame, server-side, at "
+    "submission) or `client` (envctl, on this machine, in the background).",
+    default_doc="`service`",
+    runtime=True,
+)
+PIN_GRACE: Setting[float] = _setting(
+    "ENVCTL_PIN_GRACE",
+    parse_duration,
+    7 * 24 * 3600.0,
+    "How long `envctl gc` keeps a superseded `force_rebuild` archive (the newest per request stays).",
+    default_doc="`7d`",
 )
 EXEC: Setting[Optional[str]] = _setting(
     "ENVCTL_EXEC",

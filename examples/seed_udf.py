@@ -1,25 +1,28 @@
 """MaxFrame's seed example with envctl: a text UDF that needs ``jieba`` on the cluster.
 
-Two ways to get the packages there:
+Importing this module builds nothing. What each decorator hands MaxFrame:
 
-* ``process`` references the named environment ``nlp`` (``environments/nlp.yaml``), deployed
-  by ``envctl apply``; the decorator ships that immutable archive.  Until it is deployed,
-  the requirements given here are built ad hoc (temporary archive, reused for a day).
-* ``process_adhoc`` names only requirements: an ad-hoc build for ``ENVCTL_PYTHON`` (3.11).
+* ``process`` names the environment ``nlp`` (``environments/nlp.yaml``): its deployed archive
+  (``envctl apply``) in the MaxCompute project of ``ENVCTL_TARGET``; until it is deployed,
+  the exact pins of ``pylock.nlp.toml``, packed by MaxFrame on the server. ``nlp`` must be
+  built for the session's Python (``options.python_tag``), and its lock must satisfy the
+  requirements written here.
+* ``process_adhoc`` names only requirements: MaxFrame packs them server-side at submission,
+  exactly as ``maxframe.udf.with_python_requirements`` does. With ``ENVCTL_ADHOC=client``
+  envctl builds them on this machine instead, in the background; submission waits.
 
 On a cluster, with a MaxFrame session::
 
-    df["text"].mf.apply_chunk(...)  # or simply
     df["text"].map(process)
 
-Locally, against exactly the packages the cluster gets::
+Locally, isolated with exactly the packages the cluster gets::
 
     envctl exec nlp -- python examples/seed_udf.py
     # hello_0.40
     # world_0.40
 
 Under ``envctl exec`` the packages are already on ``sys.path``, so the decorators pass the
-functions through unchanged (and the interpreter, a bare target CPython, may not have envctl).
+functions through unchanged (and the interpreter, a bare target CPython, has no envctl).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import typer
 from envctl import console
 from envctl.cli.app import app, format_option, options
 from envctl.spec.loader import load_environments
+from envctl.spec.runtimes import runtime_warning
 
 
 @app.command()
@@ -22,6 +23,10 @@ def validate(
     """Check environment specs against the schema and each other; exit 1 on any problem."""
     targets = list(paths) if paths else [options.project().environments_dir]
     result = load_environments(targets)
+    for env in result.environments.values():
+        warning = None if env.custom_image else runtime_warning(env.name, env.python)
+        if warning:
+            console.warn(warning)
     if output_format == "json":
         console.print_json(
             {

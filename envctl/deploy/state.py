@@ -26,6 +26,9 @@ PREFIX = "envctl-"
 STATE_OBJECT = "envctl-state.json"
 LEASE_OBJECT = "envctl-lease.json"
 TEMP_PREFIX = "envctl_tmp-"
+RUNTIME_PREFIX = "envctl_"
+"""What the UDF runtime publishes (``envctl_tmp-`` temporaries, ``envctl_pin-`` force_rebuild
+archives): gc lists it and applies the runtime's rules (``retention.TEMP_SOURCES``)."""
 STATE_FORMAT = 1
 HASH_LEN = 12
 _ARCHIVE = re.compile(r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<hash>[0-9a-f]{12})\.tar\.gz$")

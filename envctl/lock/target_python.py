@@ -7,9 +7,10 @@ compatibility, the full version written into a lock — is computed here from th
 A spec may say just ``"3.7"``. That must not silently mean 3.7.0 (markers such as
 ``python_full_version >= "3.7.4"`` would flip), so each minor maps to a documented default
 patch level: the last release of that minor that shipped binary installers, i.e. the last
-bug-fix release, which is what managed runtimes (and the MaxCompute images) are built from.
-Minors still in their bug-fix phase use their first release, the most conservative choice.
-Write a full version (``"3.7.3"``) in the spec to pin another patch level.
+bug-fix release, which is what managed runtimes are built from — except where a MaxCompute UDF
+runtime fixes the patch level (``envctl.spec.runtimes``): ``"3.7"`` means 3.7.3, the version
+MaxCompute runs. Minors still in their bug-fix phase use their first release, the most
+conservative choice. Write a full version (``"3.7.9"``) in the spec to pin another patch level.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from envctl.errors import EnvctlError
 
 DEFAULT_PATCH_LEVELS: dict[tuple[int, int], int] = {
     (3, 6): 8,
-    (3, 7): 9,
+    (3, 7): 3,  # MaxCompute's Python 3 UDF runtime (cp37) is CPython 3.7.3
     (3, 8): 10,
     (3, 9): 13,
     (3, 10): 11,
@@ -41,7 +42,7 @@ _LEGACY_ALIAS = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manyl
 
 
 def full_version(python: str) -> str:
-    """``"3.7"`` -> ``"3.7.9"`` (the documented default); a full version is returned as is."""
+    """``"3.7"`` -> ``"3.7.3"`` (the documented default); a full version is returned as is."""
     parts = python.strip().split(".")
     try:
         numbers = tuple(int(p) for p in parts)

@@ -60,6 +60,7 @@ class Environment:
     owners: tuple[str, ...] = ()
     extends: tuple[str, ...] = ()
     path: Optional[Path] = field(default=None, compare=False)
+    custom_image: bool = False  # runs in a custom image: any python, no runtime warning
 
     def lock_inputs(self) -> dict[str, Any]:
         """Everything that decides the resolution: a lock is stale when any of it changes."""
@@ -394,6 +395,7 @@ def _build(name: str, link: _Link, by_name: Mapping[str, _Parsed]) -> tuple[Opti
             owners=tuple(merged.get("owners", [])),
             extends=tuple(chain[1:]),
             path=parsed.path,
+            custom_image=bool(merged.get("custom_image", False)),
         ),
         [],
     )

@@ -1,52 +1,69 @@
-"""UDF decorators: ship a named environment's archive, or an ad-hoc build, with a function.
+"""UDF decorators: a named environment's archive, or requirements, with a function.
 
 ``with_python_requirements`` is a drop-in for ``maxframe.udf.with_python_requirements`` with
-one addition, ``env=``; ``with_environment(name)`` references a deployed environment only.
-Resolution happens when the decorator is applied (at import of the UDF module), so a missing
-environment fails fast on the client rather than on the cluster. Under ``envctl exec`` (which
-sets ``ENVCTL_EXEC``) the decorators return functions unchanged: the packages are local.
+one addition, ``env=``; ``with_environment(name)`` references a named environment only.
+Decorating costs no build: a deployed environment is one cached state read; requirements go
+to MaxFrame's server-side packer (``ENVCTL_ADHOC=service``, the default) or are built on this
+machine in the background (``ENVCTL_ADHOC=client``) under a name fixed in advance, and the
+job's submission waits for them (:func:`ready` waits explicitly). Every decision is made by
+:func:`envctl.udf.decide.decide`. Under ``envctl exec`` the decorators return functions
+unchanged: the packages are already importable.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
-from envctl import settings
-from envctl.udf.marking import mark, resources_of
-from envctl.udf.resolution import Query, Resolution, resolve
+from envctl.udf.background import pending, ready
+from envctl.udf.decide import Decision, Query
+from envctl.udf.marking import StackedDecoratorWarning, resources_of
+from envctl.udf.resolution import resolve
+from envctl.udf.session import EXEC_ENV_VAR
+from envctl.udf.sql_udf import activate
 
-__all__ = ["Resolution", "resolve", "resources_of", "with_environment", "with_python_requirements"]
+__all__ = [
+    "EXEC_ENV_VAR",
+    "Decision",
+    "StackedDecoratorWarning",
+    "activate",
+    "pending",
+    "ready",
+    "resolve",
+    "resources_of",
+    "with_environment",
+    "with_python_requirements",
+]
 
 
 def _decorator(query: Query) -> Callable[[Callable[..., Any]], Any]:
     def decorate(func: Callable[..., Any]) -> Any:
-        if settings.EXEC.get():
-            return func  # running locally under `envctl exec`: the packages are importable already
-        return mark(func, [resolve(query).resource])
+        from envctl.udf.publish import apply_decision
+
+        return apply_decision(resolve(query), func)
 
     return decorate
 
 
 def with_python_requirements(
     *requirements: str,
-    env: Optional[str] = None,
+    env: str | None = None,
     force_rebuild: bool = False,
     prefer_binary: bool = False,
     pre_release: bool = False,
     no_audit_wheel: bool = False,
-    target: Optional[str] = None,
-    python: Optional[str] = None,
+    target: str | None = None,
+    python: str | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Make the decorated UDF run with ``requirements`` (PEP 508 strings, several per string).
 
-    ``env``: use that environment's deployed archive when it exists, else build ad hoc with
-    its spec's python/platform/indexes. ``force_rebuild``: re-resolve to the latest versions
-    and store a long-term archive (once per process). ``prefer_binary``/``pre_release`` as in
-    pip. ``no_audit_wheel`` is accepted for MaxFrame compatibility; envctl never repairs wheels,
-    it only installs wheels already tagged for the target platform. ``target``/``python``
-    override ``ENVCTL_TARGET``/``ENVCTL_PYTHON``.
+    ``env``: that environment's deployed archive, else its committed lock (never a fresh
+    resolution); ``requirements`` must then be satisfied by the locked versions. Without
+    ``env`` the requirements are packed by MaxFrame (service mode) or by envctl (client mode).
+    ``force_rebuild``/``prefer_binary``/``pre_release``/``no_audit_wheel`` as in MaxFrame
+    (envctl never repairs wheels; it installs only wheels tagged for the target).
+    ``target``/``python`` override ``ENVCTL_TARGET``/the session's Python for client builds.
     """
-    del no_audit_wheel
     query = Query(
         environment=env,
         requirements=tuple(requirements),
@@ -55,10 +72,11 @@ def with_python_requirements(
         pre_release=pre_release,
         target=target,
         python=python,
+        no_audit_wheel=no_audit_wheel,
     )
     return _decorator(query)
 
 
-def with_environment(name: str, *, target: Optional[str] = None) -> Callable[[Callable[..., Any]], Any]:
-    """Make the decorated UDF run with the deployed environment ``name`` (no ad-hoc fallback)."""
+def with_environment(name: str, *, target: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+    """Make the decorated UDF run with the environment ``name`` (deployed, else its lock)."""
     return _decorator(Query(environment=name, target=target))

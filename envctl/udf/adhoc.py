@@ -19,7 +19,7 @@ from filelock import FileLock
 from envctl import settings
 from envctl.build.cache import Cache
 from envctl.targets.base import ObjectExists, ObjectInfo, Target
-from envctl.udf.keys import AdhocRequest, is_temporary_resource
+from envctl.udf.keys import AdhocRequest, is_temporary_resource, pinned_key
 
 if TYPE_CHECKING:  # imported when building: decorating must stay cheap
     from envctl.build.builder import BuiltArchive
@@ -88,14 +88,16 @@ def ensure_temporary(
         return AdhocArchive(name, modified + ttl, built=True)
 
 
-def ensure_pinned(target: Target, request: AdhocRequest) -> AdhocArchive:
-    """``force_rebuild``: re-resolve to the latest versions and publish a long-term archive.
+def ensure_pinned(target: Target, request: AdhocRequest, name: str) -> AdhocArchive:
+    """``force_rebuild``: re-resolve to the latest versions and publish a long-term ``name``.
 
-    The name carries the lock hash, so an unchanged resolution reuses the stored archive.
+    ``name`` (:meth:`AdhocRequest.pinned_name`) is per process, so a process re-resolves once.
     """
     with _filelock(request.key):
+        if target.stat(name) is not None:
+            stats["reused"] += 1
+            return AdhocArchive(name, None, built=False)
         archive = _build(request, refresh=True)
-        name = request.pinned_name(archive.lock_hash)
         if target.stat(name) is None:
             try:
                 target.put_file(name, archive.path, md5=archive.md5, kind="archive", temp=False)
@@ -111,12 +113,28 @@ def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     return [info.name for info in listing if is_temporary_resource(info.name) and info.modified + ttl <= now]
 
 
+def superseded_pins(listing: Iterable[ObjectInfo], now: float) -> list[str]:
+    """gc's rule for ``force_rebuild`` archives: per request key the newest stays; the others
+    go once they are older than ``ENVCTL_PIN_GRACE`` (default 7 days), since a job submitted
+    before the newer one was published may still reference them."""
+    grace = settings.PIN_GRACE.get()
+    newest: dict[str, ObjectInfo] = {}
+    pins = [(key, info) for info in listing if (key := pinned_key(info.name)) is not None]
+    for key, info in pins:
+        if key not in newest or (info.modified, info.name) > (newest[key].modified, newest[key].name):
+            newest[key] = info
+    return sorted(
+        info.name for key, info in pins if info is not newest[key] and info.modified + grace <= now
+    )
+
+
 def register_gc_rule() -> None:
-    """Let ``envctl gc`` remove expired ad-hoc temporaries (idempotent)."""
+    """Let ``envctl gc`` remove expired ad-hoc temporaries and superseded pins (idempotent)."""
     from envctl.deploy.retention import TEMP_SOURCES
 
-    if expired_temporaries not in TEMP_SOURCES:
-        TEMP_SOURCES.append(expired_temporaries)
+    for rule in (expired_temporaries, superseded_pins):
+        if rule not in TEMP_SOURCES:
+            TEMP_SOURCES.append(rule)
 
 
 def _build(request: AdhocRequest, *, refresh: bool) -> BuiltArchive:

@@ -18,7 +18,8 @@ from envctl.spec.requirements import RequirementError, normalize_requirements
 from envctl.deploy.state import TEMP_PREFIX
 
 PINNED_PREFIX = "envctl_pin-"
-"""Long-term ``force_rebuild`` archives: outside the controller's ``envctl-`` listing, never gc'd."""
+"""Long-term ``force_rebuild`` archives, outside the controller's ``envctl-`` listing; gc keeps
+the newest per request key and removes the others after a grace period."""
 ARCHIVE_SUFFIX = ".tar.gz"
 KEY_CHARS = 24
 
@@ -76,9 +77,20 @@ class AdhocRequest:
         """Resource name of the expiring archive: one per key, replaced when rebuilt."""
         return f"{TEMP_PREFIX}{self.key[:KEY_CHARS]}{ARCHIVE_SUFFIX}"
 
-    def pinned_name(self, lock_hash: str) -> str:
-        """Resource name of a ``force_rebuild`` archive: long-term, one per resolved lock."""
-        return f"{PINNED_PREFIX}{self.key[:12]}-{lock_hash[:12]}{ARCHIVE_SUFFIX}"
+    def pinned_name(self, stamp: str) -> str:
+        """Resource name of a ``force_rebuild`` archive: long-term, one per key and ``stamp``.
+
+        The stamp (the process's first ``force_rebuild``, UTC ``YYYYmmddHHMMSS``) is known before
+        anything is resolved, so decoration returns at once; each process re-resolves once.
+        """
+        return f"{PINNED_PREFIX}{self.key[:12]}-{stamp}{ARCHIVE_SUFFIX}"
+
+
+def pinned_key(name: str) -> str | None:
+    """The request-key part of a ``force_rebuild`` archive name, None for other names."""
+    if not (name.startswith(PINNED_PREFIX) and name.endswith(ARCHIVE_SUFFIX)):
+        return None
+    return name[len(PINNED_PREFIX) :].split("-", 1)[0]
 
 
 def is_temporary_resource(name: str) -> bool:

@@ -8,13 +8,37 @@ the plain function is returned carrying ``__envctl_resources__`` so it still run
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from envctl.udf.decide import ServicePack
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 RESOURCES_ATTR = "__envctl_resources__"
+
+_our_packs: set[str] = set()
+"""Keys of the ``PythonPackOptions`` envctl asked MaxFrame for (anything else is the user's)."""
+
+
+class StackedDecoratorWarning(UserWarning):
+    """MaxFrame's ``with_python_requirements`` and envctl's decorate the same function."""
+
+
+def _warn_if_stacked(func: Any) -> None:
+    """Both decorators on one function ship an archive *and* a server-side pack: say so."""
+    foreign = [p for p in getattr(func, "pythonpacks", None) or [] if p.key not in _our_packs]
+    if foreign:
+        requirements = " ".join(str(r) for p in foreign for r in p.requirements)
+        warnings.warn(
+            f"{getattr(func, '__name__', func)!r} also carries MaxFrame's with_python_requirements "
+            f"({requirements}): the job gets envctl's packages and a server-side pack; use one decorator",
+            StackedDecoratorWarning,
+            stacklevel=4,
+        )
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +55,7 @@ def mark(func: F, resources: Sequence[str]) -> Any:
     """Make MaxFrame ship ``resources`` with ``func``; returns what the caller should use."""
     udf = maxframe_udf()
     if udf is not None:
+        _warn_if_stacked(func)
         return udf.with_resources(*resources)(func)
     existing = list(getattr(func, RESOURCES_ATTR, ()))
     try:
@@ -45,6 +70,23 @@ def mark(func: F, resources: Sequence[str]) -> Any:
         setattr(wrapper, RESOURCES_ATTR, existing + list(resources))
         return wrapper
     return func
+
+
+def mark_service_pack(func: F, pack: ServicePack) -> Any:
+    """``maxframe.udf.with_python_requirements(...)(func)``: MaxFrame packs on the server."""
+    udf = maxframe_udf()
+    if udf is None:  # decide() only chooses the service when MaxFrame is importable
+        raise RuntimeError("service packing needs maxframe")
+    _warn_if_stacked(func)
+    marked = udf.with_python_requirements(
+        *pack.requirements,
+        force_rebuild=pack.force_rebuild,
+        prefer_binary=pack.prefer_binary,
+        pre_release=pack.pre_release,
+        no_audit_wheel=pack.no_audit_wheel,
+    )(func)
+    _our_packs.add(marked.pythonpacks[-1].key)
+    return marked
 
 
 def resources_of(func: Callable[..., Any]) -> list[str]:

@@ -1,60 +1,46 @@
-"""From a decorator's arguments to the one resource name MaxFrame should ship.
+"""The edges around :func:`envctl.udf.decide.decide`: read its inputs, remember its answer.
 
-Order: a deployed named environment (the controller's current pointer in the target) wins;
-otherwise, when requirements were given, an ad-hoc archive is built or reused; otherwise a
-clear error names the environment and the target. Results are cached in process and on disk
-for ``ENVCTL_RESOLVE_TTL`` seconds (never past an ad-hoc archive's expiry), so decorating
-thousands of functions costs one lookup.
+Inputs are read only when they can change the decision: requirements alone in service mode
+need nothing (MaxFrame packs them), a named environment needs one state read of the target
+(cached in process and on disk for ``ENVCTL_RESOLVE_TTL`` seconds, so decorating thousands
+of functions costs one lookup), its spec and its committed lock. Warm decorations hit an
+in-process memo keyed by the query, the session and the settings.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from envctl import settings
-from envctl.errors import EnvctlError
-from envctl.spec.project import Project, cache_dir, find_project
-from envctl.spec.requirements import RequirementError, normalize_requirements
-from envctl.spec.loader import DEFAULT_PLATFORM, Environment
 from envctl.deploy.state import VersionInfo
+from envctl.errors import EnvctlError
+from envctl.spec.loader import DEFAULT_PLATFORM
+from envctl.spec.project import Project, cache_dir, find_project
 from envctl.targets.base import Target
-from envctl.udf import adhoc
 from envctl.udf.cache import ResolutionCache, resolve_ttl
-from envctl.udf.keys import AdhocRequest
+from envctl.udf.decide import (
+    SERVICE,
+    Decision,
+    Defaults,
+    EnvFacts,
+    LockBuild,
+    Query,
+    Refusal,
+    ServicePack,
+    TargetFacts,
+    UseDeployed,
+    decide,
+)
+from envctl.udf.session import Session, current_session
 
-NAMED, ADHOC, PINNED = "named", "adhoc", "pinned"
+__all__ = ["Query", "clear_memo", "deployed_version", "open_target", "resolve", "resource_ref"]
 
-
-@dataclass(frozen=True)
-class Query:
-    """What one decorator asked for (hashable: it keys the in-process memo)."""
-
-    environment: Optional[str] = None
-    requirements: tuple[str, ...] = ()
-    force_rebuild: bool = False
-    prefer_binary: bool = False
-    pre_release: bool = False
-    target: Optional[str] = None
-    python: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The answer: a resource reference for ``with_resources`` and where it came from."""
-
-    resource: str
-    kind: str  # named | adhoc | pinned
-    target: str
-    environment: Optional[str] = None
-    expires_at: Optional[float] = None
-
-
-_memo: dict[tuple[Any, ...], tuple[float, Resolution]] = {}
+_memo: dict[tuple[Any, ...], tuple[float, Decision]] = {}
+_pin_stamp: list[str] = []
 
 
 @lru_cache(maxsize=8)
@@ -67,60 +53,94 @@ def disk_cache() -> ResolutionCache:
     return _cache_at(cache_dir() / "resolve")
 
 
-def resolve(query: Query) -> Resolution:
-    """The resource for ``query``; cheap when the same query was answered recently."""
-    memo_key = (query, os.getcwd(), settings.runtime_snapshot())
-    now = time.time()
-    hit = _memo.get(memo_key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    result = _resolve_uncached_memo(query)
-    ttl = _ttl_for(result, now, pinned_forever=True)
-    _memo[memo_key] = (now + ttl, result)
-    return result
-
-
 def clear_memo() -> None:
     """Forget in-process answers (the disk cache stays)."""
     _memo.clear()
     disk_cache().clear_memory()
 
 
-def _ttl_for(result: Resolution, now: float, *, pinned_forever: bool = False) -> float:
-    if result.kind == PINNED and pinned_forever:
-        return float("inf")  # force_rebuild: rebuild once per process, not once per function
-    ttl = resolve_ttl()
-    if result.expires_at is not None:
-        ttl = min(ttl, result.expires_at - now - adhoc.expiry_margin(settings.ADHOC_TTL.get()))
-    return max(ttl, 0.0)
+def resolve(query: Query, session: Session | None = None) -> Decision:
+    """The decision for ``query``; a dict lookup when the same query was answered recently."""
+    session = session or current_session()
+    memo_key = (query, session, os.getcwd(), settings.runtime_snapshot())
+    now = time.monotonic()
+    hit = _memo.get(memo_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    decision = decide_now(query, session)
+    if isinstance(decision, (UseDeployed, LockBuild)) or (isinstance(decision, ServicePack) and decision.environment):
+        ttl = resolve_ttl()  # a new deployment must be seen
+    elif isinstance(decision, Refusal):
+        ttl = 0.0
+    else:
+        ttl = float("inf")  # fixed by the query and settings alone
+    if ttl > 0:
+        _memo[memo_key] = (now + ttl, decision)
+    return decision
 
 
-def _resolve_uncached_memo(query: Query) -> Resolution:
-    project = find_project()
-    url = query.target or settings.TARGET.get()
-    cache_key = "|".join(
-        str(part)
-        for part in (url or f"local:{project.root}", query.environment, _normalized(query.requirements),
-                     query.prefer_binary, query.pre_release, query.python)
+def decide_now(query: Query, session: Session) -> Decision:
+    """Gather the inputs (no caches but the deployed-version one) and decide."""
+    mode = settings.ADHOC_MODE.get()
+    defaults = Defaults(
+        python=settings.PYTHON.get(),
+        platform=settings.PLATFORM.get() or DEFAULT_PLATFORM,
+        index_url=settings.INDEX_URL.get(),
+        extra_index_urls=settings.EXTRA_INDEX_URLS.get(),
+        pin_stamp=pin_stamp() if query.force_rebuild else "",
     )
-    if not query.force_rebuild:
-        cached = disk_cache().get(cache_key)
-        if cached is not None:
-            return Resolution(**cached)
-    result = resolve_uncached(query, project)
-    if result.kind != PINNED:
-        disk_cache().put(cache_key, asdict(result), _ttl_for(result, time.time()))
-    return result
+    if session.under_exec or (not query.environment and session.maxframe and mode == SERVICE):
+        # nothing to read: pass through, or MaxFrame packs the requirements
+        return decide(query, session, TargetFacts("", False), EnvFacts(), defaults, mode)
+    project = find_project()
+    env = _env_facts(project, query.environment)
+    target = open_target(query.target or settings.TARGET.get(), project)
+    maxcompute = target.url.startswith("odps://")
+    deployed = None
+    if query.environment and not query.force_rebuild and (maxcompute or not session.maxframe):
+        deployed = _cached_deployed(target, query.environment)
+    facts = TargetFacts(target.url, maxcompute, _project_of(target), deployed)
+    return decide(query, session, facts, env, defaults, mode)
 
 
-def _normalized(requirements: Sequence[str]) -> tuple[str, ...]:
-    try:
-        return normalize_requirements(requirements)
-    except RequirementError as exc:
-        raise EnvctlError(f"invalid requirement: {exc}") from None
+def pin_stamp() -> str:
+    """This process's ``force_rebuild`` stamp (UTC time of its first use)."""
+    if not _pin_stamp:
+        _pin_stamp.append(time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+    return _pin_stamp[0]
 
 
-def open_target(url: Optional[str], project: Project) -> Target:
+def _env_facts(project: Project, name: str | None) -> EnvFacts:
+    """The named environment's spec and committed lock, when this project defines them."""
+    if not name or not project.spec_path(name).is_file():
+        return EnvFacts()
+    from envctl.lock.lockfile import is_current, read_lock
+
+    spec = project.environments([name])[name]
+    lock_file = project.lock_path(name)
+    if not lock_file.is_file():
+        return EnvFacts(spec)
+    lock = read_lock(lock_file)
+    return EnvFacts(spec, lock, is_current(spec, lock))
+
+
+def _project_of(target: Target) -> str | None:
+    project = getattr(target, "project", None)
+    return project if isinstance(project, str) and project else None
+
+
+def _cached_deployed(target: Target, environment: str) -> VersionInfo | None:
+    key = f"deployed|{target.url}|{environment}"
+    cached = disk_cache().get(key)
+    if isinstance(cached, dict):
+        return VersionInfo.from_json(cached["version"]) if cached.get("version") else None
+    version = deployed_version(target, environment)
+    if version is not None:  # an undeployed environment is asked again next time
+        disk_cache().put(key, {"version": version.to_json()}, resolve_ttl())
+    return version
+
+
+def open_target(url: str | None, project: Project) -> Target:
     from envctl.targets import open_target as _open
 
     return _open(url, project)
@@ -128,67 +148,16 @@ def open_target(url: Optional[str], project: Project) -> Target:
 
 def resource_ref(target: Target, name: str) -> str:
     """How MaxFrame names a resource: ``<project>/resources/<name>`` on MaxCompute."""
-    project = getattr(target, "project", None)
-    return f"{project}/resources/{name}" if isinstance(project, str) and project else name
+    return TargetFacts(target.url, False, _project_of(target)).ref(name)
 
 
-def resolve_uncached(query: Query, project: Project) -> Resolution:
-    """One real resolution against the target (no caches consulted)."""
-    target = open_target(query.target or settings.TARGET.get(), project)
-    spec = _spec(project, query.environment)
-    if query.environment and not query.force_rebuild:
-        current = deployed_version(target, query.environment)
-        if current is not None:
-            return Resolution(resource_ref(target, current.resource), NAMED, target.url, query.environment)
-    if not query.requirements:
-        if query.environment is None:
-            raise EnvctlError("with_python_requirements needs requirements or env=<environment name>")
-        where = "is not defined in this project and " if spec is None else ""
-        raise EnvctlError(
-            f"environment {query.environment!r} {where}is not deployed to {target.url}; "
-            f"run 'envctl apply --only {query.environment}' or pass requirements for an ad-hoc build"
-        )
-    request = _adhoc_request(query, spec)
-    if query.force_rebuild:
-        archive = adhoc.ensure_pinned(target, request)
-        return Resolution(resource_ref(target, archive.name), PINNED, target.url, query.environment)
-    archive = adhoc.ensure_temporary(target, request, ttl=settings.ADHOC_TTL.get())
-    return Resolution(resource_ref(target, archive.name), ADHOC, target.url, query.environment,
-                      archive.expires_at)
-
-
-def _spec(project: Project, name: Optional[str]) -> Optional[Environment]:
-    """The named environment's spec when this project defines it (gives python/platform)."""
-    if not name or not project.spec_path(name).is_file():
-        return None
-    return project.environments([name])[name]
-
-
-def deployed_version(target: Target, environment: str) -> Optional[VersionInfo]:
+def deployed_version(target: Target, environment: str) -> VersionInfo | None:
     """The controller's current version of ``environment`` in ``target`` (one state read)."""
     from envctl.deploy.observe import current_resource
 
     return current_resource(target, environment)
 
 
-def _adhoc_request(query: Query, spec: Optional[Environment]) -> AdhocRequest:
-    """Named env's spec decides interpreter, platform and indexes; else settings do."""
-    if spec is not None:
-        return AdhocRequest.create(
-            query.requirements,
-            python=query.python or spec.python,
-            platform=spec.platform,
-            prefer_binary=query.prefer_binary or spec.prefer_binary,
-            pre_release=query.pre_release or spec.pre_release,
-            index_url=spec.index_url,
-            extra_index_urls=spec.extra_index_urls,
-        )
-    return AdhocRequest.create(
-        query.requirements,
-        python=query.python or settings.PYTHON.get(),
-        platform=settings.PLATFORM.get() or DEFAULT_PLATFORM,
-        prefer_binary=query.prefer_binary,
-        pre_release=query.pre_release,
-        index_url=settings.INDEX_URL.get(),
-        extra_index_urls=settings.EXTRA_INDEX_URLS.get(),
-    )
+def refuse(decision: Refusal) -> EnvctlError:
+    """The one-line error for a refusal."""
+    return EnvctlError(decision.message)

@@ -16,7 +16,8 @@ from envctl.targets import Target
 from envctl.files import file_hexdigest
 from envctl.testing.index import LocalIndex, write_simple_index
 from envctl.testing.wheels import Dist, write_dist
-from envctl.udf import adhoc
+from envctl.errors import EnvctlError
+from envctl.udf import adhoc, background
 from envctl.udf.resolution import clear_memo
 
 NLP_SPEC = """\
@@ -26,7 +27,7 @@ requirements:
   - jieba==0.40
 """
 
-ENV_VARS = tuple(s.name for s in settings.ALL if s.runtime)
+ENV_VARS = (*(s.name for s in settings.ALL if s.runtime), settings.PIN_GRACE.name)
 
 
 @pytest.fixture
@@ -42,6 +43,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project
     clear_memo()
     adhoc.stats.clear()
     yield Project(root)
+    try:  # builds queued by the test finish before its cache dir and target go away
+        background.ready(timeout=600)
+    except EnvctlError:
+        pass
+    background.forget()
     clear_memo()
 
 
@@ -106,3 +112,9 @@ def release(adhoc_index: LocalIndex) -> Callable[..., None]:
         write_simple_index(adhoc_index.root)
 
     return publish
+
+
+@pytest.fixture
+def no_maxframe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decorate as when the optional ``maxframe`` extra is absent (local debugging)."""
+    monkeypatch.setattr("envctl.udf.marking.maxframe_udf", lambda: None)

@@ -1,4 +1,7 @@
-"""The ad-hoc fallback end to end: real builds from a local index, real pyodps to the emulator."""
+"""Client-mode builds end to end: real builds from a local index, real pyodps to the emulator.
+
+Decoration only queues the build; ``ready()`` (or MaxFrame's submission) waits for it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 from envctl.cli import main
 from envctl.testing.emulator_fixtures import TEST_PROJECT
 from envctl.targets import open_target
-from envctl.udf import adhoc, resources_of, with_python_requirements
+from envctl.udf import adhoc, ready, resources_of, with_python_requirements
 from envctl.udf.resolution import clear_memo
 
 
@@ -30,6 +33,8 @@ def uploads(emulator) -> int:
 
 
 def resource_name(func) -> str:
+    """The function's resource, once its background build is published."""
+    ready()
     (ref,) = resources_of(func)
     return ref.rsplit("/", 1)[-1]
 
@@ -37,6 +42,7 @@ def resource_name(func) -> str:
 @pytest.fixture
 def emulated(project, odps_target_url, monkeypatch):
     monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
+    monkeypatch.setenv("ENVCTL_ADHOC", "client")
     return open_target(None, project)
 
 
@@ -95,16 +101,6 @@ def test_force_rebuild_takes_the_latest_versions_into_a_long_term_resource(emula
     assert adhoc.stats["builds"] == 2  # once per process, not once per decorated function
 
 
-def test_undeployed_named_environment_falls_back_with_its_spec_python(project, emulated, adhoc_index):
-    (project.environments_dir / "nlp.yaml").write_text(
-        f'name: nlp\npython: "3.7"\nindex_url: {adhoc_index.url}\nrequirements: [tinytext]\n'
-    )
-    named = resource_name(with_python_requirements("tinytext", env="nlp")(process))
-    plain = resource_name(with_python_requirements("tinytext")(process))  # ENVCTL_PYTHON default 3.11
-    assert named != plain
-    assert adhoc.stats["builds"] == 2
-
-
 def test_gc_removes_expired_temporaries_only(
     emulated, adhoc_index, odps_emulator, monkeypatch, capfd
 ):
@@ -118,17 +114,34 @@ def test_gc_removes_expired_temporaries_only(
     assert main(["gc", "--format", "json"]) == 0
     assert name in json.loads(capfd.readouterr().out)["objects"]
     assert emulated.stat(name) is None
-    assert emulated.stat(pinned) is not None
+    assert emulated.stat(pinned) is not None  # the newest pin of its key stays
+
+
+def test_gc_keeps_the_newest_pin_per_key_and_removes_older_ones_after_the_grace(emulated, monkeypatch):
+    from envctl.udf.adhoc import superseded_pins
+    from envctl.targets.base import ObjectInfo
+
+    def pin(key: str, stamp: str, modified: float) -> ObjectInfo:
+        return ObjectInfo(f"envctl_pin-{key}-{stamp}.tar.gz", 1, modified)
+
+    monkeypatch.setenv("ENVCTL_PIN_GRACE", "100")
+    listing = [pin("aaaaaaaaaaaa", "20260101000000", 0), pin("aaaaaaaaaaaa", "20260102000000", 50),
+               pin("aaaaaaaaaaaa", "20260103000000", 500), pin("bbbbbbbbbbbb", "20260101000000", 0),
+               ObjectInfo("envctl_tmp-x.tar.gz", 1, 0)]
+    assert superseded_pins(listing, now=140) == ["envctl_pin-aaaaaaaaaaaa-20260101000000.tar.gz"]
+    assert superseded_pins(listing, now=1000) == ["envctl_pin-aaaaaaaaaaaa-20260101000000.tar.gz",
+                                                  "envctl_pin-aaaaaaaaaaaa-20260102000000.tar.gz"]
 
 
 CONCURRENT = textwrap.dedent(
     """
-    from envctl.udf import adhoc, resources_of, with_python_requirements
+    from envctl.udf import adhoc, ready, resources_of, with_python_requirements
 
     def process(row):
         return row
 
     marked = with_python_requirements("tinytext")(process)
+    ready()
     print(resources_of(marked)[0], adhoc.stats["builds"])
     """
 )

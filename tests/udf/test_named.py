@@ -14,13 +14,21 @@ from envctl.targets import open_target
 from envctl.udf import resources_of, with_environment, with_python_requirements
 
 
-def process(row: str) -> str:
-    return row + "_ok"
+def make_process():
+    """A fresh function: without MaxFrame, marking sets an attribute on the function itself."""
+
+    def process(row: str) -> str:
+        return row + "_ok"
+
+    return process
 
 
-def test_named_environment_resolves_from_the_local_store(project, deploy):
+process = make_process()
+
+
+def test_named_environment_resolves_from_the_local_store(project, deploy, no_maxframe):
     info = deploy(open_target(None, project), "nlp", b"archive-1")
-    marked = with_environment("nlp")(process)
+    marked = with_environment("nlp")(make_process())
     assert resources_of(marked) == [info.resource]
     assert marked("r") == "r_ok"
 
@@ -32,12 +40,12 @@ def test_named_environment_resolves_from_maxcompute(project, deploy, odps_target
     assert resources_of(marked) == [f"envctl_test/resources/{info.resource}"]
 
 
-def test_new_deployment_is_seen_after_the_resolve_ttl(project, deploy, monkeypatch):
+def test_new_deployment_is_seen_after_the_resolve_ttl(project, deploy, monkeypatch, no_maxframe):
     monkeypatch.setenv("ENVCTL_RESOLVE_TTL", "0")
     target = open_target(None, project)
     deploy(target, "nlp", b"v1")
     v2 = deploy(target, "nlp", b"v2")
-    assert resources_of(with_environment("nlp")(process)) == [v2.resource]
+    assert resources_of(with_environment("nlp")(make_process())) == [v2.resource]
 
 
 def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_target_url, odps_emulator,
@@ -52,14 +60,15 @@ def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_tar
     assert 1 <= reads <= 3  # one state read (pyodps may add a meta call), not 2000
 
 
-def test_unknown_environment_names_environment_and_target(project):
+def test_unknown_environment_names_environment_and_target(project, no_maxframe):
     with pytest.raises(EnvctlError, match=r"environment 'nope' is not defined in this project and is not "
                                           r"deployed to local://.*envctl apply --only nope"):
         with_environment("nope")(process)
 
 
-def test_defined_but_undeployed_environment_without_requirements_is_an_error(project):
-    with pytest.raises(EnvctlError, match=r"environment 'nlp' is not deployed to local://"):
+def test_defined_but_undeployed_environment_without_a_lock_is_an_error(project, no_maxframe):
+    with pytest.raises(EnvctlError, match=r"environment 'nlp' is not deployed to local://.* and has no "
+                                          r"committed lock; run 'envctl lock nlp'"):
         with_python_requirements(env="nlp")(process)
 
 

@@ -1,0 +1,47 @@
+"""``envctl.udf.activate``: a SQL UDF's archive resource on sys.path, .pth files processed, stdlib only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import envctl.udf.sql_udf as activate_module
+
+
+def unpacked(work: Path, name: str) -> None:
+    """``work/<name>/packages`` as MaxCompute leaves an archive resource."""
+    packages = work / name / "packages"
+    (packages / "extra").mkdir(parents=True)
+    (packages / "greeter.py").write_text("VERSION = 'archive'\n")
+    (packages / "extra" / "pthmod.py").write_text("X = 1\n")
+    (packages / "extras.pth").write_text("extra\n")
+
+
+def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path):
+    """The file alone, in an interpreter without envctl or site-packages (as on the cluster)."""
+    unpacked(tmp_path / "work", "envctl-nlp-abc.tar.gz")
+    shadow = tmp_path / "image"
+    shadow.mkdir()
+    (shadow / "greeter.py").write_text("VERSION = 'image'\n")  # an older copy in the image
+    here, image = str(Path(activate_module.__file__).parent), str(shadow)
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); sys.path.append({image!r})\n"
+        "from sql_udf import activate\n"
+        "path = activate('proj/resources/envctl-nlp-abc.tar.gz')\n"
+        "assert activate('envctl-nlp-abc.tar.gz') == path\n"
+        "import greeter, pthmod\n"
+        "print(greeter.VERSION, pthmod.X, 'envctl' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["archive", "1", "False"]
+
+
+def test_activate_of_a_resource_that_is_not_unpacked_is_an_import_error(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ImportError, match="envctl-nlp-abc.tar.gz is not unpacked at work/envctl-nlp-abc.tar.gz"):
+        activate_module.activate("envctl-nlp-abc.tar.gz")
