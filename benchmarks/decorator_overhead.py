@@ -58,7 +58,7 @@ def main() -> int:
     from envctl.files import file_hexdigest
     from envctl.udf import with_environment
     from envctl.udf.marking import maxframe_udf, resources_of
-    from envctl.udf.resolution import Query, clear_memo, resolve_uncached
+    from envctl.udf.resolution import clear_memo, deployed_version
 
     with Emulator(work / "emulator") as emulator:
         os.environ["ENVCTL_TARGET"] = emulator_target_url(emulator)
@@ -87,8 +87,7 @@ def main() -> int:
             decorate(udf)
 
         disk = per_call(disk_hit, max(args.functions // 10, 50))
-        query = Query(environment="nlp")
-        uncached = per_call(lambda: resolve_uncached(query, project), args.lookups)
+        uncached = per_call(lambda: deployed_version(target, "nlp"), args.lookups)
         udf_module = maxframe_udf()
         floor = per_call(lambda: udf_module.with_resources(name)(udf), args.functions) if udf_module else None
 

@@ -21,6 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 RESOURCES_ATTR = "__envctl_resources__"
 
 _our_packs: set[str] = set()
+_pack_keys: dict[Any, str] = {}
 """Keys of the ``PythonPackOptions`` envctl asked MaxFrame for (anything else is the user's)."""
 
 
@@ -78,15 +79,32 @@ def mark_service_pack(func: F, pack: ServicePack) -> Any:
     if udf is None:  # decide() only chooses the service when MaxFrame is importable
         raise RuntimeError("service packing needs maxframe")
     _warn_if_stacked(func)
-    marked = udf.with_python_requirements(
-        *pack.requirements,
+    key = _pack_keys.get(pack)
+    if key is None:  # MaxFrame's own decorator, once: it computes the key (a token of the arguments)
+        marked = udf.with_python_requirements(
+            *pack.requirements,
+            force_rebuild=pack.force_rebuild,
+            prefer_binary=pack.prefer_binary,
+            pre_release=pack.pre_release,
+            no_audit_wheel=pack.no_audit_wheel,
+        )(func)
+        _pack_keys[pack] = key = marked.pythonpacks[-1].key
+        _our_packs.add(key)
+        return marked
+    # the same options with the key already known: what MaxFrame's decorator builds, without
+    # re-tokenizing the arguments for every function
+    options = udf.PythonPackOptions(
+        key=key,
+        requirements=pack.requirements,
         force_rebuild=pack.force_rebuild,
         prefer_binary=pack.prefer_binary,
         pre_release=pack.pre_release,
         no_audit_wheel=pack.no_audit_wheel,
-    )(func)
-    _our_packs.add(marked.pythonpacks[-1].key)
-    return marked
+    )
+    if isinstance(func, udf.MarkedFunction):
+        func.pythonpacks.append(options)
+        return func
+    return udf.MarkedFunction(func, pythonpacks=[options])
 
 
 def resources_of(func: Callable[..., Any]) -> list[str]:

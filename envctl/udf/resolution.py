@@ -28,6 +28,7 @@ from envctl.udf.decide import (
     Defaults,
     EnvFacts,
     LockBuild,
+    Passthrough,
     Query,
     Refusal,
     ServicePack,
@@ -39,7 +40,11 @@ from envctl.udf.session import Session, current_session
 
 __all__ = ["Query", "clear_memo", "deployed_version", "open_target", "resolve", "resource_ref"]
 
-_memo: dict[tuple[Any, ...], tuple[float, Decision]] = {}
+_memo: dict[tuple[Any, ...], tuple[float, Decision, Session | None]] = {}
+"""query, cwd, settings -> (expiry, decision, the session it depends on or None)."""
+_RUNTIME_VARS = tuple(s.name for s in settings.ALL if s.runtime)
+_ENVIRON_DATA = getattr(os.environ, "_data", None)  # CPython's raw mapping: no per-key decoding
+_RUNTIME_KEYS = tuple(os.environ.encodekey(n) for n in _RUNTIME_VARS) if _ENVIRON_DATA is not None else ()  # type: ignore[attr-defined]
 _pin_stamp: list[str] = []
 
 
@@ -60,14 +65,20 @@ def clear_memo() -> None:
 
 
 def resolve(query: Query, session: Session | None = None) -> Decision:
-    """The decision for ``query``; a dict lookup when the same query was answered recently."""
-    session = session or current_session()
-    memo_key = (query, session, os.getcwd(), settings.runtime_snapshot())
+    """The decision for ``query``; a dict lookup when the same query was answered recently.
+
+    Requirements MaxFrame packs do not depend on the session, so their warm path does not
+    even read it; every other answer is reused only for the session it was made for.
+    """
+    memo_key = (query, os.getcwd(), _snapshot())
     now = time.monotonic()
     hit = _memo.get(memo_key)
     if hit is not None and hit[0] > now:
-        return hit[1]
+        if hit[2] is None or hit[2] == (session or current_session()):
+            return hit[1]
+    session = session or current_session()
     decision = decide_now(query, session)
+    independent = isinstance(decision, Passthrough) or (isinstance(decision, ServicePack) and not decision.environment)
     if isinstance(decision, (UseDeployed, LockBuild)) or (isinstance(decision, ServicePack) and decision.environment):
         ttl = resolve_ttl()  # a new deployment must be seen
     elif isinstance(decision, Refusal):
@@ -75,8 +86,16 @@ def resolve(query: Query, session: Session | None = None) -> Decision:
     else:
         ttl = float("inf")  # fixed by the query and settings alone
     if ttl > 0:
-        _memo[memo_key] = (now + ttl, decision)
+        _memo[memo_key] = (now + ttl, decision, None if independent else session)
     return decision
+
+
+def _snapshot() -> tuple[Any, ...]:
+    """The raw runtime settings, as part of the memo key (the fast twin of
+    ``settings.runtime_snapshot``: a warm decoration must stay within a few microseconds)."""
+    if _ENVIRON_DATA is not None:
+        return tuple(map(_ENVIRON_DATA.get, _RUNTIME_KEYS))
+    return settings.runtime_snapshot()
 
 
 def decide_now(query: Query, session: Session) -> Decision:

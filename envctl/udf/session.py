@@ -29,7 +29,7 @@ class Session:
 
 def current_session() -> Session:
     """Read the session (cheap: attribute reads once ``maxframe`` is imported)."""
-    under_exec = bool(settings.EXEC.get())
+    under_exec = settings.EXEC.raw() is not None
     if under_exec:
         return Session(maxframe=False, under_exec=True)
     from envctl.udf.marking import maxframe_udf

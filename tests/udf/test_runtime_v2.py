@@ -201,3 +201,23 @@ def test_seed_example_imports_in_service_mode_without_building(project, odps_tar
     assert lines[0].startswith("process [['cloudpickle==3.1.3', 'jieba==0.40', 'numpy==2.2.6', 'pandas==2.3.2'")
     assert lines[1] == "process_adhoc [['jieba==0.40 cloudpickle pandas']]"
     assert lines[2] == "0 []"
+
+
+def test_a_warm_decorator_still_checks_a_changed_session(project, emulated, deploy, python_tag):
+    deploy(emulated, "nlp", b"archive")
+    decorate = with_environment("nlp")
+    assert resources_of(decorate(process))
+    python_tag("cp37")
+    with pytest.raises(EnvctlError, match="this session runs cp37"):
+        decorate(process)
+
+
+def test_warm_service_packs_equal_maxframes_own(project):
+    decorate = with_python_requirements("jieba==0.40", pre_release=True)
+    first, second = decorate(process), decorate(process)  # the second takes the memoized path
+    theirs = maxframe_udf.with_python_requirements("jieba==0.40", pre_release=True)(process)
+    for ours in (first, second):
+        (pack,) = ours.pythonpacks
+        assert type(ours) is maxframe_udf.MarkedFunction and ours.func is process
+        assert (pack.key, list(pack.requirements), pack.pre_release, pack.force_rebuild) == (
+            theirs.pythonpacks[0].key, list(theirs.pythonpacks[0].requirements), True, False)
