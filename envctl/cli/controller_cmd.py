@@ -28,7 +28,7 @@ from envctl.progress import bytes_progress
 from envctl.spec.project import Project
 from envctl.cli.views.plan import render_json, render_markdown, render_text
 from envctl.deploy.retention import expired_temporaries, select, stale_leftovers
-from envctl.deploy.state import PREFIX, RUNTIME_PREFIX, TEMP_PREFIX
+from envctl.deploy.state import PREFIX, RUNTIME_PREFIX
 from envctl.targets import Target, open_target
 from envctl.targets.base import Progress
 
@@ -281,7 +281,7 @@ def gc_command(
         doomed = select(observed.state, observed.objects, now=now, keep=keep, grace=grace_s)
         temporaries = expired_temporaries(tgt.list(RUNTIME_PREFIX), now) if _has_temp_rules() else []
         names = [*doomed.objects, *temporaries, *dead_renewals(tgt, lease.id)]
-        leftovers = stale_leftovers(tgt.leftovers((PREFIX, TEMP_PREFIX)), now=now, grace=grace_s)
+        leftovers = stale_leftovers(tgt.leftovers((PREFIX, RUNTIME_PREFIX)), now=now, grace=grace_s)
         versions = {env: [v.label for v in vs] for env, vs in doomed.versions.items()}
         if not dry_run and (names or versions or leftovers):
             lease.check("deleting anything; nothing was deleted")
