@@ -57,7 +57,12 @@ def machine_line() -> str:
 def udf_module(directory: Path, count: int) -> None:
     lines = ["from envctl.udf import with_python_requirements", ""]
     for i in range(count):
-        lines += [f'@with_python_requirements("tiny{i}")', f"def udf{i}(row):", f"    return row + '{i}'", ""]
+        lines += [
+            f'@with_python_requirements("tiny{i}")',
+            f"def udf{i}(row):",
+            f"    return row + '{i}'",
+            "",
+        ]
     (directory / "udfs.py").write_text("\n".join(lines))
 
 
@@ -73,7 +78,9 @@ def per_call(fn: Callable[[], object], repeat: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--functions", type=int, default=10)
     args = parser.parse_args()
 
@@ -118,11 +125,15 @@ def main() -> int:
     print(machine_line())
     print(f"importing a module with {args.functions} decorated UDFs, fresh process, empty cache:")
     for mode, r in results.items():
-        print(f"  {mode:8s} import {r['import'] * 1e3:8.1f} ms   (builds queued: {r['queued']}, "
-              f"all published {r['ready']:.1f} s later; import maxframe + envctl.udf: {r['libraries']:.2f} s)")
+        print(
+            f"  {mode:8s} import {r['import'] * 1e3:8.1f} ms   (builds queued: {r['queued']}, "
+            f"all published {r['ready']:.1f} s later; import maxframe + envctl.udf: {r['libraries']:.2f} s)"
+        )
     print(f"  warm decoration (service mode)  {warm * 1e6:6.1f} us/function")
     ok = all(r["import"] < 1.0 for r in results.values()) and warm <= 20e-6
-    print(f"targets: import < 1 s in both modes, warm <= 20 us/function: {'OK' if ok else 'MISSED'}")
+    print(
+        f"targets: import < 1 s in both modes, warm <= 20 us/function: {'OK' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

@@ -59,7 +59,9 @@ class Sandbox:
         return env
 
 
-def create(interpreter: Path, roots: Sequence[Path], dest: Path, *, excluded: Sequence[str] = ()) -> Sandbox:
+def create(
+    interpreter: Path, roots: Sequence[Path], dest: Path, *, excluded: Sequence[str] = ()
+) -> Sandbox:
     """Make the sandbox at ``dest`` (which must not exist) for the base CPython ``interpreter``.
 
     ``excluded`` distributions found in the interpreter's site-packages are linked under
@@ -79,7 +81,9 @@ def create(interpreter: Path, roots: Sequence[Path], dest: Path, *, excluded: Se
     python = dest / "bin" / "python"
     site_dirs = sorted((dest / "lib").glob("python*/site-packages"))
     if not python.exists() or not site_dirs:
-        raise EnvctlError(f"{interpreter} made a venv without bin/python or site-packages at {dest}")
+        raise EnvctlError(
+            f"{interpreter} made a venv without bin/python or site-packages at {dest}"
+        )
     all_roots = list(roots)
     if excluded:
         provided = dest / PROVIDED_DIR
@@ -90,7 +94,9 @@ def create(interpreter: Path, roots: Sequence[Path], dest: Path, *, excluded: Se
     return Sandbox(dest, python, tuple(all_roots))
 
 
-def cached(interpreter: Path, roots: Sequence[Path], parent: Path, *, excluded: Sequence[str] = ()) -> Sandbox:
+def cached(
+    interpreter: Path, roots: Sequence[Path], parent: Path, *, excluded: Sequence[str] = ()
+) -> Sandbox:
     """The sandbox for these inputs under ``parent``, created once (atomically) and reused."""
     import hashlib
 
@@ -104,7 +110,9 @@ def cached(interpreter: Path, roots: Sequence[Path], parent: Path, *, excluded: 
     parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + ".lock", timeout=TIMEOUT_S * 2):
         if python.exists():
-            return Sandbox(dest, python, tuple(roots) + ((dest / PROVIDED_DIR,) if excluded else ()))
+            return Sandbox(
+                dest, python, tuple(roots) + ((dest / PROVIDED_DIR,) if excluded else ())
+            )
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=parent))
         try:
             made = create(interpreter, roots, staging / "venv", excluded=excluded)
@@ -124,7 +132,11 @@ def host_site_dirs(interpreter: Path) -> list[Path]:
     """The base interpreter's own site-packages directories (where provided packages live)."""
     try:
         run = subprocess.run(
-            [str(interpreter), "-I", "-c", _SITE_DIRS], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            [str(interpreter), "-I", "-c", _SITE_DIRS],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
         return [Path(p) for p in json.loads(run.stdout) if Path(p).is_dir()]
     except (OSError, subprocess.TimeoutExpired, ValueError, TypeError):

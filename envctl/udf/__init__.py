@@ -77,6 +77,8 @@ def with_python_requirements(
     return _decorator(query)
 
 
-def with_environment(name: str, *, target: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+def with_environment(
+    name: str, *, target: str | None = None
+) -> Callable[[Callable[..., Any]], Any]:
     """Make the decorated UDF run with the environment ``name`` (deployed, else its lock)."""
     return _decorator(Query(environment=name, target=target))

@@ -121,7 +121,8 @@ def superseded_pins(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     newest: dict[str, ObjectInfo] = {}
     pins = [(key, info) for info in listing if (key := pinned_key(info.name)) is not None]
     for key, info in pins:
-        if key not in newest or (info.modified, info.name) > (newest[key].modified, newest[key].name):
+        current = newest.get(key)
+        if current is None or (info.modified, info.name) > (current.modified, current.name):
             newest[key] = info
     return sorted(
         info.name for key, info in pins if info is not newest[key] and info.modified + grace <= now

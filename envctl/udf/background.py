@@ -52,7 +52,9 @@ class Job:
         """Finished long enough ago that the target must be asked again (or it failed)."""
         if not self.future.done():
             return False
-        return self.future.exception() is not None or self.future.result().fresh_until <= time.time()
+        return (
+            self.future.exception() is not None or self.future.result().fresh_until <= time.time()
+        )
 
     def wait(self, timeout: float | None = None) -> str:
         """The published name; raises EnvctlError when the build or upload failed."""
@@ -61,8 +63,10 @@ class Job:
         except EnvctlError:
             raise
         except TimeoutError:
-            raise EnvctlError(f"{self.description} is still running after {timeout:.0f} s") from None
-        except Exception as exc:  # noqa: BLE001  (any failure in the worker becomes one line)
+            raise EnvctlError(
+                f"{self.description} is still running after {timeout:.0f} s"
+            ) from None
+        except Exception as exc:  # any failure in the worker becomes one line
             raise EnvctlError(f"{self.description} failed: {exc}") from None
 
 
@@ -82,7 +86,9 @@ def submit(key: str, description: str, work: Callable[[], Published]) -> Job:
             _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="envctl-build")
         future: Future[Published] = _executor.submit(work)
         job = _jobs[key] = Job(key, description, future, work)
-    console.info(f"envctl: {description} in the background (submission waits for it; envctl.udf.ready() too)")
+    console.info(
+        f"envctl: {description} in the background (submission waits for it; envctl.udf.ready() too)"
+    )
     future.add_done_callback(lambda f: _finished(job))
     return job
 
@@ -149,8 +155,15 @@ class Deferred:
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         if self.late and not self.job.future.done():
             # MaxFrame has already serialized the resource list: waiting now would ship none
-            raise EnvctlError(f"{self.job.description} is still running; call envctl.udf.ready() before submitting")
-        job = submit(self.job.key, self.job.description, self.job.work) if self.job.stale else self.job
+            raise EnvctlError(
+                f"{self.job.description} is still running; "
+                "call envctl.udf.ready() before submitting"
+            )
+        job = (
+            submit(self.job.key, self.job.description, self.job.work)
+            if self.job.stale
+            else self.job
+        )
         job.wait()
         # unpickles as the plain function (operator.getitem((func,), 0)): no envctl on the cluster
         return operator.getitem, ((self.func,), 0)

@@ -121,7 +121,7 @@ class ClientBuild:
 
 @dataclass(frozen=True)
 class LockBuild:
-    """Build the environment's committed lock (the archive ``apply`` would upload) and publish it."""
+    """Build the environment's committed lock (the archive ``apply`` uploads) and publish it."""
 
     environment: str
     spec: Environment
@@ -138,7 +138,12 @@ Decision = Union[Passthrough, UseDeployed, ServicePack, ClientBuild, LockBuild, 
 
 
 def decide(
-    query: Query, session: Session, target: TargetFacts, env: EnvFacts, defaults: Defaults, mode: str
+    query: Query,
+    session: Session,
+    target: TargetFacts,
+    env: EnvFacts,
+    defaults: Defaults,
+    mode: str,
 ) -> Decision:
     """The decision for one decorator; see the module docstring for the rules."""
     if session.under_exec:
@@ -156,21 +161,28 @@ def decide(
         if query.environment is None:
             return Refusal("with_python_requirements needs requirements or env=<environment name>")
         return Refusal(
-            f"environment {query.environment!r} is not defined in this project and is not deployed to "
-            f"{target.url}; run 'envctl apply --only {query.environment}' or pass requirements for an ad-hoc build"
+            f"environment {query.environment!r} is not defined in this project and is not "
+            f"deployed to {target.url}; run 'envctl apply --only {query.environment}' or pass "
+            "requirements for an ad-hoc build"
         )
     return _requirements_only(query, session, target, defaults, mode)
 
 
-def _named(query: Query, session: Session, target: TargetFacts, env: EnvFacts, mode: str) -> Decision:
+def _named(
+    query: Query, session: Session, target: TargetFacts, env: EnvFacts, mode: str
+) -> Decision:
     name = query.environment
     assert name is not None
     python = target.deployed.python if target.deployed is not None else env.spec.python  # type: ignore[union-attr]
     if session.python_tag and python_tag(python) != session.python_tag:
-        return Refusal(f"environment {name} is built for {python_tag(python)}; this session runs {session.python_tag}")
+        return Refusal(
+            f"environment {name} is built for {python_tag(python)}; "
+            f"this session runs {session.python_tag}"
+        )
     if query.force_rebuild:
         return Refusal(
-            f"force_rebuild re-resolves requirements, but environment {name!r} is pinned by its lock; "
+            "force_rebuild re-resolves requirements, but environment "
+            f"{name!r} is pinned by its lock; "
             f"drop env= for an ad-hoc build, or run 'envctl lock --upgrade {name}'"
         )
     if query.requirements and env.lock is not None:
@@ -180,7 +192,8 @@ def _named(query: Query, session: Session, target: TargetFacts, env: EnvFacts, m
     if session.maxframe and not target.maxcompute:
         return Refusal(
             f"environment {name!r} is stored in {target.url}, which MaxFrame jobs cannot read; "
-            "set ENVCTL_TARGET=odps://<project>?endpoint=<url> (or target=) to its MaxCompute project"
+            "set ENVCTL_TARGET=odps://<project>?endpoint=<url> (or target=) "
+            "to its MaxCompute project"
         )
     if target.deployed is not None:
         return UseDeployed(target.ref(target.deployed.resource), name)
@@ -190,7 +203,10 @@ def _named(query: Query, session: Session, target: TargetFacts, env: EnvFacts, m
             f"run 'envctl lock {name}' and 'envctl apply --only {name}'"
         )
     if not env.lock_current:
-        return Refusal(f"environment {name!r} is not deployed and its lock is out of date; run 'envctl lock {name}'")
+        return Refusal(
+            f"environment {name!r} is not deployed and its lock is out of date; "
+            f"run 'envctl lock {name}'"
+        )
     if session.maxframe and mode == SERVICE:
         pins = tuple(f"{p.name}=={p.version}" for p in env.lock.packages)
         return ServicePack(pins, environment=name)
@@ -198,15 +214,22 @@ def _named(query: Query, session: Session, target: TargetFacts, env: EnvFacts, m
     return LockBuild(name, env.spec, env.lock, target.url)
 
 
-def _requirements_only(query: Query, session: Session, target: TargetFacts, defaults: Defaults, mode: str) -> Decision:
+def _requirements_only(
+    query: Query, session: Session, target: TargetFacts, defaults: Defaults, mode: str
+) -> Decision:
     if session.maxframe and mode == SERVICE:
         return ServicePack(
-            query.requirements, query.force_rebuild, query.prefer_binary, query.pre_release, query.no_audit_wheel
+            query.requirements,
+            query.force_rebuild,
+            query.prefer_binary,
+            query.pre_release,
+            query.no_audit_wheel,
         )
     if session.maxframe and not target.maxcompute:
         return Refusal(
-            f"client-side builds (ENVCTL_ADHOC=client) are stored in {target.url}, which MaxFrame jobs cannot "
-            "read; set ENVCTL_TARGET=odps://<project>?endpoint=<url>, or unset ENVCTL_ADHOC to let MaxFrame pack"
+            f"client-side builds (ENVCTL_ADHOC=client) are stored in {target.url}, which "
+            "MaxFrame jobs cannot read; set ENVCTL_TARGET=odps://<project>?endpoint=<url>, "
+            "or unset ENVCTL_ADHOC to let MaxFrame pack"
         )
     session_python = runtime_python(session.python_tag) if session.python_tag else None
     request = AdhocRequest.create(
@@ -218,7 +241,9 @@ def _requirements_only(query: Query, session: Session, target: TargetFacts, defa
         index_url=defaults.index_url,
         extra_index_urls=defaults.extra_index_urls,
     )
-    name = request.pinned_name(defaults.pin_stamp) if query.force_rebuild else request.temporary_name
+    name = (
+        request.pinned_name(defaults.pin_stamp) if query.force_rebuild else request.temporary_name
+    )
     return ClientBuild(request, name, target.ref(name), target.url, pinned=query.force_rebuild)
 
 

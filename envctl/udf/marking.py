@@ -36,7 +36,8 @@ def _warn_if_stacked(func: Any) -> None:
         requirements = " ".join(str(r) for p in foreign for r in p.requirements)
         warnings.warn(
             f"{getattr(func, '__name__', func)!r} also carries MaxFrame's with_python_requirements "
-            f"({requirements}): the job gets envctl's packages and a server-side pack; use one decorator",
+            f"({requirements}): the job gets envctl's packages and a server-side pack; "
+            "use one decorator",
             StackedDecoratorWarning,
             stacklevel=4,
         )
@@ -80,7 +81,7 @@ def mark_service_pack(func: F, pack: ServicePack) -> Any:
         raise RuntimeError("service packing needs maxframe")
     _warn_if_stacked(func)
     key = _pack_keys.get(pack)
-    if key is None:  # MaxFrame's own decorator, once: it computes the key (a token of the arguments)
+    if key is None:  # MaxFrame's own decorator, once: it computes the key (an arguments token)
         marked = udf.with_python_requirements(
             *pack.requirements,
             force_rebuild=pack.force_rebuild,

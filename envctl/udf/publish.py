@@ -6,11 +6,12 @@ builds themselves run on a worker thread, so decoration returns at once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from envctl.errors import EnvctlError
 from envctl import settings
+from envctl.errors import EnvctlError
 from envctl.udf import adhoc, background, marking
 from envctl.udf.decide import (
     ClientBuild,
@@ -42,7 +43,9 @@ def apply_decision(decision: Decision, func: Callable[..., Any]) -> Any:
     raise AssertionError(f"unknown decision {decision!r}")
 
 
-def _deferred(func: Callable[..., Any], job: background.Job, *, late: bool = False) -> Callable[..., Any]:
+def _deferred(
+    func: Callable[..., Any], job: background.Job, *, late: bool = False
+) -> Callable[..., Any]:
     """With MaxFrame, a wrapper whose pickling (at submission) waits for ``job``."""
     return background.Deferred(func, job, late=late) if marking.maxframe_udf() is not None else func
 
@@ -141,9 +144,7 @@ def _publish_lock(decision: LockBuild) -> background.Published:
         return background.Published(name, _fresh_until())
     if existing is not None:
         target.delete(name)
-    try:
+    with contextlib.suppress(ObjectExists):  # published meanwhile by another process: same bytes
         target.put_file(name, built.path, md5=built.md5, kind="archive")
-    except ObjectExists:
-        pass
     adhoc.stats["uploads"] += 1
     return background.Published(name, _fresh_until())

@@ -44,7 +44,9 @@ _memo: dict[tuple[Any, ...], tuple[float, Decision, Session | None]] = {}
 """query, cwd, settings -> (expiry, decision, the session it depends on or None)."""
 _RUNTIME_VARS = tuple(s.name for s in settings.ALL if s.runtime)
 _ENVIRON_DATA = getattr(os.environ, "_data", None)  # CPython's raw mapping: no per-key decoding
-_RUNTIME_KEYS = tuple(os.environ.encodekey(n) for n in _RUNTIME_VARS) if _ENVIRON_DATA is not None else ()  # type: ignore[attr-defined]
+_RUNTIME_KEYS = (
+    tuple(os.environ.encodekey(n) for n in _RUNTIME_VARS) if _ENVIRON_DATA is not None else ()
+)  # type: ignore[attr-defined]
 _pin_stamp: list[str] = []
 
 
@@ -73,13 +75,20 @@ def resolve(query: Query, session: Session | None = None) -> Decision:
     memo_key = (query, os.getcwd(), _snapshot())
     now = time.monotonic()
     hit = _memo.get(memo_key)
-    if hit is not None and hit[0] > now:
-        if hit[2] is None or hit[2] == (session or current_session()):
-            return hit[1]
+    if (
+        hit is not None
+        and hit[0] > now
+        and (hit[2] is None or hit[2] == (session or current_session()))
+    ):
+        return hit[1]
     session = session or current_session()
     decision = decide_now(query, session)
-    independent = isinstance(decision, Passthrough) or (isinstance(decision, ServicePack) and not decision.environment)
-    if isinstance(decision, (UseDeployed, LockBuild)) or (isinstance(decision, ServicePack) and decision.environment):
+    independent = isinstance(decision, Passthrough) or (
+        isinstance(decision, ServicePack) and not decision.environment
+    )
+    if isinstance(decision, (UseDeployed, LockBuild)) or (
+        isinstance(decision, ServicePack) and decision.environment
+    ):
         ttl = resolve_ttl()  # a new deployment must be seen
     elif isinstance(decision, Refusal):
         ttl = 0.0

@@ -39,7 +39,9 @@ def activate(resource: str, work_dir: str = "work") -> str:
     packages = os.path.join(root, "packages")
     path = os.path.abspath(packages if os.path.isdir(packages) else root)
     if not os.path.isdir(path):
-        raise ImportError(f"archive resource {name} is not unpacked at {root}; add it to the function's resources")
+        raise ImportError(
+            f"archive resource {name} is not unpacked at {root}; add it to the function's resources"
+        )
     if path in sys.path:
         return path
     before = list(sys.path)

@@ -25,7 +25,10 @@ def test_only_excluded_distributions_are_linked(tmp_path):
     site = fake_site(tmp_path)
     linked = sandbox.link_distributions([site], ["Provided"], tmp_path / "provided-dir")
     assert linked == ["provided"]
-    assert sorted(p.name for p in (tmp_path / "provided-dir").iterdir()) == ["provided", "provided-1.0.dist-info"]
+    assert sorted(p.name for p in (tmp_path / "provided-dir").iterdir()) == [
+        "provided",
+        "provided-1.0.dist-info",
+    ]
 
 
 def test_sandbox_python_sees_its_roots_and_provided_packages_only(tmp_path, monkeypatch):
@@ -41,7 +44,12 @@ def test_sandbox_python_sees_its_roots_and_provided_packages_only(tmp_path, monk
     )
     env = box.env({"PATH": "/usr/bin", "PYTHONPATH": str(site)})
     out = subprocess.run(
-        [str(box.python), "-c", code], capture_output=True, text=True, timeout=120, env=env, check=False
+        [str(box.python), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[True, True, False, False]"

@@ -33,8 +33,14 @@ def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path):
         "import greeter, pthmod\n"
         "print(greeter.VERSION, pthmod.X, 'envctl' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                         timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["archive", "1", "False"]
 
@@ -43,5 +49,7 @@ def test_activate_of_a_resource_that_is_not_unpacked_is_an_import_error(tmp_path
     import pytest
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ImportError, match="envctl-nlp-abc.tar.gz is not unpacked at work/envctl-nlp-abc.tar.gz"):
+    with pytest.raises(
+        ImportError, match="envctl-nlp-abc.tar.gz is not unpacked at work/envctl-nlp-abc.tar.gz"
+    ):
         activate_module.activate("envctl-nlp-abc.tar.gz")

@@ -60,21 +60,32 @@ def lock_nlp(project, adhoc_index, python: str = "3.11") -> None:
 
 
 def test_requirements_alone_are_maxframes_own_server_side_pack(project, monkeypatch):
-    monkeypatch.setenv("ENVCTL_TARGET", "odps://nowhere?endpoint=http://127.0.0.1:9/api")  # never contacted
+    monkeypatch.setenv(
+        "ENVCTL_TARGET", "odps://nowhere?endpoint=http://127.0.0.1:9/api"
+    )  # never contacted
     ours = with_python_requirements("jieba==0.40 cloudpickle", prefer_binary=True)(process)
-    theirs = maxframe_udf.with_python_requirements("jieba==0.40 cloudpickle", prefer_binary=True)(process)
+    theirs = maxframe_udf.with_python_requirements("jieba==0.40 cloudpickle", prefer_binary=True)(
+        process
+    )
     assert type(ours) is maxframe_udf.MarkedFunction
     (pack,) = maxframe_udf.get_udf_pythonpacks(ours)
     assert (pack.key, list(pack.requirements), pack.prefer_binary) == (
-        theirs.pythonpacks[0].key, list(theirs.pythonpacks[0].requirements), True)
+        theirs.pythonpacks[0].key,
+        list(theirs.pythonpacks[0].requirements),
+        True,
+    )
     assert resources_of(ours) == []
     assert adhoc.stats["builds"] == 0 and pending() == []
 
 
-def test_named_environment_built_for_another_python_is_refused(project, emulated, deploy, python_tag):
+def test_named_environment_built_for_another_python_is_refused(
+    project, emulated, deploy, python_tag
+):
     deploy(emulated, "nlp", b"archive")  # deployed for 3.11
     python_tag("cp37")
-    with pytest.raises(EnvctlError, match=r"^environment nlp is built for cp311; this session runs cp37$"):
+    with pytest.raises(
+        EnvctlError, match=r"^environment nlp is built for cp311; this session runs cp37$"
+    ):
         with_environment("nlp")(process)
 
 
@@ -101,7 +112,9 @@ def test_requirements_that_the_lock_does_not_satisfy_are_an_error(project, emula
         with_python_requirements("tinytext tinyseg>=1", env="nlp")(process)
 
 
-def test_client_build_of_the_lock_is_the_archive_apply_adopts(project, emulated, adhoc_index, monkeypatch):
+def test_client_build_of_the_lock_is_the_archive_apply_adopts(
+    project, emulated, adhoc_index, monkeypatch
+):
     monkeypatch.setenv("ENVCTL_ADHOC", "client")
     lock_nlp(project, adhoc_index)
     marked = with_python_requirements("tinytext", env="nlp")(process)
@@ -113,15 +126,20 @@ def test_client_build_of_the_lock_is_the_archive_apply_adopts(project, emulated,
 
     uploaded: list[str] = []
     real_put_file = OdpsTarget.put_file
-    monkeypatch.setattr(OdpsTarget, "put_file", lambda self, n, *a, **k: uploaded.append(n) or real_put_file(self, n, *a, **k))
+    monkeypatch.setattr(
+        OdpsTarget,
+        "put_file",
+        lambda self, n, *a, **k: uploaded.append(n) or real_put_file(self, n, *a, **k),
+    )
     assert main(["apply", "--auto-approve"]) == 0
     assert uploaded == []  # adopted, not uploaded again
     deployed = deployed_version(emulated, "nlp")
     assert deployed.resource == name == archive_name("nlp", deployed.sha256)
 
 
-def test_client_builds_never_block_decoration_and_submission_waits(project, emulated, adhoc_index,
-                                                                   monkeypatch, capfd):
+def test_client_builds_never_block_decoration_and_submission_waits(
+    project, emulated, adhoc_index, monkeypatch, capfd
+):
     monkeypatch.setenv("ENVCTL_ADHOC", "client")
     gate = threading.Event()
     real_build = adhoc._build
@@ -145,8 +163,9 @@ def test_client_builds_never_block_decoration_and_submission_waits(project, emul
     assert pickle.loads(payload) is process  # the plain function: no envctl needed to unpickle
 
 
-def test_maxframe_serialization_of_a_deferred_udf_waits_for_the_build(project, emulated, adhoc_index,
-                                                                     monkeypatch):
+def test_maxframe_serialization_of_a_deferred_udf_waits_for_the_build(
+    project, emulated, adhoc_index, monkeypatch
+):
     from maxframe.serialization import serialize
 
     monkeypatch.setenv("ENVCTL_ADHOC", "client")
@@ -194,11 +213,20 @@ def test_seed_example_imports_in_service_mode_without_building(project, odps_tar
 
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "ENVCTL_TARGET": odps_target_url}
-    out = subprocess.run([sys.executable, "-c", SEED_SERVICE, str(repo / "examples" / "seed_udf.py")],
-                         capture_output=True, text=True, timeout=300, check=False, cwd=repo, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", SEED_SERVICE, str(repo / "examples" / "seed_udf.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=repo,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("process [['cloudpickle==3.1.3', 'jieba==0.40', 'numpy==2.2.6', 'pandas==2.3.2'")
+    assert lines[0].startswith(
+        "process [['cloudpickle==3.1.3', 'jieba==0.40', 'numpy==2.2.6', 'pandas==2.3.2'"
+    )
     assert lines[1] == "process_adhoc [['jieba==0.40 cloudpickle pandas']]"
     assert lines[2] == "0 []"
 
@@ -220,4 +248,8 @@ def test_warm_service_packs_equal_maxframes_own(project):
         (pack,) = ours.pythonpacks
         assert type(ours) is maxframe_udf.MarkedFunction and ours.func is process
         assert (pack.key, list(pack.requirements), pack.pre_release, pack.force_rebuild) == (
-            theirs.pythonpacks[0].key, list(theirs.pythonpacks[0].requirements), True, False)
+            theirs.pythonpacks[0].key,
+            list(theirs.pythonpacks[0].requirements),
+            True,
+            False,
+        )
