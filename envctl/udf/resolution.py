@@ -42,11 +42,6 @@ __all__ = ["Query", "clear_memo", "deployed_version", "open_target", "resolve", 
 
 _memo: dict[tuple[Any, ...], tuple[float, Decision, Session | None]] = {}
 """query, cwd, settings -> (expiry, decision, the session it depends on or None)."""
-_RUNTIME_VARS = tuple(s.name for s in settings.ALL if s.runtime)
-_ENVIRON_DATA = getattr(os.environ, "_data", None)  # CPython's raw mapping: no per-key decoding
-_RUNTIME_KEYS = (
-    tuple(os.environ.encodekey(n) for n in _RUNTIME_VARS) if _ENVIRON_DATA is not None else ()
-)  # type: ignore[attr-defined]
 _pin_stamp: list[str] = []
 
 
@@ -72,7 +67,7 @@ def resolve(query: Query, session: Session | None = None) -> Decision:
     Requirements MaxFrame packs do not depend on the session, so their warm path does not
     even read it; every other answer is reused only for the session it was made for.
     """
-    memo_key = (query, os.getcwd(), _snapshot())
+    memo_key = (query, os.getcwd(), settings.runtime_snapshot())
     now = time.monotonic()
     hit = _memo.get(memo_key)
     if (
@@ -97,14 +92,6 @@ def resolve(query: Query, session: Session | None = None) -> Decision:
     if ttl > 0:
         _memo[memo_key] = (now + ttl, decision, None if independent else session)
     return decision
-
-
-def _snapshot() -> tuple[Any, ...]:
-    """The raw runtime settings, as part of the memo key (the fast twin of
-    ``settings.runtime_snapshot``: a warm decoration must stay within a few microseconds)."""
-    if _ENVIRON_DATA is not None:
-        return tuple(map(_ENVIRON_DATA.get, _RUNTIME_KEYS))
-    return settings.runtime_snapshot()
 
 
 def decide_now(query: Query, session: Session) -> Decision:
