@@ -150,6 +150,8 @@ def dumps(lock: Lock) -> str:
         f"requires-python = {_scalar(target.requires_python())}",
         f"created-by = {_scalar(CREATED_BY)}",
     ]
+    if not lock.packages:  # PEP 751 requires the key; an empty environment has no tables
+        lines.append("packages = []")
     for file in sorted(lock.packages, key=lambda p: (p.name, p.version)):
         lines += ["", "[[packages]]", f"name = {_scalar(file.name)}", f"version = {_scalar(file.version)}"]
         if file.is_wheel:

@@ -116,3 +116,11 @@ def test_written_lock_round_trips_through_packaging_pylock(tmp_path: Path) -> No
         assert artifact is not None and artifact.hashes == {"sha256": file.sha256}
         assert artifact.url == file.url
     assert read_lock(path) == lock
+
+
+def test_a_lock_without_packages_is_still_valid_pep751(tmp_path: Path) -> None:
+    empty = replace(LOCK, packages=(), excluded=())
+    path = tmp_path / "pylock.empty.toml"
+    write_lock(path, empty)
+    Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))).validate()
+    assert read_lock(path) == empty
