@@ -177,7 +177,7 @@ def _named(
     if session.python_tag and python_tag(python) != session.python_tag:
         return Refusal(
             f"environment {name} is built for {python_tag(python)}; "
-            f"this session runs {session.python_tag}"
+            f"this session runs {session.python_tag}" + _image_note(session)
         )
     if query.force_rebuild:
         return Refusal(
@@ -231,7 +231,7 @@ def _requirements_only(
             "MaxFrame jobs cannot read; set ENVCTL_TARGET=odps://<project>?endpoint=<url>, "
             "or unset ENVCTL_ADHOC to let MaxFrame pack"
         )
-    session_python = runtime_python(session.python_tag) if session.python_tag else None
+    session_python = tag_python(session.python_tag) if session.python_tag else None
     request = AdhocRequest.create(
         query.requirements,
         python=query.python or session_python or defaults.python,
@@ -245,6 +245,20 @@ def _requirements_only(
         request.pinned_name(defaults.pin_stamp) if query.force_rebuild else request.temporary_name
     )
     return ClientBuild(request, name, target.ref(name), target.url, pinned=query.force_rebuild)
+
+
+def _image_note(session: Session) -> str:
+    return f" (image {session.image_name})" if session.image_name else ""
+
+
+def tag_python(tag: str) -> str | None:
+    """The CPython a session tag means: a MaxCompute runtime's version (``cp37`` -> 3.7.3), else
+    the minor the tag names (``cp310`` -> 3.10, as in a custom image); None for other tags."""
+    known = runtime_python(tag)
+    if known is not None:
+        return known
+    digits = tag[2:] if tag.startswith("cp") else ""
+    return f"{digits[0]}.{digits[1:]}" if digits.isdigit() and len(digits) >= 2 else None
 
 
 def lock_mismatch(requirements: tuple[str, ...], lock: Lock) -> str | None:
