@@ -27,15 +27,35 @@ class Session:
     under_exec: bool = False
 
 
+_sessions: dict[tuple[object, object], Session] = {}
+_NO_MAXFRAME = Session(maxframe=False)
+_UNDER_EXEC = Session(maxframe=False, under_exec=True)
+
+
 def current_session() -> Session:
-    """Read the session (cheap: attribute reads once ``maxframe`` is imported)."""
-    under_exec = settings.EXEC.raw() is not None
-    if under_exec:
-        return Session(maxframe=False, under_exec=True)
+    """Read the session: a few dict lookups once ``maxframe`` is imported.
+
+    Every warm decoration of a named environment pays this, so MaxFrame's option store is read
+    directly (its public attribute access costs several microseconds a value), falling back to
+    the public ``options.python_tag`` / ``options.session.image_name`` if its layout changes.
+    """
+    if settings.EXEC.raw() is not None:
+        return _UNDER_EXEC
     from envctl.udf.marking import maxframe_udf
 
     if maxframe_udf() is None:
-        return Session(maxframe=False)
-    options = sys.modules["maxframe.config"].options
-    image = options.session.image_name
-    return Session(True, str(options.python_tag), str(image) if image else None)
+        return _NO_MAXFRAME
+    config = sys.modules["maxframe.config.config"]
+    try:
+        store = config.get_global_options()._config
+        key = (store["python_tag"][0], store["session"]["image_name"][0])
+        if not isinstance(key[0], str) or not isinstance(key[1], (str, type(None))):
+            raise TypeError("an option is redirected")
+    except (AttributeError, KeyError, IndexError, TypeError):
+        options = config.get_global_options()
+        key = (options.python_tag, options.session.image_name)
+    session = _sessions.get(key)
+    if session is None:
+        tag, image = key
+        session = _sessions[key] = Session(True, str(tag), str(image) if image else None)
+    return session
