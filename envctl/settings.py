@@ -175,9 +175,9 @@ TARGET: Setting[Optional[str]] = _setting(
     "ENVCTL_TARGET",
     _text,
     None,
-    "Deployment target URL (`--target`): `local`, `local:///path`, "
-    "`odps://<project>?endpoint=<url>`.",
-    default_doc="`local` (the repository's `.envctl/store`)",
+    "Deployment target (`--target`): a name from `envctl.toml`, or a URL: `local`, "
+    "`local:///path`, `odps://<project>?endpoint=<url>`.",
+    default_doc="the `default = true` target of `envctl.toml`, else `local` (the repository's `.envctl/store`)",
     runtime=True,
 )
 
@@ -383,9 +383,23 @@ def interpreter_override(minor: str) -> Optional[Path]:
     return replace(PYTHON_X_Y, name=f"ENVCTL_PYTHON_{minor.replace('.', '_')}").get()
 
 
+_RENAMED_SECRETS: list[Setting[Any]] = []
+
+
+def renamed_secret(setting: Setting[T], name: str) -> Setting[T]:
+    """``setting`` read from the variable ``name`` instead (a named target's own credential
+    variable, from ``envctl.toml``); its value is redacted and kept from children like the
+    original's from then on.
+    """
+    renamed = replace(setting, name=name)
+    if renamed.secret and all(s.name != name for s in _RENAMED_SECRETS):
+        _RENAMED_SECRETS.append(renamed)
+    return renamed
+
+
 def secrets() -> list[Setting[Any]]:
     """The credential variables, whose values are redacted from every message."""
-    return [s for s in ALL if s.secret]
+    return [s for s in ALL if s.secret] + _RENAMED_SECRETS
 
 
 def runtime_snapshot() -> tuple[object, ...]:

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "controller_cmd",
     "emulator_cmd",
     "exec_cmd",
+    "targets_cmd",
 )
 
 

@@ -24,6 +24,7 @@ from envctl.errors import EnvctlError
 from envctl.deploy.lease import HeldLease, dead_renewals, force_unlock, held
 from envctl.deploy.observe import Observed, observe, write_state
 from envctl.deploy.plan import Plan, diff_env, plan
+from envctl.deploy.promote import Source, copying_build, with_sources
 from envctl.progress import bytes_progress
 from envctl.spec.project import Project
 from envctl.cli.views.plan import render_json, render_markdown, render_text
@@ -85,6 +86,7 @@ def plan_command(
     _, _, desired = _desired(project)
     tgt = open_target(target, project)
     the_plan = plan(desired, observe(tgt), target=tgt.url, only=only or ())
+    the_plan = with_sources(project, tgt.url, the_plan, desired)[0]
     _show_plan(the_plan, output_format)
     if out is not None:
         the_plan.save(out)
@@ -133,9 +135,10 @@ def apply_command(
         observed = observe(tgt)
         if saved is not None:
             check_fresh(saved, tgt, observed, desired)
-            the_plan = saved
+            the_plan, sources = saved, with_sources(project, tgt.url, saved, desired)[1]
         else:
             the_plan = plan(desired, observed, target=tgt.url, only=only or ())
+            the_plan, sources = with_sources(project, tgt.url, the_plan, desired)
             if output_format == "text":
                 render_text(the_plan, console.err_console)
         if not the_plan.has_changes:
@@ -144,20 +147,23 @@ def apply_command(
             return
         if saved is None and not auto_approve:
             _confirm(the_plan)
-        result = _execute(the_plan, tgt, observed, environments, locks, project, prune, lease)
+        result = _execute(the_plan, tgt, observed, environments, locks, project, prune, lease, sources)
     _report(result, output_format, time.monotonic() - started)
 
 
 def _execute(the_plan: Plan, tgt: Target, observed: Observed, environments: dict, locks: dict,
-             project: Project, prune: bool, lease: HeldLease) -> ApplyResult:
+             project: Project, prune: bool, lease: HeldLease,
+             sources: Optional[dict[str, Source]] = None) -> ApplyResult:
     from envctl.build.builder import build
+    from envctl.build.cache import Cache
 
     with _upload_progress() as progress:
         applier = Applier(
             target=tgt,
             environments=environments,
             locks=locks,
-            build=lambda env, lock: build(env, lock, progress=progress is not None),
+            build=copying_build(sources or {}, Cache.default(),
+                                lambda env, lock: build(env, lock, progress=progress is not None)),
             state=observed.state,
             objects=dict(observed.objects),
             commit=git_commit(project.root),

@@ -55,6 +55,11 @@ class Change:
     """An existing version built from the same lock: apply re-points instead of building."""
     packages_diff: tuple[str, ...] = ()
     """What an update changes: ``+ six 1.17.0``, ``- foo 1.0``, ``~ pandas 2.3.1 -> 2.3.2``."""
+    source_target: Optional[str] = None
+    """Another configured target holding this lock's archive: apply copies its bytes, never
+    rebuilds (``envctl.deploy.promote``)."""
+    source_version: Optional[int] = None
+    source_sha256: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ __all__ = [
     "TargetError",
     "TransientError",
     "open_target",
+    "open_url",
 ]
 
 
@@ -49,7 +50,7 @@ def _local(url: str, path: str) -> Target:
     return LocalTarget(Path(unquote(path)))
 
 
-def _odps(url: str, project: str, query: str) -> Target:
+def _odps(url: str, project: str, query: str, credential_vars: Optional[dict[str, str]] = None) -> Target:
     from envctl.targets.odps import OdpsTarget
 
     params = parse_qs(query, keep_blank_values=True)
@@ -67,12 +68,22 @@ def _odps(url: str, project: str, query: str) -> Target:
         if not chunk_text.isdigit() or int(chunk_text) < 1:
             raise _bad(url, "chunk_size must be a positive number of bytes")
         kwargs["chunk_size"] = int(chunk_text)
-    return OdpsTarget(unquote(project), endpoint, **kwargs)
+    return OdpsTarget(unquote(project), endpoint, credential_vars=credential_vars, **kwargs)
 
 
 def open_target(url: Optional[str], project: Project) -> Target:
-    """The target for ``--target`` (else ``ENVCTL_TARGET``, else the project's local store)."""
-    url = url or settings.TARGET.get() or "local"
+    """The target for ``--target`` (else ``ENVCTL_TARGET``, else the ``default = true`` target
+    of ``envctl.toml``, else the project's local store). A configured target's name (see
+    ``envctl.targets.config``) stands for its URL and credential variables.
+    """
+    from envctl.targets.config import load_config, select
+
+    url, named = select(url or settings.TARGET.get(), load_config(project))
+    return open_url(url, project, named.credential_vars if named else None)
+
+
+def open_url(url: str, project: Project, credential_vars: Optional[dict[str, str]] = None) -> Target:
+    """The target at ``url`` (no names: see ``open_target``)."""
     if url == "local":
         from envctl.targets.local import LocalTarget
 
@@ -83,5 +94,5 @@ def open_target(url: Optional[str], project: Project) -> Target:
             raise _bad(url, "a local target needs an absolute path (three slashes)")
         return _local(url, parts.path)
     if parts.scheme == "odps":
-        return _odps(url, parts.netloc, parts.query)
+        return _odps(url, parts.netloc, parts.query, credential_vars)
     raise _bad(url, f"unknown scheme {parts.scheme!r}" if parts.scheme else "not a URL")

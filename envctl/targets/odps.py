@@ -14,7 +14,7 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from envctl import settings
 from envctl.errors import EnvctlError
@@ -45,20 +45,30 @@ PART_INFIX = ".part.tmp."
 _PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
 
 
-def credentials_from_env() -> dict[str, str]:
+def credentials_from_env(variables: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     """pyodps credential arguments, from the environment only (never files, never printed).
 
     A long-term key pair, or an STS key pair plus its security token (pyodps then signs as
-    an StsAccount).
+    an StsAccount). ``variables`` (``access_key_id_var``... from a named target in
+    ``envctl.toml``) read them from other variables than the ``ALIBABA_CLOUD_*`` defaults.
     """
-    access_id, secret = settings.ACCESS_KEY_ID.get(), settings.ACCESS_KEY_SECRET.get()
+    names = variables or {}
+    key_id, key_secret, token_var = (
+        settings.renamed_secret(s, names[k]) if names.get(k) else s
+        for k, s in (
+            ("access_key_id_var", settings.ACCESS_KEY_ID),
+            ("access_key_secret_var", settings.ACCESS_KEY_SECRET),
+            ("security_token_var", settings.SECURITY_TOKEN),
+        )
+    )
+    access_id, secret = key_id.get(), key_secret.get()
     if not access_id or not secret:
         raise EnvctlError(
-            f"the odps target needs credentials: set {settings.ACCESS_KEY_ID.name} and "
-            f"{settings.ACCESS_KEY_SECRET.name} (and {settings.SECURITY_TOKEN.name} for STS credentials)"
+            f"the odps target needs credentials: set {key_id.name} and "
+            f"{key_secret.name} (and {token_var.name} for STS credentials)"
         )
     credentials = {"access_id": access_id, "secret_access_key": secret}
-    token = settings.SECURITY_TOKEN.get()
+    token = token_var.get()
     if token:
         credentials["sts_token"] = token
     return credentials
@@ -75,11 +85,13 @@ class OdpsTarget(Target):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         attempts: int = DEFAULT_ATTEMPTS,
         retry_wait: float = 0.5,
+        credential_vars: Optional[Mapping[str, str]] = None,
     ) -> None:
         super().__init__()
         from odps import ODPS
 
-        credentials = credentials_from_env()
+        credentials = credentials_from_env(credential_vars)
+        self.credential_vars = dict(credential_vars or {})
         self.project = project
         self.endpoint = endpoint
         self.chunk_size = chunk_size
@@ -97,7 +109,7 @@ class OdpsTarget(Target):
     def clone(self) -> OdpsTarget:
         """A second client: pyodps caches resource objects per client, unsafe across threads."""
         return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
-                          retry_wait=self.retry_wait)
+                          retry_wait=self.retry_wait, credential_vars=self.credential_vars)
 
     # -- plumbing ---------------------------------------------------------------------
     def _call(self, operation: str, fn: Callable[[], T], name: str = "") -> T:
