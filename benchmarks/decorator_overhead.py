@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from _machine import print_machine
+
 
 def per_call(fn: Callable[[], object], repeat: int) -> float:
     """Best-of-3 mean seconds per call."""
@@ -40,6 +42,7 @@ def main() -> int:
     parser.add_argument("--functions", type=int, default=5000, help="decorations per warm measurement")
     parser.add_argument("--lookups", type=int, default=30, help="uncached lookups to time")
     args = parser.parse_args()
+    print_machine()
 
     work = Path(tempfile.mkdtemp(prefix="envctl-bench-"))
     (work / "repo" / "environments").mkdir(parents=True)

@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from _machine import print_machine
+
 import psutil
 from odps import ODPS
 
@@ -59,6 +61,7 @@ class PeakRss:
 
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print_machine()
     with tempfile.TemporaryDirectory(prefix="envctl-emulator-bench-") as work:
         source = Path(work) / "payload.bin"
         md5 = write_random_file(source, size_mb * MIB)

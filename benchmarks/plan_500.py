@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import print_machine
+
 from envctl.cli import main as envctl_main
 from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.emulator.server import Emulator
@@ -80,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=500)
     args = parser.parse_args()
+    print_machine()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "repo"
         project = make_project(root, args.envs)

@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _machine import print_machine
+
 from envctl.testing.emulator_process import emulator_process
 from envctl.testing.payload import write_random_file
 
@@ -52,6 +54,7 @@ def peak_mb(script: str, *args: str) -> int:
 
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print_machine()
     with tempfile.TemporaryDirectory(prefix="envctl-upload-bench-") as work:
         payload = Path(work) / "payload.bin"
         md5 = write_random_file(payload, size_mb << 20)
