@@ -20,7 +20,7 @@ import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Optional, cast
+from typing import BinaryIO, Optional, Sequence, Union, cast
 
 from envctl import settings
 from envctl.errors import EnvctlError
@@ -62,11 +62,31 @@ def source_date_epoch() -> int:
     return settings.SOURCE_DATE_EPOCH.get()
 
 
-def _entries(root: Path, include: str) -> list[Path]:
-    """Every path under ``root/include``, ordered by path components (parents first)."""
-    return sorted(
-        [root / include, *(root / include).rglob("*")], key=lambda p: p.relative_to(root).as_posix().split("/")
-    )
+class TreeClash(EnvctlError):
+    """Two merged trees hold the same file (``arcname``); ``roots[index]`` is the later one."""
+
+    def __init__(self, arcname: str, index: int, other: int) -> None:
+        super().__init__(f"{arcname} is in two trees")
+        self.arcname, self.index, self.other = arcname, index, other
+
+
+def _entries(roots: Sequence[Path], include: str) -> list[tuple[str, Path]]:
+    """``(arcname, path)`` of every path under each ``root/include``, as if the trees were one.
+
+    Ordered by path components (parents first). A directory may be in several trees (its
+    entry is the same whichever is used); a file in two trees raises ``TreeClash``.
+    """
+    merged: dict[str, tuple[Path, int]] = {}
+    for index, root in enumerate(roots):
+        for path in [root / include, *(root / include).rglob("*")]:
+            arcname = path.relative_to(root).as_posix()
+            seen = merged.get(arcname)
+            if seen is None:
+                merged[arcname] = (path, index)
+            elif not (path.is_dir() and not path.is_symlink() and seen[0].is_dir()):
+                raise TreeClash(arcname, index, seen[1])
+    entries = [(name, found[0]) for name, found in merged.items()]
+    return sorted(entries, key=lambda entry: entry[0].split("/"))
 
 
 def _info(path: Path, arcname: str, mtime: int) -> tarfile.TarInfo:
@@ -86,7 +106,7 @@ def _info(path: Path, arcname: str, mtime: int) -> tarfile.TarInfo:
 
 
 def write_archive(
-    root: Path,
+    root: Union[Path, Sequence[Path]],
     dest: Path,
     *,
     include: str = "packages",
@@ -94,10 +114,15 @@ def write_archive(
     mtime: Optional[int] = None,
     progress: bool = True,
 ) -> ArchiveInfo:
-    """Pack ``root/include`` (as ``include/...``) into ``dest`` reproducibly."""
+    """Pack ``root/include`` (as ``include/...``) into ``dest`` reproducibly.
+
+    ``root`` may be several trees (one per installed wheel), packed as their union: the
+    bytes are those of one tree holding all of their files (``TreeClash`` if two hold the
+    same file).
+    """
     stamp = source_date_epoch() if mtime is None else mtime
-    entries = _entries(root, include)
-    total = sum(p.lstat().st_size for p in entries if p.is_file() and not p.is_symlink())
+    entries = _entries([root] if isinstance(root, Path) else list(root), include)
+    total = sum(p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink())
     with dest.open("wb") as raw, bytes_progress(progress) as bar:
         task = bar.add_task("packing", total=total)
         writer = _HashingWriter(raw)
@@ -105,8 +130,8 @@ def write_archive(
             # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
             stream = cast(BinaryIO, gz)
             with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
-                for path in entries:
-                    info = _info(path, path.relative_to(root).as_posix(), stamp)
+                for arcname, path in entries:
+                    info = _info(path, arcname, stamp)
                     if info.isreg():
                         with path.open("rb") as data:
                             tar.addfile(info, data)

@@ -11,18 +11,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from envctl import console, crashpoints
-from envctl.build.archive import write_archive
+from envctl import console, crashpoints, timings
+from envctl.build.archive import TreeClash, write_archive
 from envctl.build.cache import Cache
-from envctl.files import atomic_path, write_json_atomic
+from envctl.files import atomic_path, file_hexdigest, write_json_atomic
 from envctl.errors import EnvctlError
 from envctl.build.fetch import fetch
-from envctl.build.install import declared_size, install_wheel
+from envctl.build.install import PACKAGES_DIR, declared_size, install_wheel
 from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
@@ -91,35 +92,106 @@ def _checked_unpacked(lock: Lock, paths: dict[str, Path], budget: UnpackBudget) 
     return total
 
 
+INSTALLED_META = "envctl-installed.json"
+"""Beside ``packages/`` in an installed tree: the wheel's unpacked size and the tree's summary."""
+
+
+def _summary(tree: Path) -> dict[str, int]:
+    """Files and bytes under ``tree/packages`` (what a cached tree is checked against)."""
+    files = [p for p in (tree / PACKAGES_DIR).rglob("*") if not p.is_dir()]
+    return {"files": len(files), "bytes": sum(p.lstat().st_size for p in files)}
+
+
+def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[Path, int]:
+    """``(tree, unpacked bytes)``: ``wheel`` (whose hash is ``sha256``) installed on its own.
+
+    Cached by the wheel's hash, so a rebuild after a lock change installs only the wheels
+    that changed. An entry appears only by renaming a complete staging tree, under a file lock;
+    one whose file count or size no longer matches its summary is installed again, so an
+    archive never depends on what was cached before.
+    """
+    dest = cache.installed_dir(sha256)
+    with cache.filelock(f"installed-{sha256}"):
+        meta = cache.read_json(dest / INSTALLED_META)
+        if (
+            meta is not None
+            and dest.is_dir()
+            and _summary(dest) == {k: meta.get(k) for k in ("files", "bytes")}
+        ):
+            return dest, int(meta["unpacked_bytes"])
+        staging = Path(tempfile.mkdtemp(prefix="envctl-install-", dir=cache.tmp_dir))
+        try:
+            unpacked = install_wheel(wheel, staging).unpacked_bytes
+            (staging / PACKAGES_DIR).mkdir(exist_ok=True)  # a wheel of only data files
+            write_json_atomic(
+                staging / INSTALLED_META, {"unpacked_bytes": unpacked, **_summary(staging)}
+            )
+            if dest.exists():
+                shutil.rmtree(dest)  # damaged: its summary does not match
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return dest, unpacked
+
+
+def _install_all(
+    lock: Lock, paths: dict[str, Path], cache: Cache, urls: Sequence[str], budget: UnpackBudget
+) -> list[tuple[str, str, Path, int]]:
+    """``(package, wheel file name, tree, unpacked bytes)`` of every locked file: wheels, then
+    built sdists, by name.
+
+    Wheels install concurrently (zlib and file I/O release the GIL) while sdists build in
+    subprocesses; each goes to its own cached tree, so the order cannot change the result.
+    The declared sizes of the locked wheels are checked against ``budget`` before any
+    installs, and each built wheel's before it installs.
+    """
+    unpacked = _checked_unpacked(lock, paths, budget)
+    wheels = sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name)
+    sdists = sorted((f for f in lock.packages if not f.is_wheel), key=lambda f: f.name)
+    workers = os.cpu_count() or 1
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers + len(sdists)) as pool:
+        warnings.simplefilter("ignore", RuntimeWarning)  # contain install_wheel's per-call filter
+        builds = [pool.submit(build_wheel, paths[f.sha256], f, cache, urls) for f in sdists]
+        trees = [pool.submit(installed_tree, paths[f.sha256], f.sha256, cache) for f in wheels]
+        done = [(f.name, f.filename, *t.result()) for f, t in zip(wheels, trees)]
+        for file, wheel in zip(sdists, builds):
+            built = wheel.result()
+            size = declared_size(built)
+            budget.check(built.name, size, built.stat().st_size)
+            unpacked += size
+            budget.check(f"the wheels of {lock.environment}", unpacked)
+            done.append(
+                (
+                    file.name,
+                    built.name,
+                    *installed_tree(built, file_hexdigest(built, "sha256"), cache),
+                )
+            )
+    return done
+
+
 def _build_fresh(
     lock: Lock, cache: Cache, urls: Sequence[str], progress: bool, credentials: Sequence[str] = ()
 ) -> BuiltArchive:
     key = lock.lock_hash()
-    paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
-    unpack_budget = UnpackBudget.from_settings()
-    unpacked = _checked_unpacked(lock, paths, unpack_budget)
-    sizes: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="envctl-build-", dir=cache.tmp_dir) as tmp:
-        tree = Path(tmp) / "tree"
-        (tree / "packages").mkdir(parents=True)
-        # sdists build in subprocesses while the wheels install; install order is fixed
-        # (wheels, then built sdists, each by name) and the archive sorts its entries anyway.
-        sdists = sorted((f for f in lock.packages if not f.is_wheel), key=lambda f: f.name)
-        with ThreadPoolExecutor(max_workers=max(1, min(len(sdists), os.cpu_count() or 1))) as pool:
-            builds = [(f, pool.submit(build_wheel, paths[f.sha256], f, cache, urls)) for f in sdists]
-            for file in sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name):
-                sizes[file.name] = install_wheel(paths[file.sha256], tree).unpacked_bytes
-            for file, wheel in builds:
-                built_wheel = wheel.result()
-                size = declared_size(built_wheel)
-                unpack_budget.check(built_wheel.name, size, built_wheel.stat().st_size)
-                unpacked += size
-                unpack_budget.check(f"the wheels of {lock.environment}", unpacked)
-                sizes[file.name] = install_wheel(built_wheel, tree).unpacked_bytes
-        dest = cache.archive_path(key)
-        with atomic_path(dest) as tmp_archive:
-            info = write_archive(tree, tmp_archive, progress=progress)
-            crashpoints.reach("build")
+    with timings.phase("download"):
+        paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
+    with timings.phase("install"):
+        installed = _install_all(lock, paths, cache, urls, UnpackBudget.from_settings())
+    sizes = {name: unpacked for name, _, _, unpacked in installed}
+    dest = cache.archive_path(key)
+    with timings.phase("pack"), atomic_path(dest) as tmp_archive:
+        try:
+            trees = [tree for _, _, tree, _ in installed]
+            info = write_archive(trees, tmp_archive, progress=progress)
+        except TreeClash as clash:
+            wheel, other = installed[clash.index][1], installed[clash.other][1]
+            raise EnvctlError(
+                f"cannot install {wheel}: it overwrites a file of another package "
+                f"({clash.arcname} is also in {other})"
+            ) from None
+        crashpoints.reach("build")
     built = BuiltArchive(
         path=dest,
         sha256=info.sha256,
@@ -226,6 +298,7 @@ def build_requirements(
         except EnvctlError:
             lock = None  # a damaged cache entry is re-resolved, not an error
     if lock is None or not is_current(env, lock):
-        lock = resolve_environment(env)
+        with timings.phase("resolve"):
+            lock = resolve_environment(env)
         write_lock(lock_path, lock)
     return lock, build(env, lock, progress=progress, cache=cache)

@@ -1,4 +1,5 @@
-"""The local content-addressed cache: downloaded files by sha256, built archives by lock hash.
+"""The local content-addressed cache: downloads and installed wheels by sha256, archives by lock
+hash.
 
 Entries are only ever created by an atomic rename of a fully written and verified temporary
 file (``envctl.files``), so a crash or a hash mismatch never leaves a corrupt entry; a per-key file lock keeps
@@ -32,6 +33,14 @@ class Cache:
     def built_wheel_dir(self, sdist_sha256: str) -> Path:
         """Wheels built from an sdist, keyed by the sdist's hash."""
         return self.root / "built" / sdist_sha256[:2] / sdist_sha256
+
+    def installed_dir(self, wheel_sha256: str) -> Path:
+        """A wheel installed on its own (``packages/``, ``_not_packed/``), by the wheel's hash.
+
+        Why: archives are packed from these trees, so a lock that changes one package installs
+        only that package again.
+        """
+        return self.root / "installed" / wheel_sha256[:2] / wheel_sha256
 
     def archive_path(self, lock_hash: str) -> Path:
         return self.root / "archives" / f"{lock_hash}.tar.gz"
