@@ -7,15 +7,17 @@ from typing import List, Optional
 
 import typer
 
-from envctl import console
+from envctl import console, settings
 from envctl.build.builder import BuiltArchive, build
 from envctl.cli.app import app, format_option, options
+from envctl.deploy.stage import stage
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock, read_lock, same_lock_text, staleness, write_lock
 from envctl.spec.project import Project
 from envctl.cli.views import lock_changes as lock_view
 from envctl.lock.relock import Upgrade, changes, locked_versions, relock
 from envctl.lock.resolve import RESOLVERS
+from envctl.targets import open_target
 from envctl.build.size import SizeBudget, human, largest_summary
 from envctl.spec.loader import Environment
 from envctl.build.verify import NO_INTERPRETER_EXIT, interpreter_candidates, verify_archive
@@ -135,17 +137,36 @@ def build_command(
     max_size_mb: Optional[float] = typer.Option(None, "--max-size-mb", help="Fail above this size (env ENVCTL_MAX_SIZE_MB; default 2048, MaxCompute's limit)."),
     warn_size_mb: Optional[float] = typer.Option(None, "--warn-size-mb", help="Warn above this size (env ENVCTL_WARN_SIZE_MB; default 500)."),
     output_format: str = format_option("text", "json", help="text or json (for scripts)."),
+    upload: bool = typer.Option(
+        False,
+        "--upload",
+        help="Also upload the archive to the target for a later 'apply' to adopt; touches neither "
+        "the state nor the lease, so CI runners may run it in parallel (idempotent).",
+    ),
+    target: Optional[str] = typer.Option(
+        None,
+        "--target",
+        envvar=settings.TARGET.name,
+        show_envvar=True,
+        help="With --upload: the target.",
+    ),
 ) -> None:
     """Build the archive of an environment from its lock (reproducible; cached by lock hash)."""
     project = options.project()
     env = project.environments([name])[name]
     lock = _current_lock(project, env)
     budget = SizeBudget.from_settings(warn_mb=warn_size_mb, max_mb=max_size_mb)
+    tgt = open_target(target, project) if upload else None  # a bad target fails before building
     built = build(env, lock, progress=True, budget=budget, output=output)
+    staged = stage(tgt, name, built) if tgt is not None else None
     if output_format == "json":
-        console.print_json({"environment": name, **built.to_json()})
+        uploaded = {"upload": vars(staged)} if staged else {}
+        console.print_json({"environment": name, **built.to_json(), **uploaded})
     else:
         _print_built(env, built)
+        if staged:
+            how = "uploaded" if staged.uploaded_bytes else "already in the target:"
+            print(f"  {how} {staged.resource}")
 
 
 @app.command("verify")

@@ -21,19 +21,9 @@ from envctl.lock.lockfile import Lock
 from envctl.deploy.observe import Observed, write_state
 from envctl.deploy.plan import Change, DesiredEnv, Plan
 from envctl.spec.loader import Environment
-from envctl.deploy.state import State, VersionInfo, archive_name
-from envctl.targets.base import ObjectExists, ObjectInfo, Progress, Target, TargetError, verify_uploaded
-
-
-class Built(Protocol):
-    """What apply needs from a build (``envctl.build.builder.BuiltArchive`` satisfies it)."""
-
-    path: Path
-    sha256: str
-    md5: str
-    size: int
-    lock_hash: str
-    packages: tuple[tuple[str, str], ...]
+from envctl.deploy.state import BuildRecord, State, VersionInfo, archive_name
+from envctl.deploy.stage import Built as Built, find_all_staged, upload_archive
+from envctl.targets.base import ObjectInfo, Progress, Target, TargetError
 
 
 BuildFn = Callable[[Environment, Lock], Built]
@@ -115,45 +105,37 @@ class Applier:
                    "it and later ones are unchanged)")
         self.state = write_state(self.target, state)
 
-    def _ensure_uploaded(self, name: str, built: Built) -> tuple[ObjectInfo, int]:
-        """The archive in the target, verified; uploads only when it is not already there intact."""
-        listed = self.objects.get(name)
-        if listed is not None and listed.size == built.size:
-            existing = self.target.stat(name)
-            if existing is not None and existing.size == built.size and existing.md5 in (None, built.md5):
-                return existing, 0
-        if listed is not None:
-            self.target.delete(name)  # same name, different bytes: corrupted out of band
-        on_bytes = self.progress(f"upload {name}", built.size) if self.progress else None
-        on_bytes = crashpoints.watch_progress("upload", on_bytes)
-        try:
-            info = self.target.put_file(name, built.path, md5=built.md5, kind="archive", progress=on_bytes)
-        except ObjectExists:  # e.g. a retried upload whose first attempt landed after all
-            info = verify_uploaded(name, self.target.stat(name), built.size, built.md5)
-        return info, built.size
-
-    def _deploy(self, change: Change) -> Outcome:
-        name = change.environment
-        if change.reuse_version is not None:
-            self._save(self.state.with_current(name, change.reuse_version), name)
-            return Outcome(name, change.action, f"re-pointed to v{change.reuse_version} (no build)", change.reuse_version)
-        env, lock = self.environments[name], self.locks[name]
-        built = self.build(env, lock)
-        crashpoints.reach("built")
-        resource = archive_name(name, built.sha256)
-        info, sent = self._ensure_uploaded(resource, built)
-        crashpoints.reach("uploaded")
-        history = self.state.env(name)
-        same = next((v for v in history.versions if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()), None)
+    def _with_archive(
+        self,
+        state: State,
+        change: Change,
+        built: BuildRecord,
+        info: ObjectInfo,
+        how: str,
+        sent: int,
+    ) -> tuple[State, Outcome]:
+        """``state`` with ``change``'s environment pointing at the archive ``built`` describes."""
+        name, lock = change.environment, self.locks[change.environment]
+        history = state.env(name)
+        same = next(
+            (
+                v
+                for v in history.versions
+                if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()
+            ),
+            None,
+        )
         if same is not None:
             restored = replace(same, uploaded_modified=info.modified, size=info.size)
             versions = tuple(restored if v is same else v for v in history.versions)
-            self._save(self.state.with_env(replace(history, versions=versions, current=same.version)), name)
-            return Outcome(name, change.action, f"{resource} ({'uploaded' if sent else 'present'}), v{same.version}", same.version, sent)
+            detail = f"{built.resource} ({how}), v{same.version}"
+            return state.with_env(
+                replace(history, versions=versions, current=same.version)
+            ), Outcome(name, change.action, detail, same.version, sent)
         version = VersionInfo(
             environment=name,
             version=history.next_number,
-            resource=resource,
+            resource=built.resource,
             sha256=built.sha256,
             md5=built.md5,
             size=built.size,
@@ -165,9 +147,73 @@ class Applier:
             uploaded_modified=info.modified,
             git_commit=self.commit,
         )
-        self._save(self.state.with_version(version), name)
-        return Outcome(name, change.action, f"{resource} uploaded ({built.size} bytes), now v{version.version}", version.version, sent)
+        detail = f"{built.resource} {how} ({built.size} bytes), now v{version.version}"
+        return state.with_version(version), Outcome(
+            name, change.action, detail, version.version, sent
+        )
 
+    def _deploy(self, change: Change) -> Outcome:
+        name = change.environment
+        if change.reuse_version is not None:
+            self._save(self.state.with_current(name, change.reuse_version), name)
+            return Outcome(
+                name,
+                change.action,
+                f"re-pointed to v{change.reuse_version} (no build)",
+                change.reuse_version,
+            )
+        env, lock = self.environments[name], self.locks[name]
+        archive = self.build(env, lock)
+        crashpoints.reach("built")
+        resource = archive_name(name, archive.sha256)
+        on_bytes = self.progress(f"upload {resource}", archive.size) if self.progress else None
+        info, sent = upload_archive(
+            self.target,
+            resource,
+            archive,
+            objects=self.objects,
+            progress=on_bytes,
+            replace_corrupt=True,
+        )
+        crashpoints.reach("uploaded")
+        built = BuildRecord(
+            name,
+            lock.lock_hash(),
+            resource,
+            archive.sha256,
+            archive.md5,
+            archive.size,
+            tuple(archive.packages),
+        )
+        state, outcome = self._with_archive(
+            self.state, change, built, info, "uploaded" if sent else "present", sent
+        )
+        self._save(state, name)
+        return outcome
+
+    def _adopt(self, changes: list[Change]) -> list[Outcome]:
+        """Point every change whose archive was uploaded ahead (``envctl build --upload``) at it,
+        in ONE index write: nothing is built or uploaded, so a fan-out's final apply is short.
+
+        Returns their outcomes; the changes without a usable staged archive are left to
+        ``_deploy``. The write passes ``guard`` like every other.
+        """
+        wanted = {
+            c.environment: self.locks[c.environment].lock_hash()
+            for c in changes
+            if c.action in ("create", "update") and c.reuse_version is None
+        }
+        found = find_all_staged(self.target, self.objects, wanted)
+        if not found:
+            return []
+        state, outcomes = self.state, []
+        for change in (c for c in changes if c.environment in found):
+            console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
+            built, info = found[change.environment]
+            state, outcome = self._with_archive(state, change, built, info, "adopted", 0)
+            outcomes.append(outcome)
+        self._save(state, ", ".join(sorted(found)))
+        return outcomes
     def _delete(self, change: Change) -> Outcome:
         name = change.environment
         resources = [v.resource for v in self.state.env(name).versions]
@@ -179,8 +225,10 @@ class Applier:
 
     def run(self, plan: Plan, *, prune: bool) -> ApplyResult:
         result = ApplyResult()
+        result.outcomes.extend(self._adopt(list(plan.changes)))
+        adopted = {o.environment for o in result.outcomes}
         for change in plan.changes:
-            if change.action == "noop":
+            if change.action == "noop" or change.environment in adopted:
                 continue
             if change.action == "delete" and not prune:
                 result.outcomes.append(Outcome(change.environment, "skipped", "not deleted: pass --prune to delete"))

@@ -5,6 +5,8 @@ newest versions; delete older ones only once they are older than ``grace`` secon
 submitted a moment ago may still reference them). Archives no version refers to (orphans
 from interrupted applies or removed history) go after the same grace period, and so does
 the debris of killed uploads (``Target.leftovers``: younger debris may be a running upload).
+Build records (written by ``envctl build --upload``) go after the same grace period unless a
+kept version was built from their lock.
 
 Hook for temporary resources: ``TEMP_SOURCES`` holds functions that, given the listing of
 ``envctl_tmp-`` objects and "now", return the names that have expired. The runtime module
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
-from envctl.deploy.state import State, VersionInfo, parse_archive_name
+from envctl.deploy.state import State, VersionInfo, parse_archive_name, parse_build_record_name
 from envctl.targets.base import ObjectInfo
 
 TempSource = Callable[[Iterable[ObjectInfo], float], list[str]]
@@ -58,7 +60,20 @@ def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep:
         if parse_archive_name(info.name) and info.name not in still_used and info.name not in doomed_names
         and info.modified <= cutoff
     )
-    return GcPlan(versions=doomed, objects=tuple(deletable + orphans))
+    kept_locks = {
+        (v.environment, v.lock_hash[:12])
+        for env in state.environments.values()
+        for v in env.versions
+        if (v.environment, v.version) not in doomed_ids
+    }
+    records = sorted(
+        info.name
+        for info in objects.values()
+        if (key := parse_build_record_name(info.name))
+        and key not in kept_locks
+        and info.modified <= cutoff
+    )
+    return GcPlan(versions=doomed, objects=tuple(deletable + orphans + records))
 
 
 def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:

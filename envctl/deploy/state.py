@@ -6,7 +6,10 @@ Layout in a target (flat names, all under the ``envctl-`` prefix so ONE listing 
 * ``envctl-state.json`` - the single index: per environment the current version and the
   full version history with metadata (python, platform, packages, lock hash, git commit...).
   Switching a pointer is one replace of this object, so plan/status/runtime need one read;
-* ``envctl-lease.json`` - the apply lease (see ``envctl.deploy.lease``).
+* ``envctl-lease.json`` - the apply lease (see ``envctl.deploy.lease``);
+* ``envctl-<env>-<lock12>.build.json`` - a build record: which archive a lock builds into,
+  written next to an archive uploaded ahead of apply (``envctl build --upload``), so apply
+  can adopt that archive without building it (see ``envctl.deploy.stage``).
 
 Temporary resources made by ad-hoc runs use the separate ``envctl_tmp-`` prefix so they
 never show up in, or perturb, the controller's listing.
@@ -32,6 +35,9 @@ archives): gc lists it and applies the runtime's rules (``retention.TEMP_SOURCES
 STATE_FORMAT = 1
 HASH_LEN = 12
 _ARCHIVE = re.compile(r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<hash>[0-9a-f]{12})\.tar\.gz$")
+_BUILD_RECORD = re.compile(
+    r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<lock>[0-9a-f]{12})\.build\.json$"
+)
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # the spec schema's name rule
 _PYTHON = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,3})?")
 _PLATFORM = re.compile(r"[a-z0-9_.]{1,100}")
@@ -47,6 +53,78 @@ def parse_archive_name(name: str) -> Optional[tuple[str, str]]:
     match = _ARCHIVE.match(name)
     return (match["env"], match["hash"]) if match else None
 
+
+def build_record_name(environment: str, lock_hash: str) -> str:
+    """The name of the build record of ``environment`` built from the lock ``lock_hash``."""
+    return f"{PREFIX}{environment}-{lock_hash[:HASH_LEN]}.build.json"
+
+
+def parse_build_record_name(name: str) -> Optional[tuple[str, str]]:
+    """``(environment, lock12)`` for a build record's name, None for anything else."""
+    match = _BUILD_RECORD.match(name)
+    return (match["env"], match["lock"]) if match else None
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """An archive uploaded for one lock of one environment, before any apply points at it.
+
+    Immutable like the archive it describes: every runner that builds the same lock writes
+    the same record, so writing it is idempotent.
+    """
+
+    environment: str
+    lock_hash: str
+    resource: str
+    sha256: str
+    md5: str
+    size: int
+    packages: tuple[tuple[str, str], ...] = ()
+
+    def to_bytes(self) -> bytes:
+        data = {
+            **asdict(self),
+            "format": STATE_FORMAT,
+            "packages": [list(p) for p in self.packages],
+        }
+        return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> BuildRecord:
+        """Parse a record; ValueError naming the first field that breaks its rule.
+
+        The record lives on a shared target, so its fields are checked like the index's.
+        """
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        _check(isinstance(data, dict) and data.get("format") == STATE_FORMAT, "format", data)
+        try:
+            record = cls(
+                environment=data["environment"],
+                lock_hash=data["lock_hash"],
+                resource=data["resource"],
+                sha256=data["sha256"],
+                md5=data["md5"],
+                size=data["size"],
+                packages=tuple(
+                    (_text(n, "package"), _text(v, "package")) for n, v in data.get("packages", ())
+                ),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"missing or malformed field {exc}") from None
+        _check(_name_ok(record.environment), "environment", record.environment)
+        _check(is_hex_digest(record.lock_hash, "sha256"), "lock_hash", record.lock_hash)
+        _check(is_hex_digest(record.sha256, "sha256"), "sha256", record.sha256)
+        _check(is_hex_digest(record.md5, "md5"), "md5", record.md5)
+        _check(
+            record.resource == archive_name(record.environment, record.sha256),
+            "resource",
+            record.resource,
+        )
+        _check(_int(record.size) and record.size >= 0, "size", record.size)
+        return record
 
 @dataclass(frozen=True)
 class VersionInfo:
