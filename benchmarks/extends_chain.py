@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import print_machine
+
 from envctl.spec.loader import load_environments
 
 
@@ -50,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", default="250,500,1000,2000,3000")
     args = parser.parse_args()
+    print_machine()
     depths = [int(d) for d in args.depths.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import textwrap
 import time
 from pathlib import Path
 from typing import Callable
+
+from _machine import machine_line
 
 CHILD = textwrap.dedent(
     """
@@ -47,11 +48,6 @@ CHILD = textwrap.dedent(
     print(json.dumps({"libraries": t1 - t0, "import": t2 - t1, "queued": queued, "ready": t3 - t2}))
     """
 )
-
-
-def machine_line() -> str:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"machine: {os.cpu_count()} cores, load avg {load}, Python {platform.python_version()}"
 
 
 def udf_module(directory: Path, count: int) -> None:
