@@ -253,3 +253,16 @@ def test_warm_service_packs_equal_maxframes_own(project):
             True,
             False,
         )
+
+
+def test_submission_republishes_a_temporary_archive_purged_since_decoration(
+    project, emulated, adhoc_index, monkeypatch
+):
+    """A notebook decorates, the daily purge deletes the archive, then the job is submitted."""
+    monkeypatch.setenv("ENVCTL_ADHOC", "client")
+    monkeypatch.setenv("ENVCTL_RESOLVE_TTL", "0")  # ask the target again at every submission
+    marked = with_python_requirements("tinytext")(process)
+    (name,) = ready()
+    emulated.delete(name)
+    pickle.dumps(marked.func)  # MaxFrame serializing the UDF at submission
+    assert emulated.stat(name) is not None
