@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "emulator_cmd",
     "exec_cmd",
     "targets_cmd",
+    "adopt_cmd",
 )
 
 

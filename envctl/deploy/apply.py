@@ -216,7 +216,7 @@ class Applier:
         return outcomes
     def _delete(self, change: Change) -> Outcome:
         name = change.environment
-        resources = [v.resource for v in self.state.env(name).versions]
+        resources = [v.resource for v in self.state.env(name).versions if not v.adopted]
         self._save(self.state.without_env(name), name)  # pointer first: jobs stop resolving it at once
         for resource in resources:
             if resource not in self.state.referenced_resources():

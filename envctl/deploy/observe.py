@@ -52,6 +52,11 @@ def observe(target: Target) -> Observed:
         except ObjectMissing:
             raw = b""
     state = State.from_bytes(raw, f"{STATE_OBJECT} in {target.url}") if raw else State()
+    for version in (v for env in state.environments.values() for v in env.versions if v.adopted):
+        if version.resource not in objects:  # adopted names are outside the envctl- listing
+            adopted = target.stat(version.resource)
+            if adopted is not None:
+                objects[version.resource] = adopted
     return Observed(state=state, objects=objects, fingerprint=fingerprint(raw, objects.values()))
 
 

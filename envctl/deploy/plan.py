@@ -165,7 +165,9 @@ def diff_env(want: DesiredEnv, observed: Observed) -> Change:
         return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse,
                       packages_diff=package_changes((), want.packages), **base)
     reasons = []
-    if want.lock_hash != deployed.lock_hash:
+    if deployed.adopted:
+        reasons.append(f"{deployed.resource} was adopted (not built from a lock): replace it")
+    elif want.lock_hash != deployed.lock_hash:
         reasons.append(f"lock changed ({deployed.lock_hash[:12]} -> {(want.lock_hash or '')[:12]})")
     if want.python != deployed.python:
         reasons.append(f"python changed ({deployed.python} -> {want.python})")

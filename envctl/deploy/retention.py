@@ -48,7 +48,7 @@ def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep:
         if old:
             doomed[name] = tuple(old)
     doomed_ids = {(v.environment, v.version) for versions in doomed.values() for v in versions}
-    doomed_names = {v.resource for versions in doomed.values() for v in versions}
+    doomed_names = {v.resource for versions in doomed.values() for v in versions if not v.adopted}
     still_used = {  # an archive shared with a kept version (same bytes) stays
         v.resource for env in state.environments.values() for v in env.versions
         if (v.environment, v.version) not in doomed_ids

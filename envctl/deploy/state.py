@@ -41,6 +41,8 @@ _BUILD_RECORD = re.compile(
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # the spec schema's name rule
 _PYTHON = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,3})?")
 _PLATFORM = re.compile(r"[a-z0-9_.]{1,100}")
+ADOPTED_RESOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # a MaxCompute resource name
+_OPTIONAL_FIELDS = ("adopted", "note")
 
 
 def archive_name(environment: str, sha256: str) -> str:
@@ -143,6 +145,11 @@ class VersionInfo:
     created: float = 0.0
     uploaded_modified: float = 0.0
     git_commit: Optional[str] = None
+    adopted: bool = False
+    """An existing archive recorded by ``envctl adopt``: not built from a lock, any resource
+    name, and never deleted by envctl (other tools, SQL functions, may still use it)."""
+    note: Optional[str] = None
+    """Why this version is special, for people (``adopted: not built from a lock``)."""
 
     @property
     def label(self) -> str:
@@ -151,6 +158,9 @@ class VersionInfo:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["packages"] = [list(p) for p in self.packages]
+        for key in _OPTIONAL_FIELDS:  # absent unless set: states of plain builds stay as they were
+            if not data[key]:
+                del data[key]
         return data
 
     @classmethod
@@ -168,7 +178,13 @@ class VersionInfo:
         _check(_int(info.version) and info.version >= 1, "version", info.version)
         _check(is_hex_digest(info.sha256, "sha256"), "sha256", info.sha256)
         _check(is_hex_digest(info.md5, "md5"), "md5", info.md5)
-        _check(info.resource == archive_name(info.environment, info.sha256), "resource", info.resource)
+        if info.adopted is True:
+            _check(isinstance(info.resource, str) and ADOPTED_RESOURCE.fullmatch(info.resource) is not None,
+                   "resource", info.resource)
+        else:
+            _check(info.adopted is False, "adopted", info.adopted)
+            _check(info.resource == archive_name(info.environment, info.sha256), "resource", info.resource)
+        _check(info.note is None or (isinstance(info.note, str) and info.note.isprintable()), "note", info.note)
         _check(_int(info.size) and info.size >= 0, "size", info.size)
         _check(isinstance(info.lock_hash, str) and info.lock_hash.isprintable(), "lock_hash", info.lock_hash)
         _check(isinstance(info.python, str) and _PYTHON.fullmatch(info.python) is not None, "python", info.python)
