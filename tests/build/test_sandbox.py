@@ -1,4 +1,4 @@
-"""The isolated venv ``exec`` and ``verify`` run in: only the roots it is given, plus provided packages."""
+"""The isolated venv ``exec`` and ``verify`` run in: only the given roots and provided packages."""
 
 from __future__ import annotations
 

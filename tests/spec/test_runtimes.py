@@ -40,6 +40,7 @@ def test_validate_warns_about_a_python_no_maxcompute_runtime_has(
     assert ("is not a MaxCompute UDF runtime" in err) is warned
     if warned:
         assert (
-            "environment 'demo': python 3.10 is not a MaxCompute UDF runtime (3.7.3 (cp37), 3.11 (cp311)); "
-            "set 'custom_image: true' if it runs in a custom image" in " ".join(err.split())
+            "environment 'demo': python 3.10 is not a MaxCompute UDF runtime "
+            "(3.7.3 (cp37), 3.11 (cp311)); set 'custom_image: true' if it runs in a custom image"
+            in " ".join(err.split())
         )

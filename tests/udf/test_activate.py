@@ -1,4 +1,4 @@
-"""``envctl.udf.activate``: a SQL UDF's archive resource on sys.path, .pth files processed, stdlib only."""
+"""``envctl.udf.activate``: a SQL UDF's archive on sys.path, .pth files processed, stdlib only."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def test_activate_of_a_resource_that_is_not_unpacked_is_an_import_error(tmp_path
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(
-        ImportError, match="envctl-nlp-abc.tar.gz is not unpacked at work/envctl-nlp-abc.tar.gz"
+        ImportError,
+        match=r"envctl-nlp-abc\.tar\.gz is not unpacked at work/envctl-nlp-abc\.tar\.gz",
     ):
         activate_module.activate("envctl-nlp-abc.tar.gz")

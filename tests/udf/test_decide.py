@@ -232,8 +232,16 @@ def test_force_rebuild_of_a_locked_environment_is_refused():
 
 def test_a_custom_image_session_is_named_and_its_tag_decides_client_builds():
     session = Session(maxframe=True, python_tag="cp310", image_name="my_image")
-    refused = decide(Query(environment="nlp"), session, replace(ODPS, deployed=DEPLOYED), NLP_FACTS, DEFAULTS,
-                     "service")
-    assert refused == Refusal("environment nlp is built for cp311; this session runs cp310 (image my_image)")
+    refused = decide(
+        Query(environment="nlp"),
+        session,
+        replace(ODPS, deployed=DEPLOYED),
+        NLP_FACTS,
+        DEFAULTS,
+        "service",
+    )
+    assert refused == Refusal(
+        "environment nlp is built for cp311; this session runs cp310 (image my_image)"
+    )
     build = decide(Query(requirements=("jieba",)), session, ODPS, EnvFacts(), DEFAULTS, "client")
     assert isinstance(build, ClientBuild) and build.request.python == "3.10"

@@ -1,4 +1,4 @@
-"""The decorators as a MaxFrame user meets them: session checks, service packing, deferred builds."""
+"""The decorators as a MaxFrame user meets them: session checks, service packs, deferred builds."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from envctl.udf import (
 )
 
 maxframe_udf = pytest.importorskip("maxframe.udf")
-from maxframe.config import options
+options = pytest.importorskip("maxframe.config").options
 
 
 def process(row: str) -> str:
