@@ -242,6 +242,14 @@ PYENV_ROOT: Setting[Optional[Path]] = _setting(
     "Where pyenv installs interpreters (searched for CPython X.Y).",
     default_doc="`~/.pyenv`",
 )
+ZIG_CACHE: Setting[Optional[Path]] = _setting(
+    "ENVCTL_ZIG_CACHE",
+    _path,
+    None,
+    "Zig's cache of libc stubs and libc++ built for the target, used by native sdist builds "
+    "(worth keeping between CI runs: a cold one costs 1-2 minutes).",
+    default_doc="`$XDG_CACHE_HOME/envctl/zig`",
+)
 SOURCE_DATE_EPOCH: Setting[int] = _setting(
     "SOURCE_DATE_EPOCH",
     _epoch,

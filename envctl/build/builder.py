@@ -28,7 +28,7 @@ from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
 from envctl.spec.indexes import index_urls, requirements_and_credentials
-from envctl.build.sdist import build_wheel
+from envctl.build.sdist import build_wheel, record_native_builds
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
 
@@ -152,7 +152,7 @@ def _install_all(
     workers = os.cpu_count() or 1
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers + len(sdists)) as pool:
         warnings.simplefilter("ignore", RuntimeWarning)  # contain install_wheel's per-call filter
-        builds = [pool.submit(build_wheel, paths[f.sha256], f, cache, urls) for f in sdists]
+        builds = [pool.submit(build_wheel, paths[f.sha256], f, cache, urls, lock=lock) for f in sdists]
         trees = [pool.submit(installed_tree, paths[f.sha256], f.sha256, cache) for f in wheels]
         done = [(f.name, f.filename, *t.result()) for f, t in zip(wheels, trees)]
         for file, wheel in zip(sdists, builds):
@@ -267,6 +267,7 @@ def build_requirements(
     platform: str = DEFAULT_PLATFORM,
     prefer_binary: bool = False,
     pre_release: bool = False,
+    no_audit_wheel: bool = False,
     index_url: Optional[str] = None,
     extra_index_urls: Sequence[str] = (),
     refresh: bool = False,
@@ -276,7 +277,8 @@ def build_requirements(
     """Ad-hoc path for the UDF runtime: resolve in memory (lock cached by inputs) and build.
 
     Without ``refresh`` an earlier resolution of the same inputs is reused from the cache, so
-    a repeated call does no network work at all.
+    a repeated call does no network work at all. ``no_audit_wheel`` (MaxFrame's flag) skips
+    ``auditwheel repair`` for sdists compiled here; their wheels are still checked.
     """
     env = Environment(
         name=ADHOC_NAME,
@@ -285,6 +287,7 @@ def build_requirements(
         requirements=tuple(r for text in requirements for r in split_requirements(text)),
         prefer_binary=prefer_binary,
         pre_release=pre_release,
+        audit_wheel=not no_audit_wheel,
         index_url=index_url,
         extra_index_urls=tuple(extra_index_urls),
     )
@@ -299,6 +302,6 @@ def build_requirements(
             lock = None  # a damaged cache entry is re-resolved, not an error
     if lock is None or not is_current(env, lock):
         with timings.phase("resolve"):
-            lock = resolve_environment(env)
+            lock = record_native_builds(env, resolve_environment(env), cache=cache)
         write_lock(lock_path, lock)
     return lock, build(env, lock, progress=progress, cache=cache)

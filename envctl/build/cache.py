@@ -42,6 +42,10 @@ class Cache:
         """
         return self.root / "installed" / wheel_sha256[:2] / wheel_sha256
 
+    def native_wheel_dir(self, key: str) -> Path:
+        """A wheel compiled from an sdist, keyed by sdist hash, target and toolchain."""
+        return self.root / "native" / key[:2] / key
+
     def archive_path(self, lock_hash: str) -> Path:
         return self.root / "archives" / f"{lock_hash}.tar.gz"
 

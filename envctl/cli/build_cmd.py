@@ -9,6 +9,7 @@ import typer
 
 from envctl import console, settings
 from envctl.build.builder import BuiltArchive, build
+from envctl.build.sdist import record_native_builds
 from envctl.cli.app import app, format_option, options
 from envctl.deploy.stage import stage
 from envctl.errors import EnvctlError
@@ -86,6 +87,7 @@ def lock_command(
         if unknown and previous is not None:
             console.warn(f"{name}: --upgrade-package {', '.join(unknown)}: not in the current lock")
         lock = relock(env, previous, upgrade=wanted, resolver=resolver).lock
+        lock = record_native_builds(env, lock)
         before = path.read_text(encoding="utf-8") if path.is_file() else None
         changed = not same_lock_text(before, lock)  # a different resolver alone is no change
         if changed:

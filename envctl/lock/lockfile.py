@@ -60,6 +60,50 @@ class LockedFile:
 
 
 @dataclass(frozen=True)
+class NativeBuild:
+    """Provenance of a wheel compiled from a locked sdist (``[tool.envctl] builds``).
+
+    The sdist's sha256 stays the package's hash (what was reviewed); this records what
+    building it gave: the wheel, its sha256 and manylinux tag, and the toolchain that made it
+    (tool versions and fixed flags), so ``envctl build`` can insist on the same bytes.
+    """
+
+    name: str
+    version: str
+    sdist_sha256: str
+    wheel: str
+    wheel_sha256: str
+    platform_tag: str
+    toolchain: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def to_toml(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sdist-sha256": self.sdist_sha256,
+            "wheel": self.wheel,
+            "wheel-sha256": self.wheel_sha256,
+            "platform-tag": self.platform_tag,
+            "toolchain": dict(sorted(self.toolchain.items())),
+        }
+
+    @classmethod
+    def from_toml(cls, data: Mapping[str, Any], where: str) -> "NativeBuild":
+        toolchain = data.get("toolchain", {})
+        if not isinstance(toolchain, Mapping):
+            raise _Bad(f"{where}: 'toolchain' must be a table")
+        return cls(
+            name=canonicalize_name(_get(data, "name", str, where)),
+            version=_get(data, "version", str, where),
+            sdist_sha256=_get(data, "sdist-sha256", str, where),
+            wheel=_get(data, "wheel", str, where),
+            wheel_sha256=_get(data, "wheel-sha256", str, where),
+            platform_tag=_get(data, "platform-tag", str, where),
+            toolchain={str(k): str(v) for k, v in toolchain.items()},
+        )
+
+
+@dataclass(frozen=True)
 class Lock:
     """A resolved environment for one target; ``packages`` is exactly what gets packed."""
 
@@ -70,30 +114,42 @@ class Lock:
     packages: tuple[LockedFile, ...]
     excluded: tuple[tuple[str, str], ...] = ()  # (name, version) resolved but not packed
     resolver: str = field(default="pip", compare=False)
+    builds: tuple[NativeBuild, ...] = ()  # provenance of the sdists compiled for the target
 
     def lock_hash(self) -> str:
-        """sha256 of everything that decides the archive bytes (not URLs, not the env name)."""
-        content = {
+        """sha256 of everything that decides the archive bytes (not URLs, not the env name).
+
+        Compiled sdists add their wheel's sha256 and toolchain (so the archive cache key
+        changes with them); a lock without any keeps the hash it always had.
+        """
+        content: dict[str, Any] = {
             "layout": ARCHIVE_LAYOUT,
             "python": self.python,
             "platform": self.platform,
             "packages": sorted([p.name, p.version, p.filename, p.sha256, p.kind] for p in self.packages),
         }
-        return _sha256_json(content)
+        if self.builds:
+            content["builds"] = sorted((b.to_toml() for b in self.builds), key=lambda b: str(b["name"]))
+        return sha256_json(content)
+
+    def build_of(self, file: LockedFile) -> Optional[NativeBuild]:
+        """The recorded native build of the sdist ``file``, if the lock has one."""
+        return next((b for b in self.builds if b.name == file.name and b.sdist_sha256 == file.sha256), None)
 
     def package(self, name: str) -> Optional[LockedFile]:
         wanted = canonicalize_name(name)
         return next((p for p in self.packages if p.name == wanted), None)
 
 
-def _sha256_json(value: Any) -> str:
+def sha256_json(value: Any) -> str:
+    """sha256 of ``value`` as canonical JSON (sorted keys, no spaces): a key for cached results."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def inputs_hash(env: Environment) -> str:
     """sha256 of the spec inputs that decide a resolution: a lock is stale when it changes."""
-    return _sha256_json(env.lock_inputs())
+    return sha256_json(env.lock_inputs())
 
 
 def is_current(env: Environment, lock: Lock) -> bool:
@@ -172,6 +228,9 @@ def dumps(lock: Lock) -> str:
         lines += ["excluded = [", *(f"    {_inline({'name': n, 'version': v})}," for n, v in sorted(lock.excluded)), "]"]
     else:
         lines.append("excluded = []")
+    if lock.builds:
+        builds = sorted(lock.builds, key=lambda b: b.name)
+        lines += ["builds = [", *(f"    {_inline(b.to_toml())}," for b in builds), "]"]
     return "\n".join(lines) + "\n"
 
 
@@ -265,6 +324,12 @@ def _file(package: Mapping[str, Any], index: int) -> LockedFile:
     )
 
 
+def _builds(value: Any) -> tuple[NativeBuild, ...]:
+    if not isinstance(value, list) or not all(isinstance(b, Mapping) for b in value):
+        raise _Bad("tool.envctl: 'builds' must be an array of tables")
+    return tuple(NativeBuild.from_toml(b, f"tool.envctl.builds[{i}]") for i, b in enumerate(value))
+
+
 def loads(text: str) -> Lock:
     """Parse lock text; raises ``ValueError`` describing the first problem."""
     try:
@@ -289,6 +354,7 @@ def loads(text: str) -> Lock:
         packages=tuple(_file(p, i) for i, p in enumerate(packages)),
         excluded=tuple((str(e.get("name")), str(e.get("version"))) for e in excluded if isinstance(e, dict)),
         resolver=str(tool.get("resolver", "unknown")),
+        builds=_builds(tool.get("builds", [])),
     )
     recorded = tool.get("lock-hash")
     if recorded is not None and recorded != lock.lock_hash():

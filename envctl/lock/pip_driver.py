@@ -20,6 +20,8 @@ Driver options (between TARGET_JSON and pip's arguments):
   scanned (``envctl.lock.native.native_sources``); compiled code stops the resolution *without
   building anything*, and the package, version and offending files are written to PATH as
   JSON so the caller can re-resolve (``--prefer-binary``) or explain the failure.
+* ``--buildable-native`` (before ``--native-report``): stop only at compiled code envctl
+  cannot build (``envctl.lock.native.unbuildable_sources``); C/C++/Cython sdists resolve.
 """
 
 from __future__ import annotations
@@ -30,22 +32,27 @@ from pathlib import Path
 from typing import Any
 
 NATIVE_REPORT = "--native-report"
+BUILDABLE_NATIVE = "--buildable-native"
 
 
-def _refuse_native_sdists(report: Path) -> None:
-    """Scan every sdist pip is about to build metadata for; stop at compiled code."""
+def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
+    """Scan every sdist pip is about to build metadata for; stop at compiled code.
+
+    With ``buildable`` only code that envctl cannot compile stops the resolution.
+    """
     from packaging.utils import canonicalize_name, parse_sdist_filename
     from pip._internal.distributions.sdist import SourceDistribution
     from pip._internal.exceptions import InstallationError
 
-    from envctl.lock.native import native_sources
+    from envctl.lock.native import native_sources, unbuildable_sources
 
+    scan = unbuildable_sources if buildable else native_sources
     prepare = SourceDistribution.prepare_distribution_metadata
 
     def checked(self: SourceDistribution, *args: Any, **kwargs: Any) -> None:
         req, source = self.req, Path(self.req.source_dir or "")
         members = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
-        found = native_sources(members)
+        found = scan(members)
         if found and req.link is not None:
             filename = req.link.filename
             try:
@@ -90,14 +97,17 @@ def main(argv: list[str]) -> int:
     if hasattr(installation_report, "default_environment"):
         installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined, unused-ignore]
     _resolve_for_target_python()
-    while args and args[0] in ("--allow-sdist", NATIVE_REPORT):
-        if args[0] == "--allow-sdist":
+    buildable = False
+    while args and args[0] in ("--allow-sdist", BUILDABLE_NATIVE, NATIVE_REPORT):
+        if args[0] == BUILDABLE_NATIVE:
+            buildable, args = True, args[1:]
+        elif args[0] == "--allow-sdist":
             args = args[1:]
             from pip._internal.cli import cmdoptions
 
             cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment, unused-ignore]
         else:
-            _refuse_native_sdists(Path(args[1]))
+            _refuse_native_sdists(Path(args[1]), buildable)
             args = args[2:]
     from pip._internal.cli.main import main as pip_main
 

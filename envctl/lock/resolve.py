@@ -24,8 +24,8 @@ from envctl.errors import EnvctlError
 from envctl.spec.indexes import index_urls, requirements_and_credentials, strip_auth
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
-from envctl.lock.pip_driver import NATIVE_REPORT
-from envctl.lock.native import describe_sources
+from envctl.lock.pip_driver import BUILDABLE_NATIVE, NATIVE_REPORT
+from envctl.lock.native import describe_sources, unbuildable_sources
 from envctl.spec.loader import Environment
 from envctl.lock.target_python import TargetPython
 
@@ -178,16 +178,19 @@ def pip_command(
     prefer_binary: bool,
     index_options: list[str],
     constraints_file: Optional[Path] = None,
+    build_native: bool = False,
 ) -> list[str]:
     """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
 
-    With sdists allowed the driver stops at the first sdist with compiled code, recording it
-    in ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
+    With sdists allowed the driver stops at the first sdist with compiled code (with
+    ``build_native``: only at code envctl cannot compile), recording it in
+    ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
     ``index_access`` (no credentials on the command line).
     """
     command = [sys.executable, "-m", "envctl.lock.pip_driver", json.dumps(target.marker_environment())]
     if env.allow_sdist:
-        command += ["--allow-sdist", NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
+        command += ["--allow-sdist"] + ([BUILDABLE_NATIVE] if build_native else [])
+        command += [NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
     command += [
         "install", "--dry-run", "--ignore-installed", "--quiet", "--no-input",
         "--report", str(report), "--target", str(workdir / "target"),
@@ -243,7 +246,12 @@ def _constraints_file(directory: Path, constraints: tuple[str, ...]) -> Optional
 
 
 def _run_pip(
-    env: Environment, target: TargetPython, *, prefer_binary: bool, constraints: tuple[str, ...] = ()
+    env: Environment,
+    target: TargetPython,
+    *,
+    prefer_binary: bool,
+    constraints: tuple[str, ...] = (),
+    build_native: bool = False,
 ) -> list[Candidate]:
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
@@ -252,7 +260,7 @@ def _run_pip(
             with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
                 command = pip_command(
                     env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
-                    index_options=options, constraints_file=pinned,
+                    index_options=options, constraints_file=pinned, build_native=build_native,
                 )  # fmt: skip
                 _run(command, "pip", child_env)
         except EnvctlError:
@@ -272,6 +280,14 @@ def _wheel_tag(target: TargetPython) -> str:
 
 
 def _native_only(native: NativeSdist, target: TargetPython) -> EnvctlError:
+    if unbuildable_sources(native.sources):
+        return EnvctlError(
+            f"{native.name} {native.version} ships only an sdist with compiled code envctl cannot build "
+            f"({describe_sources(unbuildable_sources(native.sources))}: Fortran, Rust, CUDA, Go, Objective-C, CMake and "
+            f"meson are unsupported) for {_wheel_tag(target)}, and no version of it that fits the requirements has a "
+            f"wheel. Pin {native.name} to a version that ships manylinux wheels for the target, or exclude it if the "
+            "cluster provides it"
+        )
     return EnvctlError(
         f"{native.name} {native.version} ships only an sdist with compiled code ({describe_sources(native.sources)}) "
         f"for {_wheel_tag(target)}, and no version of it that fits the requirements has a wheel (resolved with "
@@ -296,18 +312,36 @@ def _preferred_instead(native: NativeSdist, target: TargetPython, candidates: li
 def _resolve_pip(
     env: Environment, target: TargetPython, constraints: tuple[str, ...] = ()
 ) -> list[Candidate]:
-    """pip with the spec's binary preference; a native sdist means resolving again preferring wheels."""
+    """pip with the spec's binary preference and ``native_builds`` policy.
+
+    ``prefer-newest`` accepts buildable native sdists at once. Otherwise a native sdist means
+    resolving again preferring wheels; when that still needs one, ``when-no-wheel`` resolves
+    once more accepting it (``envctl.build.native`` compiles it), ``never`` fails.
+    """
+    if env.native_builds == "prefer-newest":
+        try:
+            return _run_pip(env, target, prefer_binary=env.prefer_binary, constraints=constraints, build_native=True)
+        except NativeSdist as native:
+            raise _native_only(native, target) from None
     try:
         return _run_pip(env, target, prefer_binary=env.prefer_binary, constraints=constraints)
     except NativeSdist as native:
-        if env.prefer_binary:
-            raise _native_only(native, target) from None
         rejected = native
+    if not env.prefer_binary:
+        try:
+            candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints)
+        except NativeSdist as native:
+            rejected = native
+        else:
+            console.warn(_preferred_instead(rejected, target, candidates))
+            return candidates
+    if env.native_builds == "never":
+        raise _native_only(rejected, target)
     try:
-        candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints)
-    except NativeSdist as native:
-        raise _native_only(native, target) from None
-    console.warn(_preferred_instead(rejected, target, candidates))
+        candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints, build_native=True)
+    except NativeSdist as unbuildable:
+        raise _native_only(unbuildable, target) from None
+    console.info(f"{rejected.name} {rejected.version} has no wheel for {_wheel_tag(target)}; it will be compiled from its sdist")
     return candidates
 
 

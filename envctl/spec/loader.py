@@ -24,6 +24,9 @@ from envctl.spec.requirements import RequirementError, direct_urls, requirement_
 from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
 
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
+# native_builds: when an sdist with compiled code may be built for the cluster (README, "Native builds").
+NATIVE_BUILD_POLICIES = ("never", "when-no-wheel", "prefer-newest")
+DEFAULT_NATIVE_BUILDS = "when-no-wheel"
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_SPEC_BYTES = 1024 * 1024
 
@@ -53,6 +56,8 @@ class Environment:
     prefer_binary: bool = False
     pre_release: bool = False
     allow_sdist: bool = True
+    native_builds: str = DEFAULT_NATIVE_BUILDS
+    audit_wheel: bool = True  # False: the runtime's no_audit_wheel (no auditwheel repair); no spec key
     exclude: tuple[str, ...] = ()
     index_url: Optional[str] = None
     extra_index_urls: tuple[str, ...] = ()
@@ -63,8 +68,12 @@ class Environment:
     custom_image: bool = False  # runs in a custom image: any python, no runtime warning
 
     def lock_inputs(self) -> dict[str, Any]:
-        """Everything that decides the resolution: a lock is stale when any of it changes."""
-        return {
+        """Everything that decides the resolution: a lock is stale when any of it changes.
+
+        The native-build settings count only when not at their defaults, so locks made before
+        they existed keep their hashes.
+        """
+        inputs: dict[str, Any] = {
             "python": self.python,
             "platform": self.platform,
             "requirements": sorted(self.requirements),
@@ -75,6 +84,11 @@ class Environment:
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
         }
+        if self.native_builds != DEFAULT_NATIVE_BUILDS:
+            inputs["native_builds"] = self.native_builds
+        if not self.audit_wheel:
+            inputs["audit_wheel"] = False
+        return inputs
 
 
 @dataclass
@@ -388,6 +402,7 @@ def _build(name: str, link: _Link, by_name: Mapping[str, _Parsed]) -> tuple[Opti
             prefer_binary=bool(merged.get("prefer_binary", False)),
             pre_release=bool(merged.get("pre_release", False)),
             allow_sdist=bool(merged.get("allow_sdist", True)),
+            native_builds=str(merged.get("native_builds", DEFAULT_NATIVE_BUILDS)),
             exclude=tuple(dict.fromkeys(canonicalize_name(e) for e in merged.get("exclude", []))),
             index_url=merged.get("index_url"),
             extra_index_urls=tuple(merged.get("extra_index_urls", [])),

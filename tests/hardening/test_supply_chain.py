@@ -50,18 +50,20 @@ def test_wheel_tampered_after_locking_fails_the_apply_naming_it_and_caches_nothi
 
 @pytest.mark.parametrize("target_url", ["local"], indirect=True)
 @pytest.mark.parametrize(
-    "requirement, allow_sdist, phrase",
+    "requirement, allow_sdist, policy, phrase",
     [
-        ("tinysdist", False, "allow_sdist: false"),
-        ("tinycext", True, "only an sdist with compiled code"),
+        ("tinysdist", False, "never", "allow_sdist: false"),
+        ("tinycext", True, "never", "only an sdist with compiled code"),
+        # compiled by default, but its backend skips the C file: never packed as if pure
+        ("tinycext", True, "when-no-wheel", "gave the pure wheel"),
     ],
-    ids=["pure-sdist-not-allowed", "native-sdist-always-refused"],
+    ids=["pure-sdist-not-allowed", "native-sdist-refused-by-policy", "native-sdist-that-compiles-nothing"],
 )
 def test_sdists_are_used_only_when_allowed_and_never_with_compiled_code(
-    repo: Repo, local_index: LocalIndex, capsys, requirement: str, allow_sdist: bool, phrase: str,
+    repo: Repo, local_index: LocalIndex, capsys, requirement: str, allow_sdist: bool, policy: str, phrase: str,
 ) -> None:
     envdir = repo.root / "environments"
-    write_spec(envdir, "nlp", "3.11", requirement, local_index.url, allow_sdist=allow_sdist)
+    write_spec(envdir, "nlp", "3.11", requirement, local_index.url, allow_sdist=allow_sdist, native_builds=policy)
     code, _, err = run(capsys, "lock", "nlp")
     assert code == 1
     line = one_error_line(err)

@@ -80,7 +80,8 @@ def test_pinning_the_wheel_version_silences_the_warning(project, capsys):
 
 @pytest.mark.parametrize("prefer_binary", [False, True])
 def test_native_only_sdist_fails_the_lock_with_advice(project, capsys, prefer_binary):
-    project.spec("demo", "3.11", ["tinycext tinypure"], prefer_binary=prefer_binary)
+    """With ``native_builds: never`` (the default compiles it: tests/build/test_native.py)."""
+    project.spec("demo", "3.11", ["tinycext tinypure"], prefer_binary=prefer_binary, native_builds="never")
     assert project.run("lock", "demo") == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("envctl: error: tinycext 1.0 ships only an sdist with compiled code (src/_speedups.c)")

@@ -1,0 +1,197 @@
+"""A tiny native sdist, written on the fly, for testing native builds without the network.
+
+``tinyext-0.1.tar.gz`` builds ``libtinymath.so.1`` (C) and links the extension
+``tinyext._tiny`` (C++, using ``std::vector``, ``std::string`` and exceptions) against it
+with an absolute RUNPATH into its build directory, so ``auditwheel repair`` must vendor the
+library. It carries its own PEP 517 backend (``backend-path``) with no build requirements,
+so pip's build isolation installs nothing and needs no index. The backend honours ``CC``,
+``CXX``, ``SOURCE_DATE_EPOCH``, ``_PYTHON_HOST_PLATFORM`` and ``SETUPTOOLS_EXT_SUFFIX`` like
+setuptools does.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+NAME = "tinyext"
+VERSION = "0.1"
+
+_PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "tiny_backend"
+backend-path = ["."]
+"""
+
+_TINYMATH_C = """\
+#include "tinymath.h"
+#include <math.h>
+double tiny_hypot(double a, double b) { return sqrt(a * a + b * b); }
+"""
+
+_TINYMATH_H = "double tiny_hypot(double a, double b);\n"
+
+_EXTENSION_CPP = """\
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+extern "C" {
+#include "tinymath.h"
+}
+
+static std::string describe(long n) {
+    if (n < 0) throw std::invalid_argument("n must not be negative");
+    std::vector<std::string> parts;
+    for (long i = 0; i < n; ++i) parts.push_back(std::to_string(i));
+    std::ostringstream out;
+    for (const auto &part : parts) out << part << ';';
+    out << tiny_hypot(3.0, 4.0);
+    return out.str();
+}
+
+static PyObject *py_describe(PyObject *self, PyObject *args) {
+    long n;
+    if (!PyArg_ParseTuple(args, "l", &n)) return NULL;
+    try {
+        std::string text = describe(n);
+        return PyUnicode_FromStringAndSize(text.data(), (Py_ssize_t)text.size());
+    } catch (const std::exception &exc) {
+        PyErr_SetString(PyExc_ValueError, exc.what());
+        return NULL;
+    }
+}
+
+static PyMethodDef methods[] = {
+    {"describe", py_describe, METH_VARARGS, "0;1;...;n-1; then hypot(3, 4)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tiny", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__tiny(void) { return PyModule_Create(&module); }
+"""
+
+_INIT = "from tinyext._tiny import describe\n\n__all__ = ['describe']\n"
+
+_BACKEND = '''\
+"""In-tree PEP 517 backend for tinyext: cc/c++ from the environment, stdlib only."""
+import base64
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+import sysconfig
+import time
+import zipfile
+
+NAME, VERSION = "tinyext", "0.1"
+
+
+def _run(command):
+    print(" ".join(command), flush=True)
+    subprocess.check_call(command)
+
+
+def _tags():
+    python = "cp%d%d" % sys.version_info[:2]
+    abi = python + ("m" if sys.version_info < (3, 8) else "")
+    platform = os.environ.get("_PYTHON_HOST_PLATFORM") or sysconfig.get_platform()
+    return python, abi, platform.replace("-", "_").replace(".", "_")
+
+
+def _metadata():
+    return "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    dist_info = "%s-%s.dist-info" % (NAME, VERSION)
+    os.makedirs(os.path.join(metadata_directory, dist_info), exist_ok=True)
+    with open(os.path.join(metadata_directory, dist_info, "METADATA"), "w") as handle:
+        handle.write(_metadata())
+    return dist_info
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    cc = shlex.split(os.environ.get("CC", "cc"))
+    cxx = shlex.split(os.environ.get("CXX", "c++"))
+    build = os.path.abspath("build")
+    lib_dir = os.path.join(build, "lib")
+    os.makedirs(lib_dir, exist_ok=True)
+    lib = os.path.join(lib_dir, "libtinymath.so.1")
+    _run(cc + ["-shared", "-fPIC", "-O2", "-Wl,-soname,libtinymath.so.1", "src/tinymath.c",
+               "-lm", "-o", lib])
+    link = os.path.join(lib_dir, "libtinymath.so")
+    if not os.path.lexists(link):
+        os.symlink("libtinymath.so.1", link)
+    suffix = os.environ.get("SETUPTOOLS_EXT_SUFFIX") or sysconfig.get_config_var("EXT_SUFFIX")
+    ext = os.path.join(build, "_tiny" + suffix)
+    _run(cxx + ["-shared", "-fPIC", "-O2", "-std=c++17", "-Isrc",
+                "-I" + sysconfig.get_paths()["include"], "src/_tiny.cpp", "-L" + lib_dir,
+                "-ltinymath", "-Wl,-rpath," + lib_dir, "-o", ext])
+    python, abi, platform = _tags()
+    name = "%s-%s-%s-%s-%s.whl" % (NAME, VERSION, python, abi, platform)
+    dist_info = "%s-%s.dist-info" % (NAME, VERSION)
+    wheel_text = ("Wheel-Version: 1.0\\nGenerator: tiny_backend\\nRoot-Is-Purelib: false\\n"
+                  "Tag: %s-%s-%s\\n" % (python, abi, platform))
+    with open("tinyext/__init__.py", "rb") as handle:
+        init = handle.read()
+    with open(ext, "rb") as handle:
+        ext_bytes = handle.read()
+    files = [
+        ("tinyext/__init__.py", init),
+        ("tinyext/_tiny" + suffix, ext_bytes),
+        (dist_info + "/METADATA", _metadata().encode()),
+        (dist_info + "/WHEEL", wheel_text.encode()),
+    ]
+    stamp = time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")))[:6]
+    record = []
+    path = os.path.join(wheel_directory, name)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in files:
+            info = zipfile.ZipInfo(member, date_time=stamp)
+            info.external_attr = 0o755 << 16 if member.endswith(".so") else 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append("%s,sha256=%s,%d" % (member, digest.decode(), len(data)))
+        record.append(dist_info + "/RECORD,,")
+        info = zipfile.ZipInfo(dist_info + "/RECORD", date_time=stamp)
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, "\\n".join(record) + "\\n")
+    return name
+'''
+
+
+def make_tiny_sdist(dest: Path) -> Path:
+    """Write ``tinyext-0.1.tar.gz`` into ``dest`` (deterministically) and return its path."""
+    root = f"{NAME}-{VERSION}"
+    files = {
+        "pyproject.toml": _PYPROJECT,
+        "tiny_backend.py": _BACKEND,
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n",
+        "src/tinymath.c": _TINYMATH_C,
+        "src/tinymath.h": _TINYMATH_H,
+        "src/_tiny.cpp": _EXTENSION_CPP,
+        "tinyext/__init__.py": _INIT,
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{root}.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size = len(data)
+            info.mtime = 1577836800
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path
