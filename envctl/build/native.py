@@ -36,7 +36,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
@@ -583,10 +583,9 @@ def build_native_wheel(
     toolchain = toolchain_versions(interpreter, platform, repair=repair, strip=strip)
     found = interpreter
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="envctl-native-") as tmp, _index_env(index_urls) as (
-        options,
-        base_env,
-    ):
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="envctl-native-"))
+        options, base_env = stack.enter_context(_index_env(index_urls))
         work = Path(tmp)
         source = _unpack_sdist(sdist, work / "src")
         env = _clean_env(base_env)

