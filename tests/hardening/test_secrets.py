@@ -29,6 +29,7 @@ from envctl.lock.lockfile import read_lock
 from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from envctl.testing.index import LocalIndex
 from envctl.testing.wheels import STANDARD_DISTS, Dist
+from envctl.udf import ready as udf_ready
 from envctl.udf import resources_of, with_environment, with_python_requirements
 from envctl.udf.resolution import clear_memo
 from tests.hardening.helpers import Repo, write_spec
@@ -138,11 +139,13 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     # The runtime: a named environment and an ad-hoc build with an index URL holding a password.
     monkeypatch.setenv("ENVCTL_INDEX_URL", literal)
     monkeypatch.setenv("ENVCTL_PYTHON", "3.11")
+    monkeypatch.setenv("ENVCTL_ADHOC", "client")  # build here (the service mode sends no index URL)
     clear_memo()
     capfd.readouterr()
     with command_lines() as runtime_children:
         named = resources_of(with_environment("nlp")(len))
         adhoc = resources_of(with_python_requirements("tinydep")(len))
+        udf_ready()  # the client build runs in the background: its children are watched too
     out, err = capfd.readouterr()
     transcript.append(f"runtime {named} {adhoc}\n{out}{err}")
     assert named and adhoc
