@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "exec_cmd",
     "targets_cmd",
     "adopt_cmd",
+    "sbom_cmd",
 )
 
 

@@ -212,6 +212,8 @@ def status_command(
                 "size": current.size if current else None,
                 "created": current.created if current else None,
                 "git_commit": current.git_commit if current else None,
+                "sbom": current.sbom if current else None,
+                "note": current.note if current else None,
                 "in_sync": sync == "in sync",
                 "sync": sync,
             }

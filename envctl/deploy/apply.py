@@ -21,7 +21,7 @@ from envctl.lock.lockfile import Lock
 from envctl.deploy.observe import Observed, write_state
 from envctl.deploy.plan import Change, DesiredEnv, Plan
 from envctl.spec.loader import Environment
-from envctl.deploy.state import BuildRecord, State, VersionInfo, archive_name
+from envctl.deploy.state import BuildRecord, State, VersionInfo, archive_name, sbom_name
 from envctl.deploy.stage import Built as Built, find_all_staged, upload_archive
 from envctl.targets.base import ObjectInfo, Progress, Target, TargetError
 
@@ -105,6 +105,14 @@ class Applier:
                    "it and later ones are unchanged)")
         self.state = write_state(self.target, state)
 
+    def _store_sbom(self, lock: Lock, sha256: str) -> str:
+        """Write the CycloneDX SBOM of ``lock``'s archive beside it; returns its object name."""
+        from envctl.lock.sbom import dumps
+
+        name = sbom_name(lock.environment, sha256)
+        self.target.put_bytes(name, dumps(lock, sha256).encode("utf-8"))
+        return name
+
     def _with_archive(
         self,
         state: State,
@@ -146,6 +154,7 @@ class Applier:
             created=self.clock(),
             uploaded_modified=info.modified,
             git_commit=self.commit,
+            sbom=self._store_sbom(lock, built.sha256),
         )
         detail = f"{built.resource} {how} ({built.size} bytes), now v{version.version}"
         return state.with_version(version), Outcome(

@@ -33,5 +33,6 @@ def desired_state(environments: dict[str, Environment], locks: dict[str, Optiona
             lock_hash=lock.lock_hash() if lock and not problem else None,
             lock_problem=problem,
             packages=tuple(sorted((p.name, p.version) for p in lock.packages)) if lock else (),
+            owners=env.owners,
         )
     return desired

@@ -36,6 +36,8 @@ class DesiredEnv:
     """Why the lock cannot be used ("missing", "stale"); planning it is an error."""
     packages: tuple[tuple[str, str], ...] = ()
     """(name, version) the lock packs, so a plan can say what an update changes."""
+    owners: tuple[str, ...] = ()
+    """Who reviews changes to it (the spec's ``owners``), shown in the PR comment."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Change:
     rebuilds (``envctl.deploy.promote``)."""
     source_version: Optional[int] = None
     source_sha256: Optional[str] = None
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Plan:
             values = dict(raw)
             values["reasons"] = tuple(values.get("reasons", ()))
             values["packages_diff"] = tuple(values.get("packages_diff", ()))
+            values["owners"] = tuple(values.get("owners", ()))
             if values.get("action") not in ACTIONS:
                 raise ValueError(f"unknown action {values.get('action')!r}")
             changes.append(Change(**values))
@@ -158,7 +162,8 @@ def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     """The change for one declared environment (its lock must be usable)."""
     deployed = observed.state.env(want.name).current_version
     base: dict[str, Any] = dict(
-        environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform
+        environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform,
+        owners=want.owners,
     )
     if deployed is None:
         reuse = _reusable(want.name, want.lock_hash or "", observed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
-from envctl.deploy.state import State, VersionInfo, parse_archive_name, parse_build_record_name
+from envctl.deploy.state import State, VersionInfo, is_sbom_name, parse_archive_name, parse_build_record_name
 from envctl.targets.base import ObjectInfo
 
 TempSource = Callable[[Iterable[ObjectInfo], float], list[str]]
@@ -53,11 +53,17 @@ def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep:
         v.resource for env in state.environments.values() for v in env.versions
         if (v.environment, v.version) not in doomed_ids
     }
+    doomed_names |= {v.sbom for versions in doomed.values() for v in versions if v.sbom}
+    still_used |= {  # the SBOM beside a kept version stays
+        v.sbom for env in state.environments.values() for v in env.versions
+        if v.sbom and (v.environment, v.version) not in doomed_ids
+    }
     deletable = sorted(doomed_names - still_used)
     orphans = sorted(
         info.name
         for info in objects.values()
-        if parse_archive_name(info.name) and info.name not in still_used and info.name not in doomed_names
+        if (parse_archive_name(info.name) or is_sbom_name(info.name))
+        and info.name not in still_used and info.name not in doomed_names
         and info.modified <= cutoff
     )
     kept_locks = {

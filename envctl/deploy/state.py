@@ -38,16 +38,26 @@ _ARCHIVE = re.compile(r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<hash>[0-9a-f]{1
 _BUILD_RECORD = re.compile(
     r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<lock>[0-9a-f]{12})\.build\.json$"
 )
+_SBOM = re.compile(r"envctl-[a-z0-9][a-z0-9_-]*-[0-9a-f]{12}\.cdx\.json")
 _ENV_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # the spec schema's name rule
 _PYTHON = re.compile(r"3\.[0-9]{1,2}(\.[0-9]{1,3})?")
 _PLATFORM = re.compile(r"[a-z0-9_.]{1,100}")
 ADOPTED_RESOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # a MaxCompute resource name
-_OPTIONAL_FIELDS = ("adopted", "note")
+_OPTIONAL_FIELDS = ("adopted", "note", "sbom")
 
 
 def archive_name(environment: str, sha256: str) -> str:
     """The immutable resource name of one build of one environment."""
     return f"{PREFIX}{environment}-{sha256[:HASH_LEN]}.tar.gz"
+
+
+def sbom_name(environment: str, sha256: str) -> str:
+    """The CycloneDX SBOM stored beside one archive (``envctl.lock.sbom``)."""
+    return f"{PREFIX}{environment}-{sha256[:HASH_LEN]}.cdx.json"
+
+
+def is_sbom_name(name: str) -> bool:
+    return _SBOM.fullmatch(name) is not None
 
 
 def parse_archive_name(name: str) -> Optional[tuple[str, str]]:
@@ -150,6 +160,8 @@ class VersionInfo:
     name, and never deleted by envctl (other tools, SQL functions, may still use it)."""
     note: Optional[str] = None
     """Why this version is special, for people (``adopted: not built from a lock``)."""
+    sbom: Optional[str] = None
+    """The CycloneDX SBOM object stored beside the archive (``sbom_name``), if any."""
 
     @property
     def label(self) -> str:
@@ -185,6 +197,7 @@ class VersionInfo:
             _check(info.adopted is False, "adopted", info.adopted)
             _check(info.resource == archive_name(info.environment, info.sha256), "resource", info.resource)
         _check(info.note is None or (isinstance(info.note, str) and info.note.isprintable()), "note", info.note)
+        _check(info.sbom in (None, sbom_name(info.environment, info.sha256)), "sbom", info.sbom)
         _check(_int(info.size) and info.size >= 0, "size", info.size)
         _check(isinstance(info.lock_hash, str) and info.lock_hash.isprintable(), "lock_hash", info.lock_hash)
         _check(isinstance(info.python, str) and _PYTHON.fullmatch(info.python) is not None, "python", info.python)

@@ -166,7 +166,9 @@ def test_gc_keeps_current_and_newest_and_respects_grace(target: Target, builds) 
     assert select(state, observed.objects, now=now, keep=1, grace=3600).empty  # all too young
     doomed = select(state, observed.objects, now=now + 7200, keep=1, grace=3600)
     assert [v.version for v in doomed.versions["nlp"]] == [3, 2]  # not v4 (newest), not v1 (current)
-    assert set(doomed.objects) == {v.resource for v in doomed.versions["nlp"]}
+    assert set(doomed.objects) == {v.resource for v in doomed.versions["nlp"]} | {
+        v.sbom for v in doomed.versions["nlp"]  # each version's SBOM goes with it
+    }
 
 
 def test_gc_collects_orphaned_archives_after_grace(target: Target, builds, tmp_path: Path) -> None:

@@ -198,5 +198,5 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
     assert sorted(o.environment for o in result.outcomes if "adopted" in o.detail) == names[:3]
     state = observe(target).state
     assert all(state.env(n).current_version is not None for n in names)
-    writes = target.stats["write"]
+    writes = target.stats["write"] - len(names)  # each new version's SBOM is one small write
     assert writes == 2, f"one index write for the three adopted, one for b1; got {writes}"

@@ -70,6 +70,11 @@ def render_markdown(plan: Plan) -> str:
                 f"{c.python or '-'} | {reasons} |"
             )
         lines.append("")
+    owned = [c for c in changed if c.owners]
+    if owned:
+        lines += ["**Owners to review:** " + "; ".join(
+            f"`{c.environment}`: {', '.join(c.owners)}" for c in owned
+        ), ""]
     for c in changed:
         if c.packages_diff:
             lines += [f"<details><summary><code>{c.environment}</code>: package changes</summary>", "", "```diff"]
