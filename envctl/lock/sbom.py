@@ -5,8 +5,9 @@ function of it: one ``library`` component per package (``pkg:pypi`` purl, versio
 artifact's sha256 and download URL), ``scope: excluded`` for the packages the runtime image
 provides (resolved, not packed), and, for a package locked as an sdist, the sdist as the
 hashed artifact plus the build provenance (envctl builds it into a pure-Python wheel at build
-time). The environment itself is the metadata component; with ``archive_sha256`` (as apply
-stores it) the SBOM names the exact archive it describes. Deterministic: no timestamp, and
+time, or, for one compiled for the cluster, the wheel, its sha256, platform tag and
+toolchain the lock pins). The environment itself is the metadata component; with
+``archive_sha256`` (as apply stores it) the SBOM names the exact archive it describes. Deterministic: no timestamp, and
 the serial number derives from the lock, so one lock always gives the same document.
 """
 
@@ -14,12 +15,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from packaging.utils import canonicalize_name
 
 from envctl import __version__
-from envctl.lock.lockfile import Lock, LockedFile
+from envctl.lock.lockfile import Lock, LockedFile, NativeBuild
 
 SPEC_VERSION = "1.6"
 _NAMESPACE = uuid.UUID("5f0c6c52-4a1e-4b0e-9d7e-2f6a1c3b8e90")
@@ -34,10 +35,19 @@ def _properties(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in pairs]
 
 
-def _component(file: LockedFile) -> dict[str, Any]:
+def _component(file: LockedFile, builds: Mapping[tuple[str, str], NativeBuild]) -> dict[str, Any]:
     ref = purl(file.name, file.version)
     pairs = [("envctl:artifact", file.filename), ("envctl:kind", file.kind)]
-    if not file.is_wheel:
+    native = builds.get((file.name, file.version))
+    if native is not None:  # compiled for the cluster: the lock pins the wheel it gave
+        pairs += [
+            ("envctl:build", "wheel compiled from this sdist by envctl build"),
+            ("envctl:built-wheel", native.wheel),
+            ("envctl:built-wheel-sha256", native.wheel_sha256),
+            ("envctl:built-platform-tag", native.platform_tag),
+        ]
+        pairs += [(f"envctl:toolchain:{k}", v) for k, v in sorted(native.toolchain.items())]
+    elif not file.is_wheel:
         pairs.append(("envctl:build", "pure-Python wheel built from this sdist by envctl build"))
     component: dict[str, Any] = {
         "type": "library",
@@ -78,7 +88,8 @@ def document(lock: Lock, archive_sha256: Optional[str] = None) -> dict[str, Any]
     }
     if archive_sha256:
         root["hashes"] = [{"alg": "SHA-256", "content": archive_sha256}]
-    components = [_component(f) for f in sorted(lock.packages, key=lambda f: f.name)]
+    builds = {(b.name, b.version): b for b in lock.builds}
+    components = [_component(f, builds) for f in sorted(lock.packages, key=lambda f: f.name)]
     for name, version in sorted(lock.excluded):
         ref = purl(name, version)
         components.append(

@@ -37,7 +37,9 @@ def _pyodps_pack_like(path: Path) -> Path:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_url: str, local_index: LocalIndex) -> Path:
+def repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_url: str, local_index: LocalIndex
+) -> Path:
     root = tmp_path / "repo"
     (root / "environments").mkdir(parents=True)
     (root / "environments" / "nlp.yaml").write_text(

@@ -85,7 +85,10 @@ def test_apply_to_prod_copies_the_bytes_dev_runs(
     change = json.loads(out)["changes"][0]
     assert code == 0 and (change["source_target"], change["source_version"]) == ("dev", 1)
     assert f"promote from dev, v1, sha256 {dev.sha256[:12]}" in change["reasons"]
-    assert f"promote from dev, v1, sha256 {dev.sha256[:12]}" in run(capsys, "plan", "--target", "prod")[1]
+    assert (
+        f"promote from dev, v1, sha256 {dev.sha256[:12]}"
+        in run(capsys, "plan", "--target", "prod")[1]
+    )
 
     code, _, err = run(capsys, "apply", "--target", "prod", "--auto-approve")
     assert code == 0, err
@@ -117,14 +120,28 @@ def test_promote_copies_and_a_second_promote_is_a_noop(
     assert "promote from dev, v1" in err
     prod = current_resource(open_target("prod", Project(repo)), "nlp")
     assert prod is not None and dev is not None and prod.sha256 == dev.sha256
-    code, out, _ = run(capsys, "promote", "nlp", "--from", "dev", "--to", "prod", "--auto-approve",
-                       "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "promote",
+        "nlp",
+        "--from",
+        "dev",
+        "--to",
+        "prod",
+        "--auto-approve",
+        "--format",
+        "json",
+    )
     assert code == 0 and json.loads(out) == {"changed": False, "outcomes": []}
 
 
-def test_promote_from_a_target_without_the_environment(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_promote_from_a_target_without_the_environment(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "promote", "nlp", "--from", "dev", "--to", "prod")
-    assert code == 1 and err == "envctl: error: 'nlp' is not deployed on dev; apply it there first\n"
+    assert (
+        code == 1 and err == "envctl: error: 'nlp' is not deployed on dev; apply it there first\n"
+    )
     code, _, err = run(capsys, "promote", "nlp", "--from", "stage", "--to", "prod")
     assert code == 1 and "unknown target 'stage'" in err
 

@@ -24,7 +24,9 @@ def _init(repo: Path, *args: str) -> int:
 
 
 def test_requirements_with_includes_indexes_and_options(tmp_path: Path) -> None:
-    (tmp_path / "base.txt").write_text("--extra-index-url https://mirror.example/simple\nsix==1.17.0\n")
+    (tmp_path / "base.txt").write_text(
+        "--extra-index-url https://mirror.example/simple\nsix==1.17.0\n"
+    )
     (tmp_path / "req.txt").write_text(
         "# production pins\n"
         "-i https://${IDX_USER}:${IDX_TOKEN}@pkgs.example/simple\n"
@@ -37,7 +39,11 @@ def test_requirements_with_includes_indexes_and_options(tmp_path: Path) -> None:
         "--trusted-host pkgs.example\n"
     )
     imported = read_source(tmp_path / "req.txt")
-    assert imported.requirements == ["six==1.17.0", "pandas>=2 ; python_version >= '3.9'", "jieba==0.40"]
+    assert imported.requirements == [
+        "six==1.17.0",
+        "pandas>=2 ; python_version >= '3.9'",
+        "jieba==0.40",
+    ]
     assert imported.index_url == "https://${IDX_USER}:${IDX_TOKEN}@pkgs.example/simple"
     assert imported.extra_index_urls == ["https://mirror.example/simple"]
     assert imported.pre_release and not imported.allow_sdist
@@ -74,7 +80,12 @@ def test_init_from_requirements_writes_a_spec_that_locks(
     assert _init(repo, "demo", "--from", str(source), "--python", "3.7") == 0
     assert "wrote" in capsys.readouterr().out
     spec = yaml.safe_load((repo / "environments" / "demo.yaml").read_text())
-    assert spec == {"name": "demo", "python": "3.7", "index_url": local_index.url, "requirements": ["tinychain"]}
+    assert spec == {
+        "name": "demo",
+        "python": "3.7",
+        "index_url": local_index.url,
+        "requirements": ["tinychain"],
+    }
     assert main(["--root", str(repo), "lock", "demo"]) == 0
     assert read_lock(repo / "environments" / "pylock.demo.toml").package("tinychain") is not None
     assert _init(repo, "demo", "--from", str(source)) == 1
@@ -84,14 +95,27 @@ def test_init_from_requirements_writes_a_spec_that_locks(
 def test_init_from_pyproject_with_platform(repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "pyproject.toml"
     source.write_text('[project]\nname = "x"\ndependencies = ["requests>=2", "attrs"]\n')
-    code = _init(repo, "web", "--from", str(source), "--python", "3.10", "--platform", "manylinux2014_aarch64")
+    code = _init(
+        repo,
+        "web",
+        "--from",
+        str(source),
+        "--python",
+        "3.10",
+        "--platform",
+        "manylinux2014_aarch64",
+    )
     assert code == 0
     spec = yaml.safe_load((repo / "environments" / "web.yaml").read_text())
-    assert spec["platform"] == "manylinux2014_aarch64" and spec["requirements"] == ["requests>=2", "attrs"]
+    assert spec["platform"] == "manylinux2014_aarch64" and spec["requirements"] == [
+        "requests>=2",
+        "attrs",
+    ]
 
 
-def test_init_refuses_a_spec_that_would_not_validate(repo: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_refuses_a_spec_that_would_not_validate(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "requirements.txt"
     source.write_text("six\n")
     assert _init(repo, "demo", "--from", str(source), "--python", "2.7") == 1

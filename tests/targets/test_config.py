@@ -34,7 +34,9 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _write(repo: Path, text: str) -> None:
-    (repo / "envctl.toml").write_text(text.replace("{root}", str(repo).lstrip("/")), encoding="utf-8")
+    (repo / "envctl.toml").write_text(
+        text.replace("{root}", str(repo).lstrip("/")), encoding="utf-8"
+    )
 
 
 def test_names_urls_and_the_default(repo: Path) -> None:
@@ -63,11 +65,14 @@ def test_environment_variable_takes_a_name(repo: Path, monkeypatch: pytest.Monke
     assert open_target(None, Project(repo)).root == repo / "prod"  # type: ignore[attr-defined]
 
 
-def test_unknown_name_is_one_line_with_did_you_mean(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_name_is_one_line_with_did_you_mean(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _write(repo, GOOD)
     assert main(["--root", str(repo), "status", "--target", "prd"]) == 1
     err = capsys.readouterr().err
-    assert err == "envctl: error: unknown target 'prd'; did you mean 'prod'? configured targets: dev, prod\n"
+    expected = "unknown target 'prd'; did you mean 'prod'? configured targets: dev, prod"
+    assert err == f"envctl: error: {expected}\n"
 
 
 def test_problems_have_positions_and_suggestions(repo: Path) -> None:
@@ -97,8 +102,11 @@ url = "local:///z"
 
 
 def test_two_defaults_and_bad_names(repo: Path) -> None:
-    _write(repo, '[targets.a]\nurl = "local"\ndefault = true\n[targets.b]\nurl = "local"\ndefault = true\n'
-           '[targets.Prod]\nurl = "local"\n')
+    _write(
+        repo,
+        '[targets.a]\nurl = "local"\ndefault = true\n[targets.b]\nurl = "local"\ndefault = true\n'
+        '[targets.Prod]\nurl = "local"\n',
+    )
     problems = [f"{p.line}:{p.col}: {p.message}" for p in check_config(Project(repo))[1]]
     assert problems == [
         "7:1: target name 'Prod' must be lowercase letters, digits, '-' or '_'",
@@ -114,8 +122,9 @@ def test_toml_syntax_error_has_a_position(repo: Path, capsys: pytest.CaptureFixt
     assert err.count("\n") == 1
 
 
-def test_targets_command_lists_and_reports(repo: Path, capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_targets_command_lists_and_reports(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write(repo, GOOD)
     monkeypatch.setenv("PROD_AK", "id-value")
     monkeypatch.delenv("PROD_SK", raising=False)
@@ -139,7 +148,9 @@ def test_per_target_credential_variables_are_used_and_redacted(
 
     monkeypatch.setenv("PROD_AK", "prod-key-id")
     monkeypatch.setenv("PROD_SK", "prod-secret-value")
-    creds = credentials_from_env({"access_key_id_var": "PROD_AK", "access_key_secret_var": "PROD_SK"})
+    creds = credentials_from_env(
+        {"access_key_id_var": "PROD_AK", "access_key_secret_var": "PROD_SK"}
+    )
     assert creds == {"access_id": "prod-key-id", "secret_access_key": "prod-secret-value"}
     assert console.redact("leaked prod-secret-value") == "leaked ***"
     monkeypatch.delenv("PROD_SK")
