@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from envctl import console, crashpoints, timings
+from envctl.build import debris
 from envctl.build.archive import TreeClash, write_archive
 from envctl.build.cache import Cache
 from envctl.files import atomic_path, file_hexdigest, write_json_atomic
@@ -119,7 +121,7 @@ def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[Path, int]:
             and _summary(dest) == {k: meta.get(k) for k in ("files", "bytes")}
         ):
             return dest, int(meta["unpacked_bytes"])
-        staging = Path(tempfile.mkdtemp(prefix="envctl-install-", dir=cache.tmp_dir))
+        staging = Path(tempfile.mkdtemp(prefix=debris.tree_prefix("install"), dir=cache.tmp_dir))
         try:
             unpacked = install_wheel(wheel, staging).unpacked_bytes
             (staging / PACKAGES_DIR).mkdir(exist_ok=True)  # a wheel of only data files
@@ -228,6 +230,8 @@ def build_lock(
     key = lock.lock_hash()
     built = cached_archive(cache, key)
     if built is None:
+        for item in debris.sweep(cache, now=time.time()):  # what killed builds left behind
+            console.debug(f"removed build debris {item.path} ({item.reason})")
         with cache.filelock(f"archive-{key}"):
             built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress, credentials)
     warning = check_size(budget, built.size, built.largest)

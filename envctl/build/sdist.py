@@ -27,7 +27,7 @@ from typing import Optional
 from packaging.utils import parse_wheel_filename
 
 from envctl import console
-from envctl.build import native
+from envctl.build import debris, native
 from envctl.build.cache import Cache
 from envctl.build.fetch import fetch
 from envctl.errors import EnvctlError
@@ -92,7 +92,7 @@ def build_wheel(
         existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
         if existing:
             return existing[0]
-        with tempfile.TemporaryDirectory(prefix="envctl-sdist-", dir=cache.tmp_dir) as tmp:
+        with tempfile.TemporaryDirectory(prefix=debris.tree_prefix("sdist"), dir=cache.tmp_dir) as tmp:
             console.info(f"building {file.filename} into a wheel")
             with index_access(index_urls) as (options, env):  # credentials in a 0600 file, not argv
                 command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", tmp, *options, str(sdist)]
@@ -146,7 +146,7 @@ def build_native(
             record = NativeBuild.from_toml(meta, str(meta_path))
             return out_dir / record.wheel, record
         console.info(f"compiling {file.filename} for {interpreter.python_tag}-{platform} with zig")
-        with tempfile.TemporaryDirectory(prefix="envctl-native-", dir=cache.tmp_dir) as tmp:
+        with tempfile.TemporaryDirectory(prefix=debris.tree_prefix("native"), dir=cache.tmp_dir) as tmp:
             built = native.build_native_wheel(
                 sdist, interpreter, platform, Path(tmp), repair=repair, index_urls=index_urls
             )

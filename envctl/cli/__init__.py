@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "targets_cmd",
     "adopt_cmd",
     "sbom_cmd",
+    "cache_cmd",
 )
 
 
