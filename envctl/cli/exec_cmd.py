@@ -51,10 +51,14 @@ def exec_(
     target: Optional[str] = typer.Option(None, "--target", envvar=settings.TARGET.name, help="Target URL."),
     source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
     python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
+    no_cloud_env: bool = typer.Option(
+        False, "--no-cloud-env", help="Do not pass the cloud credentials (ALIBABA_CLOUD_*) on to CMD."
+    ),
 ) -> None:
     """Run CMD isolated with exactly NAME's archive and a matching CPython; exit with its code.
 
-    Example: envctl exec nlp -- python examples/seed_udf.py
+    CMD gets this environment, cloud credentials included (UDF code may talk to MaxCompute),
+    unless --no-cloud-env. Example: envctl exec nlp -- python examples/seed_udf.py
     """
     if source not in local.SOURCES:
         raise typer.BadParameter(f"must be one of {', '.join(local.SOURCES)}", param_hint="--source")
@@ -64,7 +68,9 @@ def exec_(
     interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
-    argv, env = local.command_and_env(command, tree, interpreter, os.environ, excluded=local.excluded_packages(project, name))
+    hidden = {s.name for s in settings.secrets()} if no_cloud_env else set()
+    base = {key: value for key, value in os.environ.items() if key not in hidden}
+    argv, env = local.command_and_env(command, tree, interpreter, base, excluded=local.excluded_packages(project, name))
     env[settings.EXEC.name] = name
     local.collect_exec_cache(now=time.time(), keep=[tree, archive.path])
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")

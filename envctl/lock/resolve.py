@@ -102,6 +102,11 @@ def resolve_environment(
             excluded.append((candidate.name, candidate.version))
         else:
             packed.append(choose_file(candidate, target, env.allow_sdist))
+    if not packed and not excluded:
+        console.warn(
+            f"{env.name}: none of its requirements applies to CPython {target.version} on {target.platform} "
+            "(every environment marker is false there); the lock is empty and will not build"
+        )
     return Lock(
         environment=env.name,
         python=target.version,

@@ -82,3 +82,14 @@ def test_exec_marks_its_tree_as_used_and_collects_the_rest(project, deploy, monk
     assert main(["exec", "nlp", "--python", sys.executable, "--", "python", "-c", "import greeter"]) == 0
     assert not stale.exists()
     assert (root / info.sha256).is_dir()
+
+
+@pytest.mark.parametrize("flag, seen", [((), "sekret-for-exec"), (("--no-cloud-env",), "None")])
+def test_exec_passes_the_cloud_secret_unless_told_not_to(project, deploy, capfd, monkeypatch, flag, seen):
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sekret-for-exec")
+    deploy(open_target(None, project), "nlp", GREETER)
+    code = main(["exec", "nlp", *flag, "--python", sys.executable, "--", "python", "-c",
+                 "import os; print(os.environ.get('ALIBABA_CLOUD_ACCESS_KEY_SECRET'))"])  # fmt: skip
+    out = capfd.readouterr()
+    assert code == 0, out.err
+    assert out.out.strip() == seen
