@@ -25,9 +25,13 @@ from envctl.spec.loader import load_environments
 def write_chain(root: Path, depth: int) -> Path:
     envdir = root / f"chain-{depth}"
     envdir.mkdir()
-    (envdir / "e0.yaml").write_text('name: e0\npython: "3.11"\nrequirements: ["six==1.0", "pandas"]\n')
+    (envdir / "e0.yaml").write_text(
+        'name: e0\npython: "3.11"\nrequirements: ["six==1.0", "pandas"]\n'
+    )
     for i in range(1, depth):
-        (envdir / f"e{i}.yaml").write_text(f'name: e{i}\nextends: e{i - 1}\nrequirements: ["six==1.{i}"]\n')
+        (envdir / f"e{i}.yaml").write_text(
+            f'name: e{i}\nextends: e{i - 1}\nrequirements: ["six==1.{i}"]\n'
+        )
     return envdir
 
 
@@ -60,11 +64,16 @@ def main() -> None:
             chain = timed_load(write_chain(Path(tmp), depth), depth)
             flat = timed_load(write_flat(Path(tmp), depth), depth)
             results.append({"n": depth, "chain_s": round(chain, 4), "flat_s": round(flat, 4)})
-            print(f"n={depth}: {depth}-deep chain {chain:.3f} s, {depth} independent specs {flat:.3f} s, "
-                  f"chain/independent {chain / flat:.2f}x")
+            print(
+                f"n={depth}: {depth}-deep chain {chain:.3f} s, "
+                f"{depth} independent specs {flat:.3f} s, chain/independent {chain / flat:.2f}x"
+            )
     for before, after in zip(results, results[1:]):
         growth = after["chain_s"] / before["chain_s"]
-        print(f"n {before['n']} -> {after['n']} ({after['n'] / before['n']:.1f}x): chain time {growth:.2f}x")
+        print(
+            f"n {before['n']} -> {after['n']} ({after['n'] / before['n']:.1f}x): "
+            f"chain time {growth:.2f}x"
+        )
     print("machine: " + json.dumps({"benchmark": "extends_chain", "results": results}))
 
 

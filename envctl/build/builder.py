@@ -259,9 +259,9 @@ def build(
         raise EnvctlError(f"the lock of {env.name!r} is stale (the spec changed); run 'envctl lock {env.name}'")
     if env.requirements and not lock.packages and not lock.excluded:
         raise EnvctlError(
-            f"{env.name!r} has requirements but its lock has no package (every environment marker is false for "
-            f"CPython {lock.python}); refusing to build an empty archive. Fix the markers, or remove the "
-            "requirements to declare the environment empty"
+            f"{env.name!r} has requirements but its lock has no package (every environment marker "
+            f"is false for CPython {lock.python}); refusing to build an empty archive. Fix the "
+            "markers, or remove the requirements to declare the environment empty"
         )
     credentials = requirements_and_credentials(env)[1]
     return build_lock(

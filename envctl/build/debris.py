@@ -84,7 +84,9 @@ def _archive_tmp_reason(path: Path, cache: Cache, now: float, max_age: float) ->
         return None
 
 
-def sweep(cache: Cache, *, now: float, max_age: float = MAX_AGE_S, dry_run: bool = False) -> list[Swept]:
+def sweep(
+    cache: Cache, *, now: float, max_age: float = MAX_AGE_S, dry_run: bool = False
+) -> list[Swept]:
     """Remove (or with ``dry_run`` only list) the cache's build debris; what was swept."""
     found: list[Swept] = []
     tmp = cache.root / "tmp"

@@ -82,7 +82,8 @@ class UnpackBudget:
         if packed is not None and unpacked > RATIO_FLOOR and unpacked > self.max_ratio * max(packed, 1):
             raise EnvctlError(
                 f"{what} unpacks to {human(unpacked)} from {human(packed)} "
-                f"({unpacked / max(packed, 1):.0f}:1, above {self.max_ratio:.0f}:1; a decompression "
+                f"({unpacked / max(packed, 1):.0f}:1, above {self.max_ratio:.0f}:1; "
+                "a decompression "
                 f"bomb?); raise {settings.MAX_UNPACK_RATIO.name} if it is genuine"
             )
 

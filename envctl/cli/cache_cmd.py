@@ -12,7 +12,9 @@ from envctl.build.cache import Cache
 from envctl.build.size import human
 from envctl.cli.app import app, format_option
 
-cache_app = typer.Typer(help="The local cache (ENVCTL_CACHE_DIR, default ~/.cache/envctl).", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="The local cache (ENVCTL_CACHE_DIR, default ~/.cache/envctl).", no_args_is_help=True
+)
 app.add_typer(cache_app, name="cache")
 
 
@@ -32,7 +34,9 @@ def prune(
         console.print_json(
             {
                 "dry_run": dry_run,
-                "removed": [{"path": str(s.path), "bytes": s.size, "reason": s.reason} for s in swept],
+                "removed": [
+                    {"path": str(s.path), "bytes": s.size, "reason": s.reason} for s in swept
+                ],
                 "exec_cache_removed": [str(p) for p in collected],
             }
         )
@@ -43,4 +47,6 @@ def prune(
     for path in collected:
         print(f"removed {path} (exec cache, least recently used)")
     total = sum(s.size for s in swept)
-    print(f"{verb} {len(swept)} debris entries ({human(total)}), {len(collected)} exec cache entries")
+    print(
+        f"{verb} {len(swept)} debris entries ({human(total)}), {len(collected)} exec cache entries"
+    )

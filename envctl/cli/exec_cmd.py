@@ -52,7 +52,9 @@ def exec_(
     source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
     python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
     no_cloud_env: bool = typer.Option(
-        False, "--no-cloud-env", help="Do not pass the cloud credentials (ALIBABA_CLOUD_*) on to CMD."
+        False,
+        "--no-cloud-env",
+        help="Do not pass the cloud credentials (ALIBABA_CLOUD_*) on to CMD.",
     ),
 ) -> None:
     """Run CMD isolated with exactly NAME's archive and a matching CPython; exit with its code.
@@ -68,8 +70,9 @@ def exec_(
     interpreter = local.find_interpreter(target_python) if python is None else _explicit(python)
     if interpreter is None:
         console.warn(f"no CPython {target_python} found; running with whatever 'python' is on PATH")
-    hidden = {s.name for s in settings.secrets()} if no_cloud_env else set()
-    base = {key: value for key, value in os.environ.items() if key not in hidden}
+    base = dict(os.environ)  # the command's environment: all of it, minus what is asked away
+    for secret in settings.secrets() if no_cloud_env else ():
+        base.pop(secret.name, None)
     argv, env = local.command_and_env(command, tree, interpreter, base, excluded=local.excluded_packages(project, name))
     env[settings.EXEC.name] = name
     local.collect_exec_cache(now=time.time(), keep=[tree, archive.path])

@@ -332,7 +332,8 @@ class State:
             return cls(serial=serial, environments=envs)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise EnvctlError(
-                f"state object {where} is corrupt ({type(exc).__name__}: {one_line(str(exc))}); restore it from a backup "
+                f"state object {where} is corrupt ({type(exc).__name__}: {one_line(str(exc))}); "
+                "restore it from a backup "
                 "or delete it to start over (archives stay in place)"
             ) from None
 

@@ -47,8 +47,12 @@ _KEEP = frozenset(
 )
 
 
-_SECRET_PREFIXES = ("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_", "ODPS_", "AWS_", "AZURE_", "GOOGLE_", "ENVCTL_")
-_SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|(^|_)PASS(_|$)|CREDENTIAL|ACCESS_KEY|API_KEY|PRIVATE_KEY")
+_SECRET_PREFIXES = (
+    *("ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_", "ODPS_", "AWS_", "AZURE_", "GOOGLE_", "ENVCTL_"),
+)
+_SECRET_WORDS = re.compile(
+    r"SECRET|TOKEN|PASSWORD|PASSWD|(^|_)PASS(_|$)|CREDENTIAL|ACCESS_KEY|API_KEY|PRIVATE_KEY"
+)
 
 
 def is_secret_variable(name: str) -> bool:
@@ -64,7 +68,7 @@ def is_secret_variable(name: str) -> bool:
 
 
 def isolated_env(base: Optional[Mapping[str, str]] = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) safe to run pip or uv with (and their backends)."""
+    """A copy of ``base`` (default ``os.environ``) safe to run pip, uv and their backends with."""
     env = {
         key: value
         for key, value in (os.environ if base is None else base).items()
@@ -92,7 +96,8 @@ def netrc_text(urls: Sequence[str]) -> str:
         parts = urlsplit(url)
         if parts.hostname and parts.username is not None and parts.hostname not in lines:
             user, password = unquote(parts.username), unquote(parts.password or "")
-            lines[parts.hostname] = f"machine {parts.hostname} login {_netrc_token(user)} password {_netrc_token(password)}"
+            login, secret = _netrc_token(user), _netrc_token(password)
+            lines[parts.hostname] = f"machine {parts.hostname} login {login} password {secret}"
     return "".join(line + "\n" for line in lines.values())
 
 

@@ -104,7 +104,8 @@ def resolve_environment(
             packed.append(choose_file(candidate, target, env.allow_sdist))
     if not packed and not excluded:
         console.warn(
-            f"{env.name}: none of its requirements applies to CPython {target.version} on {target.platform} "
+            f"{env.name}: none of its requirements applies to CPython {target.version} on "
+            f"{target.platform} "
             "(every environment marker is false there); the lock is empty and will not build"
         )
     return Lock(
@@ -370,7 +371,7 @@ def uv_command(
         # Never fetch a managed CPython: the target's markers and tags come from the flags above.
         "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
-    command += index_options + ["--only-binary", ":all:"]
+    command += [*index_options, "--only-binary", ":all:"]
     if env.pre_release:
         command += ["--prerelease", "allow"]
     if constraints_file is not None:

@@ -152,8 +152,8 @@ _FRIENDLY = {
     ("platform", "enum"): "platform {value!r} is not supported; choose one of: {choices}",
     ("index_url", "pattern"): "index_url {value!r} must be an http(s):// or file:// URL "
     "without spaces or control characters",
-    ("extra_index_urls", "pattern"): "extra index URL {value!r} must be an http(s):// or file:// URL "
-    "without spaces or control characters",
+    ("extra_index_urls", "pattern"): "extra index URL {value!r} must be an http(s):// or file:// "
+    "URL without spaces or control characters",
     ("exclude", "pattern"): "exclude entry {value!r} is not a valid distribution name",
 }
 
@@ -373,7 +373,8 @@ def _resolve_links(by_name: Mapping[str, _Parsed], broken: set[str]) -> dict[str
             if parent not in by_name:
                 close = difflib.get_close_matches(parent, list(by_name), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                problem = by_name[name].problem(("extends",), f"extends unknown environment {parent!r}{hint}")
+                message = f"extends unknown environment {parent!r}{hint}"
+                problem = by_name[name].problem(("extends",), message)
                 end = _Link(problem=problem)
                 break
             name = parent

@@ -34,7 +34,7 @@ class Dist:
     sdist: bool = False
     extra_sdist_files: Mapping[str, Content] = field(default_factory=dict)
     build_requires: Sequence[str] = ()  # the sdist's [build-system] requires
-    backend_prelude: str = ""  # code the sdist's backend runs on import (e.g. to record its environment)
+    backend_prelude: str = ""  # code the sdist's backend runs on import (to record its env, say)
 
     @property
     def dist_name(self) -> str:
@@ -127,7 +127,8 @@ def sdist_bytes(dist: Dist) -> bytes:
     members["PKG-INFO"] = metadata(dist).encode()
     requires = ", ".join(f'"{r}"' for r in dist.build_requires)
     members["pyproject.toml"] = (
-        f'[build-system]\nrequires = [{requires}]\nbuild-backend = "tiny_backend"\nbackend-path = ["_backend"]\n'
+        f"[build-system]\nrequires = [{requires}]\n"
+        'build-backend = "tiny_backend"\nbackend-path = ["_backend"]\n'
     ).encode()
     members["_backend/tiny_backend.py"] = _BACKEND.format(
         name=dist.name, version=dist.version, files=sorted(dist.files), metadata=metadata(dist),

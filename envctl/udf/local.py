@@ -113,8 +113,11 @@ def exec_cache_entries(root: Path) -> list[Path]:
     """What ``collect_exec_cache`` may delete: unpacked trees, downloaded archives and venvs."""
     if not root.is_dir():
         return []
-    entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in ("archives", "venvs")]
-    entries += [p for p in (root / "archives").glob("*.tar.gz")]
+    special = ("archives", "venvs")
+    entries = [
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in special
+    ]
+    entries += list((root / "archives").glob("*.tar.gz"))
     entries += [p for p in (root / "venvs").glob("*") if p.is_dir() and not p.name.startswith(".")]
     return entries
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 
-def test_requirements_whose_markers_never_match_warn_and_do_not_build(project, capsys: pytest.CaptureFixture[str]):
+def test_requirements_whose_markers_never_match_warn_and_do_not_build(
+    project, capsys: pytest.CaptureFixture[str]
+):
     project.spec("ghost", "3.11", ['tinydep; python_version < "3.0"'])
     assert project.run("lock", "ghost") == 0
     err = capsys.readouterr().err

@@ -26,7 +26,7 @@ def hostile_wheel(
     listed: dict[str, bytes] | None = None,
     extra_rows: tuple[str, ...] = (),
 ) -> Path:
-    """A wheel of ``files`` whose RECORD describes ``listed`` (default: ``files``) plus ``extra_rows``."""
+    """A wheel of ``files`` whose RECORD lists ``listed`` (default ``files``) + ``extra_rows``."""
     info = "evil-1.0.dist-info"
     entries = {
         **files,

@@ -14,7 +14,9 @@ from envctl.errors import EnvctlError
 from envctl.testing.index import LocalIndex
 from envctl.testing.wheels import Dist
 
-ZEROS = Dist("tinyzeros", "1.0", {"tinyzeros/__init__.py": "", "tinyzeros/zeros.bin": bytes(80 * MB)})
+ZEROS = Dist(
+    "tinyzeros", "1.0", {"tinyzeros/__init__.py": "", "tinyzeros/zeros.bin": bytes(80 * MB)}
+)
 SMALL = Dist("tinysmall", "1.0", {"tinysmall/__init__.py": "", "tinysmall/data.bin": bytes(3 * MB)})
 
 
@@ -29,7 +31,9 @@ def test_a_small_wheel_declaring_a_huge_file_is_refused_before_installing(
 ) -> None:
     assert bomb_index.file("tinyzeros-1.0-py3-none-any.whl").stat().st_size < MB
     with pytest.raises(EnvctlError) as caught:
-        build_requirements(["tinyzeros"], python="3.11", index_url=bomb_index.url, cache=envctl_cache)
+        build_requirements(
+            ["tinyzeros"], python="3.11", index_url=bomb_index.url, cache=envctl_cache
+        )
     message = str(caught.value)
     assert message.startswith("tinyzeros-1.0-py3-none-any.whl unpacks to 80.0 MB from ")
     assert "a decompression bomb?" in message
@@ -41,8 +45,12 @@ def test_the_total_is_capped_by_the_environment_setting(
     bomb_index: LocalIndex, envctl_cache: Cache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENVCTL_MAX_UNPACKED_MB", "2")
-    with pytest.raises(EnvctlError, match=r"tinysmall-1.0-py3-none-any.whl unpacks to 3.0 MB, above the 2.0 MB"):
-        build_requirements(["tinysmall"], python="3.11", index_url=bomb_index.url, cache=envctl_cache)
+    with pytest.raises(
+        EnvctlError, match=r"tinysmall-1.0-py3-none-any.whl unpacks to 3.0 MB, above the 2.0 MB"
+    ):
+        build_requirements(
+            ["tinysmall"], python="3.11", index_url=bomb_index.url, cache=envctl_cache
+        )
 
 
 def test_build_output_reports_the_unpacked_size(project, capsys) -> None:

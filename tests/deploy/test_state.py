@@ -15,7 +15,8 @@ SHA = hashlib.sha256(b"archive").hexdigest()
 GOOD = VersionInfo(
     environment="nlp", version=1, resource=archive_name("nlp", SHA), sha256=SHA,
     md5=hashlib.md5(b"archive").hexdigest(), size=10, lock_hash="a" * 64, python="3.11.9",
-    platform="manylinux2014_x86_64", packages=(("six", "1.17.0"),), created=1.0, git_commit="0123abc",
+    platform="manylinux2014_x86_64", packages=(("six", "1.17.0"),), created=1.0,
+    git_commit="0123abc",
 )  # fmt: skip
 
 

@@ -60,8 +60,9 @@ def test_live_builds_are_kept_and_old_trees_go_by_age(envctl_cache: Cache, tmp_p
     # Another process is building that archive: it holds the archive's build lock.
     lock_path = envctl_cache.root / "filelocks" / f"archive-{key}.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from filelock import FileLock; l = FileLock(sys.argv[1]); "
-         "l.acquire(); print('locked', flush=True); sys.stdin.read()", str(lock_path)],
+        [sys.executable, "-c", "import sys; from filelock import FileLock; "
+         "l = FileLock(sys.argv[1]); l.acquire(); print('locked', flush=True); sys.stdin.read()",
+         str(lock_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

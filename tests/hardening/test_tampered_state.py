@@ -1,4 +1,5 @@
-"""A state object on a shared target is input from others: tampered fields are corruption, never paths."""
+"""A state object on a shared target is input from others: a tampered field is corruption,
+never a path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A direct requirement URL may carry ``${VAR}`` credentials: expanded for pip, never on a command line."""
+"""A direct requirement URL may carry ``${VAR}`` credentials: expanded for pip, never on a
+command line."""
 
 from __future__ import annotations
 

@@ -10,11 +10,17 @@ import pytest
 from envctl.spec import loader
 
 
-def test_a_deep_chain_merges_each_link_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_deep_chain_merges_each_link_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     depth = 300  # deeper than a recursive walk would comfortably go per name, quick when linear
-    (tmp_path / "e0.yaml").write_text('name: e0\npython: "3.11"\nrequirements: ["six==1.0", "pandas"]\n')
+    (tmp_path / "e0.yaml").write_text(
+        'name: e0\npython: "3.11"\nrequirements: ["six==1.0", "pandas"]\n'
+    )
     for i in range(1, depth):
-        (tmp_path / f"e{i}.yaml").write_text(f'name: e{i}\nextends: e{i - 1}\nrequirements: ["six==1.{i}"]\n')
+        (tmp_path / f"e{i}.yaml").write_text(
+            f'name: e{i}\nextends: e{i - 1}\nrequirements: ["six==1.{i}"]\n'
+        )
     calls = []
     original = loader.merge
 

@@ -29,7 +29,9 @@ def bomb_archive(member_bytes: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_exec_refuses_an_archive_whose_members_exceed_the_unpacked_budget(project, deploy, capfd, monkeypatch):
+def test_exec_refuses_an_archive_whose_members_exceed_the_unpacked_budget(
+    project, deploy, capfd, monkeypatch
+):
     monkeypatch.setenv("ENVCTL_MAX_UNPACKED_MB", "2")
     info = deploy(open_target(None, project), "nlp", bomb_archive(3 * MB))
     assert main(["exec", "nlp", "--", sys.executable, "-c", "pass"]) == 1
@@ -79,17 +81,22 @@ def test_exec_marks_its_tree_as_used_and_collects_the_rest(project, deploy, monk
     root = Path(os.environ["ENVCTL_CACHE_DIR"]) / "exec"
     stale = _entry(root / ("e" * 64), 1000, 10 * RECENT_S, time.time())
     info = deploy(open_target(None, project), "nlp", GREETER)
-    assert main(["exec", "nlp", "--python", sys.executable, "--", "python", "-c", "import greeter"]) == 0
+    assert (
+        main(["exec", "nlp", "--python", sys.executable, "--", "python", "-c", "import greeter"])
+        == 0
+    )
     assert not stale.exists()
     assert (root / info.sha256).is_dir()
 
 
 @pytest.mark.parametrize("flag, seen", [((), "sekret-for-exec"), (("--no-cloud-env",), "None")])
-def test_exec_passes_the_cloud_secret_unless_told_not_to(project, deploy, capfd, monkeypatch, flag, seen):
+def test_exec_passes_the_cloud_secret_unless_told_not_to(
+    project, deploy, capfd, monkeypatch, flag, seen
+):
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sekret-for-exec")
     deploy(open_target(None, project), "nlp", GREETER)
-    code = main(["exec", "nlp", *flag, "--python", sys.executable, "--", "python", "-c",
-                 "import os; print(os.environ.get('ALIBABA_CLOUD_ACCESS_KEY_SECRET'))"])  # fmt: skip
+    show = "import os; print(os.environ.get('ALIBABA_CLOUD_ACCESS_KEY_SECRET'))"
+    code = main(["exec", "nlp", *flag, "--python", sys.executable, "--", "python", "-c", show])
     out = capfd.readouterr()
     assert code == 0, out.err
     assert out.out.strip() == seen
