@@ -13,7 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional
 
 from envctl import console, crashpoints, settings
 from envctl.errors import EnvctlError

@@ -35,7 +35,7 @@ def error_body(code: str, message: str, request_id: str) -> bytes:
         f"  <RequestId>{escape(request_id)}</RequestId>\n"
         f"  <HostId>{HOST_ID}</HostId>\n"
         "</Error>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def no_such_object(what: str) -> ServiceError:

@@ -136,7 +136,7 @@ def resource_list_xml(page: list[ResourceMeta], marker: str, max_items: int) -> 
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Resources>'
         f"{_node('Marker', marker)}<MaxItems>{max_items}</MaxItems>{items}</Resources>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def project_xml(project: str, owner: str) -> bytes:
@@ -145,7 +145,7 @@ def project_xml(project: str, owner: str) -> bytes:
         f"{_node('Name', project)}<Type>managed</Type><Comment/>"
         f"{_node('Owner', owner)}<State>AVAILABLE</State>"
         "<Properties/></Project>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def tenant_json(owner: str) -> bytes:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from envctl.lock.target_python import TargetPython as TargetPython, full_version as full_version
     from envctl.lock.native import native_sources as native_sources
 
-__all__ = ['Lock', 'LockedFile', 'RESOLVERS', 'TargetPython', 'full_version', 'inputs_hash', 'is_current', 'native_sources', 'read_lock', 'resolve_environment', 'staleness', 'write_lock']
+__all__ = ['RESOLVERS', 'Lock', 'LockedFile', 'TargetPython', 'full_version', 'inputs_hash', 'is_current', 'native_sources', 'read_lock', 'resolve_environment', 'staleness', 'write_lock']
 
 __getattr__ = lazy_exports(__name__, {
     'Lock': 'lockfile',

@@ -259,7 +259,7 @@ class OdpsTarget(Target):
 
     def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
         """Part resources of uploads killed before the merge (the merge deletes its parts)."""
-        common = os.path.commonprefix(list(prefixes))
+        common = os.path.commonprefix(list(prefixes))  # noqa: RUF071 - name prefixes, not paths
         return [i for i in self.list(common) if i.name.startswith(tuple(prefixes)) and _PART.search(i.name)]
 
     def delete_leftover(self, name: str) -> None:

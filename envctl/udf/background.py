@@ -66,7 +66,7 @@ class Job:
             raise EnvctlError(
                 f"{self.description} is still running after {timeout:.0f} s"
             ) from None
-        except Exception as exc:  # any failure in the worker becomes one line
+        except Exception as exc:  # noqa: BLE001 - any failure in the worker becomes one line
             raise EnvctlError(f"{self.description} failed: {exc}") from None
 
 

@@ -61,7 +61,7 @@ def test_verify_is_isolated_from_the_interpreters_site_packages(tmp_path, monkey
             info = tarfile.TarInfo(name)
             info.size = len(text.encode())
             tar.addfile(info, io.BytesIO(text.encode()))
-    minor = "%d.%d" % sys.version_info[:2]
+    minor = "{}.{}".format(*sys.version_info[:2])
     monkeypatch.setenv(f"ENVCTL_PYTHON_{minor.replace('.', '_')}", sys.executable)  # the dev venv's python
     result = verify_archive(archive, minor)
     assert [(r.module, r.ok) for r in result.results] == [("leaky", False)]

@@ -122,8 +122,8 @@ def test_markdown_has_sticky_marker_table_and_reasons() -> None:
 def test_fingerprint_ignores_temporaries_but_not_archives() -> None:
     base = [ObjectInfo(V1.resource, 100, 1000.0)]
     fp = fingerprint(b"s", base)
-    assert fingerprint(b"s", base + [ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0, temp=True)]) == fp
-    assert fingerprint(b"s", base + [ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0)]) != fp
+    assert fingerprint(b"s", [*base, ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0, temp=True)]) == fp
+    assert fingerprint(b"s", [*base, ObjectInfo("envctl-x-000000000000.tar.gz", 1, 1.0)]) != fp
     assert fingerprint(b"t", base) != fp
 
 

@@ -201,7 +201,7 @@ def kill_when(
     deadline = time.monotonic() + timeout
     while not ready():
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             pytest.fail(f"envctl exited ({proc.returncode}) before the kill point: {err[-2000:]}")
         if time.monotonic() > deadline:
             proc.kill()

@@ -34,9 +34,9 @@ def test_malformed_file_reports_positioned_problem_and_exits_1(path: Path, capsy
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
     assert f"{path}:{line}:{col}: " in out.out, out.out
-    problem_lines = [l for l in out.out.splitlines() if l.startswith(str(path))]
-    assert any(text in l for l in problem_lines), out.out
-    assert all(l.count("\n") == 0 for l in problem_lines)
+    problem_lines = [line for line in out.out.splitlines() if line.startswith(str(path))]
+    assert any(text in line for line in problem_lines), out.out
+    assert all(line.count("\n") == 0 for line in problem_lines)
 
 
 def test_examples_in_repository_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,7 +50,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path, capsys: pytest.
     (tmp_path / "b.yaml").write_text('name: b\npython: 3.1\nrequirements: ["x=="]\n')
     assert main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert [l.split(": ", 1)[0] for l in out] == [
+    assert [line.split(": ", 1)[0] for line in out] == [
         f"{tmp_path}/a.yaml:3:1",
         f"{tmp_path}/a.yaml:4:1",
         f"{tmp_path}/b.yaml:2:9",

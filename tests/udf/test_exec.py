@@ -65,7 +65,7 @@ def test_exec_hides_the_callers_pythonpath_and_processes_pth_files(project, depl
 def test_discovery_prefers_the_base_interpreter_over_a_venv(monkeypatch):
     from envctl.build.verify import find_interpreter
 
-    minor = "%d.%d" % sys.version_info[:2]
+    minor = "{}.{}".format(*sys.version_info[:2])
     monkeypatch.setenv(f"ENVCTL_PYTHON_{minor.replace('.', '_')}", sys.executable)  # the dev venv's
     found = find_interpreter(minor)
     assert found is not None

@@ -35,10 +35,10 @@ def test_seed_example_builds_in_the_background_in_client_mode(project, odps_targ
     monkeypatch.setenv("ENVCTL_ADHOC", "client")
     monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
     code = (
-        "import runpy; m = runpy.run_path(%r); "
+        f"import runpy; m = runpy.run_path({str(EXAMPLE)!r}); "
         "from envctl.udf import pending, ready, resources_of; "
         "assert pending(); ready(); "
-        "print(resources_of(m['process'])[0], resources_of(m['process_adhoc'])[0])" % str(EXAMPLE)
+        "print(resources_of(m['process'])[0], resources_of(m['process_adhoc'])[0])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=False)
     assert out.returncode == 0, out.stderr
