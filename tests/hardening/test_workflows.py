@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ def envctl_invocations() -> list[tuple[str, list[str]]]:
             for step in job["steps"]:
                 for line in str(step.get("run", "")).splitlines():
                     found += [(path.name, argv) for argv in _commands(line)]
+    for step in yaml.safe_load((REPO / "action.yml").read_text())["runs"]["steps"]:
+        for line in str(step.get("run", "")).splitlines():
+            found += [("action.yml", argv) for argv in _commands(line)]
     for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text()):
         found += [(".pre-commit-hooks.yaml", argv) for argv in _commands(hook["entry"])]
     return found
@@ -63,3 +67,57 @@ def test_workflows_call_only_existing_commands_flags_and_formats(capsys) -> None
             if token == "--format":
                 value = rest[index + 1]
                 assert re.search(rf"\b{value}\b", text), f"{where}: envctl {command} --format has no {value!r}"
+
+
+def _steps() -> list[tuple[str, dict[str, object]]]:
+    """``(file, step)`` for every step of every workflow and of the composite action."""
+    steps = []
+    for path in sorted((REPO / ".github" / "workflows").glob("*.yml")):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            steps += [(path.name, step) for step in job["steps"]]
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    steps += [("action.yml", step) for step in action["runs"]["steps"]]
+    return steps
+
+
+def test_actions_are_pinned_by_commit_and_checkouts_keep_no_credentials() -> None:
+    for where, step in _steps():
+        uses = str(step.get("uses", ""))
+        if not uses or uses.startswith("./"):
+            continue
+        pinned = re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses)
+        assert pinned, f"{where}: {uses} is not pinned by commit SHA"
+        if uses.startswith("actions/checkout@"):
+            options = step.get("with") or {}
+            assert isinstance(options, dict) and options.get("persist-credentials") is False, where
+
+
+def test_no_expression_is_expanded_inside_a_shell_script() -> None:
+    """Values reach scripts through env: (template injection is how PR text becomes code)."""
+    for where, step in _steps():
+        script = str(step.get("run", ""))
+        assert "${{" not in script, f"{where}: an expression inside run: {step.get('name')}"
+
+
+def test_plan_gets_read_only_credentials_and_write_keys_live_in_protected_environments() -> None:
+    workflows = REPO / ".github" / "workflows"
+    plan = yaml.safe_load((workflows / "plan.yml").read_text())
+    assert "ENVCTL_PLAN_ACCESS_KEY_ID" in str(plan) and "secrets.ALIBABA_CLOUD" not in str(plan)
+    apply = yaml.safe_load((workflows / "apply.yml").read_text())["jobs"]
+    assert "secrets.ALIBABA_CLOUD" not in str(apply["plan"])
+    for name, job in apply.items():
+        if "secrets.ALIBABA_CLOUD_ACCESS_KEY_SECRET" in str(job):
+            assert "environment" in job, f"apply.yml: {name} has write keys outside an environment"
+
+
+def test_zizmor_finds_nothing(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    zizmor = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if zizmor is None:
+        pytest.skip("zizmor not installed")
+    command = [zizmor, "--offline", "--no-progress", ".github/", "action.yml"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
