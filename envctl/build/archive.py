@@ -15,16 +15,20 @@ refuses any entry that could write outside the destination.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import stat
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Optional, Sequence, Union, cast
+from typing import BinaryIO, Iterator, Optional, Sequence, Union, cast
 
 from envctl import settings
 from envctl.errors import EnvctlError
-from envctl.build.pgzip import ParallelGzipWriter
+from envctl.files import file_hexdigest, write_json_atomic
+from envctl.build.pgzip import BLOCK_SIZE, ParallelGzipWriter
 from envctl.build.size import UnpackBudget
 from envctl.progress import bytes_progress
 
@@ -105,6 +109,98 @@ def _info(path: Path, arcname: str, mtime: int) -> tarfile.TarInfo:
     return info
 
 
+SEGMENT_FORMAT = "envctl-segment-1"
+"""Part of every segment key: changing how segments are cut or compressed must change it."""
+
+
+@dataclass(frozen=True)
+class _Segment:
+    key: Optional[str]  # None: never cached
+    entries: list[tuple[str, Path]]
+
+
+def _segments(
+    entries: list[tuple[str, Path]],
+    roots: Sequence[Path],
+    owners: Sequence[str],
+    include: str,
+    salt: str,
+) -> list[_Segment]:
+    """Cut the sorted entries where the set of trees providing a top-level name changes.
+
+    A segment's bytes are then a function of its key: the ids of the trees it comes from
+    (wheel hashes), its top-level names and ``salt`` (format, level, block size, mtime).
+    """
+    providers: dict[str, set[int]] = {}
+    for index, root in enumerate(roots):
+        for name in os.listdir(root / include):
+            providers.setdefault(name, set()).add(index)
+    cut: list[tuple[Optional[frozenset[int]], list[str], list[tuple[str, Path]]]] = []
+    for arcname, path in entries:
+        parts = arcname.split("/", 2)
+        group = frozenset(providers[parts[1]]) if len(parts) > 1 else None
+        if not cut or cut[-1][0] != group:
+            cut.append((group, [], []))
+        if len(parts) == 2:
+            cut[-1][1].append(parts[1])
+        cut[-1][2].append((arcname, path))
+    segments = []
+    for group, tops, members in cut:
+        key = None
+        if group is not None:
+            ids = sorted(owners[i] for i in group)
+            key = hashlib.sha256(json.dumps([salt, ids, tops]).encode()).hexdigest()
+        segments.append(_Segment(key, members))
+    return segments
+
+
+class SegmentStore:
+    """Compressed segments of earlier archives by key (``<key>.seg`` + ``<key>.json``).
+
+    An entry is used only when its recorded size and sha256 still match, so a damaged
+    cache costs a recompression, never a wrong archive.
+    """
+
+    def __init__(self, root: Path, *, tmp_dir: Path, tmp_prefix: str) -> None:
+        """``tmp_dir``/``tmp_prefix``: where segments are written while an archive is packed
+        (somewhere a sweep of killed builds' debris looks)."""
+        self.root = root
+        self.tmp_dir = tmp_dir
+        self.tmp_prefix = tmp_prefix
+
+    def get(self, key: str) -> Optional[tuple[Path, int, int]]:
+        """``(path, crc32, uncompressed length)`` of a usable entry."""
+        path, meta_path = self.root / f"{key}.seg", self.root / f"{key}.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if (
+                path.stat().st_size != meta["size"]
+                or file_hexdigest(path, "sha256") != meta["sha256"]
+            ):
+                return None
+            return path, int(meta["crc"]), int(meta["length"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, data: Path, crc: int, length: int) -> None:
+        """Keep ``data`` (a finished temporary file, moved) as segment ``key``."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "crc": crc,
+            "length": length,
+            "size": data.stat().st_size,
+            "sha256": file_hexdigest(data, "sha256"),
+        }
+        os.replace(data, self.root / f"{key}.seg")
+        write_json_atomic(self.root / f"{key}.json", meta)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
 def write_archive(
     root: Union[Path, Sequence[Path]],
     dest: Path,
@@ -113,31 +209,79 @@ def write_archive(
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
     mtime: Optional[int] = None,
     progress: bool = True,
+    owners: Optional[Sequence[str]] = None,
+    segments: Optional[SegmentStore] = None,
 ) -> ArchiveInfo:
     """Pack ``root/include`` (as ``include/...``) into ``dest`` reproducibly.
 
     ``root`` may be several trees (one per installed wheel), packed as their union: the
-    bytes are those of one tree holding all of their files (``TreeClash`` if two hold the
-    same file).
+    entries are those of one tree holding all of their files (``TreeClash`` if two hold the
+    same file). With ``owners`` (an id per tree that fixes its content, e.g. the wheel's
+    hash) the gzip stream is cut into segments at top-level names (each starts with a reset
+    dictionary, see ``pgzip``); the bytes depend only on the trees, and with ``segments``
+    unchanged segments are copied from earlier archives instead of compressed again, so a
+    rebuild after a one-package change costs about that package.
     """
     stamp = source_date_epoch() if mtime is None else mtime
-    entries = _entries([root] if isinstance(root, Path) else list(root), include)
-    total = sum(p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink())
-    with dest.open("wb") as raw, bytes_progress(progress) as bar:
-        task = bar.add_task("packing", total=total)
-        writer = _HashingWriter(raw)
-        with ParallelGzipWriter(cast(BinaryIO, writer), compresslevel) as gz:
-            # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
-            stream = cast(BinaryIO, gz)
-            with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
-                for arcname, path in entries:
-                    info = _info(path, arcname, stamp)
-                    if info.isreg():
-                        with path.open("rb") as data:
-                            tar.addfile(info, data)
-                        bar.advance(task, info.size)
-                    else:
-                        tar.addfile(info)
+    roots = [root] if isinstance(root, Path) else list(root)
+    entries = _entries(roots, include)
+    salt = json.dumps([SEGMENT_FORMAT, compresslevel, BLOCK_SIZE, stamp, include])
+    if owners is None:
+        cut = [_Segment(None, entries)]
+    else:
+        cut = _segments(entries, roots, owners, include, salt)
+    sizes = {p: p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink()}
+    finished: list[tuple[str, Path, int, int]] = []
+    sinks: list[BinaryIO] = []
+    tmp_dir = None
+    if segments is not None:
+        segments.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=segments.tmp_prefix, dir=segments.tmp_dir))
+    try:
+        with dest.open("wb") as raw, bytes_progress(progress) as bar:
+            task = bar.add_task("packing", total=sum(sizes.values()))
+            writer = _HashingWriter(raw)
+            with ParallelGzipWriter(cast(BinaryIO, writer), compresslevel) as gz:
+                # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
+                stream = cast(BinaryIO, gz)
+                with tarfile.open(
+                    fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
+                ) as tar:
+                    for segment in cut:
+                        done = sum(sizes.get(path, 0) for _, path in segment.entries)
+                        cached = segments.get(segment.key) if segments and segment.key else None
+                        if cached is not None:
+                            path, crc, length = cached
+                            gz.splice(_chunks(path), crc, length)
+                            tar.offset += length  # tarfile pads the end by its own count
+                            bar.advance(task, done)
+                            continue
+                        sink = None
+                        if tmp_dir is not None and segment.key:
+                            sink = (tmp_dir / segment.key).open("wb")
+                            sinks.append(sink)
+                        gz.segment(sink.write if sink else None)
+                        for arcname, path in segment.entries:
+                            info = _info(path, arcname, stamp)
+                            if info.isreg():
+                                with path.open("rb") as data:
+                                    tar.addfile(info, data)
+                            else:
+                                tar.addfile(info)
+                        crc, length = gz.segment()
+                        bar.advance(task, done)
+                        if sink is not None and tmp_dir is not None and segment.key:
+                            finished.append((segment.key, tmp_dir / segment.key, crc, length))
+        for handle in sinks:
+            handle.close()
+        if segments is not None:  # only now is every segment's compressed output complete
+            for key, path, crc, length in finished:
+                segments.put(key, path, crc, length)
+    finally:
+        for handle in sinks:
+            handle.close()
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
     return ArchiveInfo(writer.sha256.hexdigest(), writer.md5.hexdigest(), writer.size)
 
 

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 from envctl import console, crashpoints, timings
 from envctl.build import debris
-from envctl.build.archive import TreeClash, write_archive
+from envctl.build.archive import SegmentStore, TreeClash, write_archive
 from envctl.build.cache import Cache
 from envctl.files import atomic_path, file_hexdigest, write_json_atomic
 from envctl.errors import EnvctlError
@@ -104,8 +104,8 @@ def _summary(tree: Path) -> dict[str, int]:
     return {"files": len(files), "bytes": sum(p.lstat().st_size for p in files)}
 
 
-def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[Path, int]:
-    """``(tree, unpacked bytes)``: ``wheel`` (whose hash is ``sha256``) installed on its own.
+def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[str, Path, int]:
+    """``(sha256, tree, unpacked bytes)``: ``wheel`` (whose hash is ``sha256``) installed alone.
 
     Cached by the wheel's hash, so a rebuild after a lock change installs only the wheels
     that changed. An entry appears only by renaming a complete staging tree, under a file lock;
@@ -120,7 +120,7 @@ def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[Path, int]:
             and dest.is_dir()
             and _summary(dest) == {k: meta.get(k) for k in ("files", "bytes")}
         ):
-            return dest, int(meta["unpacked_bytes"])
+            return sha256, dest, int(meta["unpacked_bytes"])
         staging = Path(tempfile.mkdtemp(prefix=debris.tree_prefix("install"), dir=cache.tmp_dir))
         try:
             unpacked = install_wheel(wheel, staging).unpacked_bytes
@@ -134,14 +134,14 @@ def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[Path, int]:
             os.rename(staging, dest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return dest, unpacked
+    return sha256, dest, unpacked
 
 
 def _install_all(
     lock: Lock, paths: dict[str, Path], cache: Cache, urls: Sequence[str], budget: UnpackBudget
-) -> list[tuple[str, str, Path, int]]:
-    """``(package, wheel file name, tree, unpacked bytes)`` of every locked file: wheels, then
-    built sdists, by name.
+) -> list[tuple[str, str, str, Path, int]]:
+    """``(package, wheel file name, wheel sha256, tree, unpacked bytes)`` of every locked file:
+    wheels, then built sdists, by name.
 
     Wheels install concurrently (zlib and file I/O release the GIL) while sdists build in
     subprocesses; each goes to its own cached tree, so the order cannot change the result.
@@ -181,12 +181,19 @@ def _build_fresh(
         paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
     with timings.phase("install"):
         installed = _install_all(lock, paths, cache, urls, UnpackBudget.from_settings())
-    sizes = {name: unpacked for name, _, _, unpacked in installed}
+    sizes = {name: unpacked for name, _, _, _, unpacked in installed}
     dest = cache.archive_path(key)
     with timings.phase("pack"), atomic_path(dest) as tmp_archive:
         try:
-            trees = [tree for _, _, tree, _ in installed]
-            info = write_archive(trees, tmp_archive, progress=progress)
+            info = write_archive(
+                [tree for *_, tree, _ in installed],
+                tmp_archive,
+                progress=progress,
+                owners=[sha for _, _, sha, _, _ in installed],
+                segments=SegmentStore(
+                    cache.segments_dir, tmp_dir=cache.tmp_dir, tmp_prefix=debris.tree_prefix("build")
+                ),
+            )
         except TreeClash as clash:
             wheel, other = installed[clash.index][1], installed[clash.other][1]
             raise EnvctlError(

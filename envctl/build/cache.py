@@ -46,6 +46,11 @@ class Cache:
         """A wheel compiled from an sdist, keyed by sdist hash, target and toolchain."""
         return self.root / "native" / key[:2] / key
 
+    @property
+    def segments_dir(self) -> Path:
+        """Compressed stretches of earlier archives, reused when packing (``SegmentStore``)."""
+        return self.root / "segments"
+
     def archive_path(self, lock_hash: str) -> Path:
         return self.root / "archives" / f"{lock_hash}.tar.gz"
 

@@ -123,3 +123,33 @@ def test_two_wheels_with_the_same_file_are_refused_naming_both(
         f"cannot install {clash.filename}: it overwrites a file of another package"
     )
     assert f"packages/beta.py is also in {wheels['beta'].filename}" in message
+
+
+def test_a_rebuild_compresses_only_the_changed_package_and_reuses_the_rest(
+    wheels: dict[str, LockedFile], tmp_path: Path
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    build(lock_of(wheels["alpha"], wheels["beta"], wheels["shared"]), cache)
+    before = set(cache.segments_dir.glob("*.seg"))
+    assert len(before) == 3  # alpha, beta, ns + nsone (each with its dist-info)
+    rebuilt = build(lock_of(wheels["alpha"], wheels["beta2"], wheels["shared"]), cache)
+    added = set(cache.segments_dir.glob("*.seg")) - before
+    assert len(added) == 1, "only beta 2.0 was compressed"
+    assert rebuilt == build(
+        lock_of(wheels["alpha"], wheels["beta2"], wheels["shared"]), Cache(tmp_path / "cold")
+    )
+
+
+def test_a_damaged_cached_segment_is_compressed_again(
+    wheels: dict[str, LockedFile], tmp_path: Path
+) -> None:
+    lock = lock_of(wheels["alpha"], wheels["beta"])
+    cold = build(lock, Cache(tmp_path / "cold"))
+    cache = Cache(tmp_path / "cache")
+    build(lock, cache)
+    for segment in cache.segments_dir.glob("*.seg"):
+        data = bytearray(segment.read_bytes())
+        data[len(data) // 2] ^= 0xFF  # same size, other bytes
+        segment.write_bytes(bytes(data))
+    shutil.rmtree(cache.root / "archives")
+    assert build(lock, cache) == cold

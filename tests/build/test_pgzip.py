@@ -63,3 +63,23 @@ def test_tell_counts_uncompressed_bytes() -> None:
     writer.write(b"de")
     assert writer.tell() == 5
     writer.close()
+
+
+def test_segments_are_independent_and_splice_gives_the_same_bytes() -> None:
+    parts = [_sample(BLOCK_SIZE + 777), _sample(12345), b"", _sample(BLOCK_SIZE // 3)]
+    fresh, cached = io.BytesIO(), []
+    with ParallelGzipWriter(fresh, 6, workers=2) as writer:
+        for part in parts:
+            sink = io.BytesIO()
+            writer.segment(sink.write)
+            writer.write(part)
+            cached.append((sink, *writer.segment()))
+        writer.write(b"tail")
+    assert gzip.decompress(fresh.getvalue()) == b"".join(parts) + b"tail"
+    spliced = io.BytesIO()
+    with ParallelGzipWriter(spliced, 6, workers=1) as writer:
+        for sink, crc, length in cached:
+            writer.splice([sink.getvalue()], crc, length)
+        writer.write(b"tail")
+    assert spliced.getvalue() == fresh.getvalue()
+    assert cached[2][1:] == (0, 0) and cached[2][0].getvalue() == b""
