@@ -23,7 +23,8 @@ def machine_line() -> str:
         load = "n/a"
     python = f"{platform.python_implementation()} {platform.python_version()}"
     core_text = f"{cores} cores" if usable == cores else f"{usable} of {cores} cores"
-    return f"machine: {core_text}, load {load} (1/5/15 min), {python}, {platform.system()} {platform.machine()}"
+    system = f"{platform.system()} {platform.machine()}"
+    return f"machine: {core_text}, load {load} (1/5/15 min), {python}, {system}"
 
 
 def print_machine() -> None:

@@ -73,8 +73,8 @@ def pyodps_pack(requirements: list[str], python: str, work: Path) -> tuple[float
     with _env(PIP_CACHE_DIR=str(work / "pip-cache-pyodps")) as env:
         start = time.perf_counter()
         subprocess.run(
-            [_exe("pyodps-pack"), "--no-docker", "--use-default-image-tag", "--python-version", python, "-o", str(output),
-             *requirements],
+            [_exe("pyodps-pack"), "--no-docker", "--use-default-image-tag", "--python-version",
+             python, "-o", str(output), *requirements],
             cwd=work, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         return time.perf_counter() - start, output.stat().st_size
@@ -88,8 +88,8 @@ def uv_tar(
     with _env(UV_CACHE_DIR=str(work / "uv-cache"), UV_NO_CONFIG="1") as env:
         start = time.perf_counter()
         subprocess.run(
-            [_exe("uv"), "pip", "install", "--quiet", "--target", str(target), "--python-version", python,
-             "--python-platform", "x86_64-manylinux2014", "--only-binary", ":all:",
+            [_exe("uv"), "pip", "install", "--quiet", "--target", str(target), "--python-version",
+             python, "--python-platform", "x86_64-manylinux2014", "--only-binary", ":all:",
              *(f"--no-binary={name}" for name in sdist_only), *requirements],
             env=env, check=True,
         )  # fmt: skip
@@ -136,16 +136,19 @@ def main() -> None:
         if peer is not None:
             print(f"  pyodps-pack --no-docker : {peer[0]:7.2f} s  {peer[1] / 1e6:8.1f} MB")
         print(
-            f"  uv install + tar czf    : {floor:7.2f} s  {uv_size / 1e6:8.1f} MB  (uv {uv_s:.1f} s + tar {tar_s:.1f} s)"
+            f"  uv install + tar czf    : {floor:7.2f} s  {uv_size / 1e6:8.1f} MB  "
+            f"(uv {uv_s:.1f} s + tar {tar_s:.1f} s)"
         )
         print(f"  envctl cold lock+build  : {cold_s:7.2f} s  {size / 1e6:8.1f} MB  ({breakdown})")
         print(f"  envctl warm (cache hit) : {warm_s:7.3f} s")
         print(
-            f"  ratio envctl cold / (uv + tar): {cold_s / floor:.2f}  (target <= 1.0; {ratio(cold_s, floor)})"
+            f"  ratio envctl cold / (uv + tar): {cold_s / floor:.2f}  "
+            f"(target <= 1.0; {ratio(cold_s, floor)})"
         )
         if peer is not None:
             print(
-                f"  ratio pyodps-pack / envctl cold: {peer[0] / cold_s:.2f}  ({ratio(cold_s, peer[0])})"
+                f"  ratio pyodps-pack / envctl cold: {peer[0] / cold_s:.2f}  "
+                f"({ratio(cold_s, peer[0])})"
             )
             print(f"  size ratio envctl / pyodps-pack: {size / peer[1]:.2f}")
         print(f"  size ratio envctl / uv + tar: {size / uv_size:.2f}", flush=True)

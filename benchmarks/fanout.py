@@ -117,7 +117,9 @@ def deploy_scenario(
             cache = {**env, "ENVCTL_CACHE_DIR": str(work / f"cache-runner{w}")}
             share = names[w::workers]
             procs.append(
-                subprocess.Popen([sys.executable, "-c", WORKER, *share], env=cache, stdout=subprocess.DEVNULL)
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, *share], env=cache, stdout=subprocess.DEVNULL
+                )
             )
         for proc in procs:
             if proc.wait() != 0:
@@ -155,7 +157,8 @@ def main() -> None:
     single, fanned = results[False], results[True]
     stage_s, final_s = deploy_scenario.phases  # type: ignore[attr-defined]
     print(
-        f"{args.envs} environments changed by one base bump, emulator with {args.latency * 1000:.0f} ms per request"
+        f"{args.envs} environments changed by one base bump, "
+        f"emulator with {args.latency * 1000:.0f} ms per request"
     )
     print(f"  1 process: envctl apply                          : {single:7.1f} s")
     print(f"  {args.workers} x 'build --upload' in parallel + one apply : {fanned:7.1f} s "
