@@ -191,7 +191,9 @@ def _build_fresh(
                 progress=progress,
                 owners=[sha for _, _, sha, _, _ in installed],
                 segments=SegmentStore(
-                    cache.segments_dir, tmp_dir=cache.tmp_dir, tmp_prefix=debris.tree_prefix("build")
+                    cache.segments_dir,
+                    tmp_dir=cache.tmp_dir,
+                    tmp_prefix=debris.tree_prefix("build"),
                 ),
             )
         except TreeClash as clash:
