@@ -21,8 +21,14 @@ def validate(
     output_format: str = format_option("text", "json"),
 ) -> None:
     """Check environment specs against the schema and each other; exit 1 on any problem."""
-    targets = list(paths) if paths else [options.project().environments_dir]
+    project = options.project()
+    targets = list(paths) if paths else [project.environments_dir]
     result = load_environments(targets)
+    problems = list(result.problems)
+    if not paths:  # the project file (named targets) is validated with the specs
+        from envctl.targets.config import check_config
+
+        problems += check_config(project)[1]
     for env in result.environments.values():
         warning = None if env.custom_image else runtime_warning(env.name, env.python)
         if warning:
@@ -30,21 +36,21 @@ def validate(
     if output_format == "json":
         console.print_json(
             {
-                "valid": not result.problems,
+                "valid": not problems,
                 "environments": sorted(result.environments),
                 "problems": [
                     {"path": str(p.path), "line": p.line, "column": p.col, "message": p.message}
-                    for p in result.problems
+                    for p in problems
                 ],
             }
         )
     else:
-        for problem in result.problems:
+        for problem in problems:
             print(console.redact(str(problem)))
-        if result.problems:
-            files = len({p.path for p in result.problems})
-            console.info(f"{len(result.problems)} problem(s) in {files} file(s)")
+        if problems:
+            files = len({p.path for p in problems})
+            console.info(f"{len(problems)} problem(s) in {files} file(s)")
         else:
             console.info(f"{len(result.files)} file(s), {len(result.environments)} environment(s): all valid")
-    if result.problems:
+    if problems:
         raise typer.Exit(1)

@@ -156,3 +156,12 @@ def test_per_target_credential_variables_are_used_and_redacted(
     monkeypatch.delenv("PROD_SK")
     with pytest.raises(Exception, match="set PROD_AK and PROD_SK"):
         credentials_from_env({"access_key_id_var": "PROD_AK", "access_key_secret_var": "PROD_SK"})
+
+
+def test_validate_reports_project_file_problems_with_the_specs(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(repo, '[targets.dev]\nurl = "local"\ndefualt = true\n')
+    assert main(["--root", str(repo), "validate"]) == 1
+    out = capsys.readouterr().out
+    assert f"{repo / 'envctl.toml'}:3:1: unknown key 'defualt' in [targets.dev]; did you mean 'default'?" in out
