@@ -17,6 +17,13 @@ _verbosity = 0
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s:]*(:[^/@\s]*)?)@")
 _VAR_PASSWORD = re.compile(r"[^/@\s:]*:(\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
 """``user:${TOKEN}``: a password that is only a variable reference is no secret, so it stays readable."""
+_hidden: set[str] = set()
+"""Credential values that came from no variable (a pyodps account): redacted like the others."""
+
+
+def hide(*values: object) -> None:
+    """Redact these values from every message from now on (non-strings and short ones ignored)."""
+    _hidden.update(v for v in values if isinstance(v, str) and len(v) >= 4)
 
 
 def configure(*, verbose: int = 0, quiet: bool = False, no_color: bool = False) -> None:
@@ -47,6 +54,8 @@ def redact(text: str) -> str:
         value = secret.raw()
         if value and len(value) >= 4:
             text = text.replace(value, "***")
+    for value in _hidden:
+        text = text.replace(value, "***")
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -13,6 +14,14 @@ from envctl.spec.project import Project
 from envctl.targets import Target, open_target
 from envctl.testing.index import LocalIndex
 from tests.deploy.helpers import TarBuilt, tar_builder
+
+# The Alibaba Cloud default credential chain (envctl[cloud]) reads these once, when imported: no
+# test may pick up this machine's credentials files or wait for an ECS metadata service.
+os.environ.update(
+    ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+    ALIBABA_CLOUD_CLI_PROFILE_DISABLED="true",
+    ALIBABA_CLOUD_CREDENTIALS_FILE=os.devnull,
+)
 
 pytest_plugins = ["envctl.testing.emulator_fixtures", "envctl.testing.build_fixtures"]
 

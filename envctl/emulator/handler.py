@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Optional
 from urllib.parse import quote
 
-from envctl.emulator import errors, protocol
+from envctl.emulator import errors, protocol, signing
 from envctl.emulator.errors import ServiceError
 from envctl.emulator.faults import FaultRule
 from envctl.emulator.store import Incoming, ResourceMeta
@@ -185,6 +185,9 @@ class Handler(BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization")
         if not authorization:
             raise errors.unauthorized()
+        keys = emulator.signing_keys
+        if keys:
+            signing.verify(method, self.path, self.headers, emulator.path_prefix, keys)
         owner = protocol.owner_from_authorization(authorization)
         handler = getattr(self, f"_api_{target.kind}", None)
         if handler is None:

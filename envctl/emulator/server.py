@@ -34,6 +34,10 @@ class _Server(ThreadingHTTPServer):
 class Emulator:
     """A local MaxCompute resource API. Any project name is accepted and created on first use."""
 
+    signing_keys: Optional[dict[str, str]] = None
+    """Strict mode: ``{access id: secret}``; when set, a request not validly signed by one of
+    these keys gets the service's 401 SignatureNotMatch (see ``envctl.emulator.signing``)."""
+
     def __init__(
         self,
         data_dir: Union[str, Path],

@@ -72,13 +72,23 @@ def _odps(url: str, project: str, query: str, credential_vars: Optional[dict[str
 
 
 def open_target(url: Optional[str], project: Project) -> Target:
-    """The target for ``--target`` (else ``ENVCTL_TARGET``, else the ``default = true`` target
-    of ``envctl.toml``, else the project's local store). A configured target's name (see
-    ``envctl.targets.config``) stands for its URL and credential variables.
+    """The target for ``--target`` (else ``ENVCTL_TARGET``, else the project of an ``odps.ODPS``
+    entry handed over in Python (``envctl.udf.configure(odps=o)`` or the MaxFrame session's),
+    else the ``default = true`` target of ``envctl.toml``, else the project's local store).
+    A configured target's name (see ``envctl.targets.config``) stands for its URL and
+    credential variables.
     """
     from envctl.targets.config import load_config, select
+    from envctl.targets.credentials import python_entry
 
-    url, named = select(url or settings.TARGET.get(), load_config(project))
+    chosen = url or settings.TARGET.get()
+    if not chosen:
+        entry = python_entry()[0]
+        if entry is not None:  # handed over in Python: its project is where the code runs
+            from envctl.targets.odps import OdpsTarget, entry_location
+
+            return OdpsTarget(*entry_location(entry))
+    url, named = select(chosen, load_config(project))
     return open_url(url, project, named.credential_vars if named else None)
 
 

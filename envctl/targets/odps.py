@@ -2,8 +2,8 @@
 
 Archives are ``archive`` resources, metadata and pointers ``file`` resources. Uploads stream
 in ``chunk_size`` parts (pyodps's part+merge protocol) so memory stays bounded, and every
-call is retried with backoff on transient failures. Credentials come only from
-``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET``.
+call is retried with backoff on transient failures. Credentials: see
+:mod:`envctl.targets.credentials` (an ``odps.ODPS`` entry, the environment, the cloud chain).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
-from envctl import settings
+from envctl import console
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer
 from envctl.targets.base import (
@@ -46,32 +46,21 @@ _PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
 
 
 def credentials_from_env(variables: Optional[Mapping[str, str]] = None) -> dict[str, str]:
-    """pyodps credential arguments, from the environment only (never files, never printed).
+    """pyodps key-pair arguments from ``ALIBABA_CLOUD_*`` or a named target's ``variables``
+    (``access_key_id_var``... of ``envctl.toml``); a one-line error when they are unset."""
+    from envctl.targets.credentials import NO_CREDENTIALS, key_pair_from_variables
 
-    A long-term key pair, or an STS key pair plus its security token (pyodps then signs as
-    an StsAccount). ``variables`` (``access_key_id_var``... from a named target in
-    ``envctl.toml``) read them from other variables than the ``ALIBABA_CLOUD_*`` defaults.
-    """
-    names = variables or {}
-    key_id, key_secret, token_var = (
-        settings.renamed_secret(s, names[k]) if names.get(k) else s
-        for k, s in (
-            ("access_key_id_var", settings.ACCESS_KEY_ID),
-            ("access_key_secret_var", settings.ACCESS_KEY_SECRET),
-            ("security_token_var", settings.SECURITY_TOKEN),
-        )
-    )
-    access_id, secret = key_id.get(), key_secret.get()
-    if not access_id or not secret:
-        raise EnvctlError(
-            f"the odps target needs credentials: set {key_id.name} and "
-            f"{key_secret.name} (and {token_var.name} for STS credentials)"
-        )
-    credentials = {"access_id": access_id, "secret_access_key": secret}
-    token = token_var.get()
-    if token:
-        credentials["sts_token"] = token
-    return credentials
+    found = key_pair_from_variables(variables or {}, required=bool(variables))
+    if found is None:
+        raise EnvctlError(NO_CREDENTIALS)
+    return dict(found.kwargs)
+
+
+def entry_location(entry: ODPS) -> tuple[str, str]:
+    """``(project, endpoint)`` of an ``odps.ODPS`` entry, which must name a project."""
+    if not getattr(entry, "project", None):
+        raise EnvctlError("the odps.ODPS entry has no project: pass project= when creating it")
+    return entry.project, entry.endpoint
 
 
 class OdpsTarget(Target):
@@ -86,12 +75,20 @@ class OdpsTarget(Target):
         attempts: int = DEFAULT_ATTEMPTS,
         retry_wait: float = 0.5,
         credential_vars: Optional[Mapping[str, str]] = None,
+        entry: Optional[ODPS] = None,
     ) -> None:
+        """``entry``: an ``odps.ODPS`` whose account signs every request (see ``from_entry``)."""
         super().__init__()
         from odps import ODPS
 
-        credentials = credentials_from_env(credential_vars)
+        from envctl.targets.credentials import resolve_credentials
+
+        found = resolve_credentials(credential_vars, entry)
+        credentials = found.kwargs
+        self.credential_source = found.source
+        console.debug(f"odps://{project}: credentials from {found.source}")
         self.credential_vars = dict(credential_vars or {})
+        self.entry = entry
         self.project = project
         self.endpoint = endpoint
         self.chunk_size = chunk_size
@@ -109,7 +106,13 @@ class OdpsTarget(Target):
     def clone(self) -> OdpsTarget:
         """A second client: pyodps caches resource objects per client, unsafe across threads."""
         return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
-                          retry_wait=self.retry_wait, credential_vars=self.credential_vars)
+                          retry_wait=self.retry_wait, credential_vars=self.credential_vars,
+                          entry=self.entry)
+
+    @classmethod
+    def from_entry(cls, entry: ODPS, **kwargs: Any) -> OdpsTarget:
+        """The target of ``entry``'s project and endpoint, signed with its account."""
+        return cls(*entry_location(entry), entry=entry, **kwargs)
 
     # -- plumbing ---------------------------------------------------------------------
     def _call(self, operation: str, fn: Callable[[], T], name: str = "") -> T:

@@ -27,6 +27,7 @@ __all__ = [
     "Decision",
     "StackedDecoratorWarning",
     "activate",
+    "configure",
     "pending",
     "ready",
     "resolve",
@@ -34,6 +35,20 @@ __all__ = [
     "with_environment",
     "with_python_requirements",
 ]
+
+
+def configure(*, odps: Any = None) -> None:
+    """Hand envctl an ``odps.ODPS`` entry (a DataWorks node's or a notebook's ``o``).
+
+    Its account then signs every ``odps://`` target of this process, before any variable, and
+    without ``target=``/``ENVCTL_TARGET`` its project (and endpoint) is the target.
+    ``configure(odps=None)`` forgets it. The entry stays in memory only.
+    """
+    from envctl.targets.credentials import configure_entry
+    from envctl.udf.resolution import clear_memo
+
+    configure_entry(odps)
+    clear_memo()  # earlier answers were made for another target or account
 
 
 def _decorator(query: Query) -> Callable[[Callable[..., Any]], Any]:
