@@ -150,6 +150,19 @@ def test_pyodps_global_account_then_its_sts_variables(
     assert console.redact("an-sts-token-value strict-secret-value") == "*** ***"
 
 
+def test_a_pyodps_bearer_token_is_sent_and_strict_mode_refuses_it(
+    odps_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ODPS_BEARER_TOKEN", "a-bearer-token-value")
+    target = open_target(emulator_target_url(odps_emulator), Project(tmp_path))
+    assert target.credential_source == "pyodps's BearerTokenAccount from ODPS_*"  # type: ignore[attr-defined]
+    round_trip(target)
+    assert console.redact("a-bearer-token-value") == "***"
+    odps_emulator.signing_keys = {AK: SK}  # strict mode knows key pairs only
+    with pytest.raises(EnvctlError, match="SignatureNotMatch"):
+        target.list("envctl-")
+
+
 def test_ambient_alibaba_cloud_variables_win_over_pyodps_conventions(
     strict: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
