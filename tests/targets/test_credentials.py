@@ -221,8 +221,9 @@ def test_the_default_credential_chain_reads_a_credentials_file(
     ini.write_text(
         f"[default]\ntype = access_key\naccess_key_id = {AK}\naccess_key_secret = {SK}\n"
     )
-    done = _cli(["status"], env, tmp_path)
+    done = _cli(["-v", "status"], env, tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "credentials from the Alibaba Cloud default credential chain" in done.stderr
     assert SK not in done.stdout + done.stderr
 
     ini.write_text(f"[default]\ntype = access_key\naccess_key_id = {AK}\naccess_key_secret = no\n")
