@@ -44,6 +44,28 @@ def killed_build(cache: Cache) -> tuple[list[Path], list[Path]]:
     return trees, partial
 
 
+@local_target
+def test_cache_prune_removes_what_a_killed_build_left(
+    repo: Repo, envctl_cache: Cache, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trees, partial = killed_build(envctl_cache)
+    code, out, _ = run(capsys, "cache", "prune", "--dry-run")
+    assert code == 0 and all(str(p) in out for p in trees + partial), out
+    assert leftovers(envctl_cache) == (trees, partial)
+    code, out, err = run(capsys, "cache", "prune")
+    assert code == 0, err
+    assert "is gone" in out and "no build of that archive is running" in out
+    assert leftovers(envctl_cache) == ([], [])
+
+
+@local_target
+def test_the_next_build_sweeps_a_killed_builds_debris(repo: Repo, envctl_cache: Cache) -> None:
+    killed_build(envctl_cache)
+    result = envctl("build", "nlp")
+    assert result.returncode == 0, result.stderr
+    assert leftovers(envctl_cache) == ([], [])
+
+
 def test_live_builds_are_kept_and_old_trees_go_by_age(envctl_cache: Cache, tmp_path: Path) -> None:
     now = time.time()
     live = envctl_cache.tmp_dir / f"{debris.tree_prefix('build')}live"
