@@ -13,7 +13,7 @@ import pytest
 
 from envctl.build import debris
 from envctl.build.cache import Cache
-from tests.hardening.helpers import envctl
+from tests.hardening.helpers import Repo, envctl, run
 
 local_target = pytest.mark.parametrize("target_url", ["local"], indirect=True)
 
