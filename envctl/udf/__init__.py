@@ -76,7 +76,7 @@ def with_python_requirements(
     resolution); ``requirements`` must then be satisfied by the locked versions. Without
     ``env`` the requirements are packed by MaxFrame (service mode) or by envctl (client mode).
     ``force_rebuild``/``prefer_binary``/``pre_release``/``no_audit_wheel`` as in MaxFrame
-    (envctl never repairs wheels; it installs only wheels tagged for the target).
+    (``no_audit_wheel``: sdists envctl compiles skip ``auditwheel repair``; still checked).
     ``target``/``python`` override ``ENVCTL_TARGET``/the session's Python for client builds.
     """
     query = Query(

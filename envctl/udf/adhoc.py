@@ -148,6 +148,7 @@ def _build(request: AdhocRequest, *, refresh: bool) -> BuiltArchive:
         platform=request.platform,
         prefer_binary=request.prefer_binary,
         pre_release=request.pre_release,
+        no_audit_wheel=request.no_audit_wheel,
         index_url=request.index_url,
         extra_index_urls=request.extra_index_urls,
         refresh=refresh,

@@ -240,6 +240,7 @@ def _requirements_only(
         pre_release=query.pre_release,
         index_url=defaults.index_url,
         extra_index_urls=defaults.extra_index_urls,
+        no_audit_wheel=query.no_audit_wheel,
     )
     name = (
         request.pinned_name(defaults.pin_stamp) if query.force_rebuild else request.temporary_name

@@ -35,6 +35,7 @@ class AdhocRequest:
     pre_release: bool = False
     index_url: Optional[str] = None
     extra_index_urls: tuple[str, ...] = ()
+    no_audit_wheel: bool = False  # MaxFrame's flag: compiled sdists skip auditwheel repair
 
     @classmethod
     def create(
@@ -47,26 +48,36 @@ class AdhocRequest:
         pre_release: bool = False,
         index_url: Optional[str] = None,
         extra_index_urls: Sequence[str] = (),
+        no_audit_wheel: bool = False,
     ) -> "AdhocRequest":
         try:
             normalized = normalize_requirements(requirements)
         except RequirementError as exc:
             raise EnvctlError(f"invalid requirement: {exc}") from None
-        return cls(normalized, python, platform, prefer_binary, pre_release, index_url, tuple(extra_index_urls))
+        return cls(
+            normalized, python, platform, prefer_binary, pre_release, index_url,
+            tuple(extra_index_urls), no_audit_wheel,
+        )  # fmt: skip
 
     @property
     def key(self) -> str:
-        """Stable hex digest of the request (sha256 of its canonical JSON)."""
+        """Stable hex digest of the request (sha256 of its canonical JSON).
+
+        ``no_audit_wheel`` counts only when set, so keys made before it existed stay valid.
+        """
+        fields: dict[str, object] = {
+            "requirements": list(self.requirements),
+            "python": self.python,
+            "platform": self.platform,
+            "prefer_binary": self.prefer_binary,
+            "pre_release": self.pre_release,
+            "index_url": self.index_url,
+            "extra_index_urls": list(self.extra_index_urls),
+        }
+        if self.no_audit_wheel:
+            fields["no_audit_wheel"] = True
         payload = json.dumps(
-            {
-                "requirements": list(self.requirements),
-                "python": self.python,
-                "platform": self.platform,
-                "prefer_binary": self.prefer_binary,
-                "pre_release": self.pre_release,
-                "index_url": self.index_url,
-                "extra_index_urls": list(self.extra_index_urls),
-            },
+            fields,
             sort_keys=True,
             separators=(",", ":"),
         )

@@ -366,3 +366,23 @@ def test_real_sdists_from_pypi(tmp_path: Path, python: str, requirement: str, mo
         text=True,
     )
     assert out.returncode == 0, out.stderr
+
+
+@needs_tools
+def test_no_audit_wheel_skips_the_repair_and_the_check_still_refuses(
+    native_index: LocalIndex, envctl_cache: Cache
+) -> None:
+    """The runtime's no_audit_wheel: the sdist's own library is not vendored, so the wheel is refused."""
+    from envctl.build.builder import build_requirements
+
+    _interpreter("3.11")
+    with pytest.raises(
+        native.NativeBuildError, match=r"needs libtinymath\.so\.1, which is neither a manylinux"
+    ):
+        build_requirements(
+            ["tinyext"],
+            python="3.11",
+            index_url=native_index.url,
+            no_audit_wheel=True,
+            cache=envctl_cache,
+        )

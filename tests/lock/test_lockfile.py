@@ -124,3 +124,22 @@ def test_a_lock_without_packages_is_still_valid_pep751(tmp_path: Path) -> None:
     write_lock(path, empty)
     Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8"))).validate()
     assert read_lock(path) == empty
+
+
+def test_native_build_provenance_round_trips_and_keys_the_archive(tmp_path: Path) -> None:
+    """[tool.envctl] builds: valid PEP 751, read back equal, part of the lock hash only when present."""
+    from envctl.lock.lockfile import NativeBuild
+
+    build = NativeBuild(
+        "tinysdist", "1.0", SDIST.sha256, "tinysdist-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "c" * 64,
+        "manylinux_2_17_x86_64", {"zig": "0.17.1", "flags": "zig cc -target x86_64-linux-gnu.2.17"},
+    )  # fmt: skip
+    built = replace(LOCK, builds=(build,))
+    path = tmp_path / "pylock.demo.toml"
+    write_lock(path, built)  # checked against packaging.pylock on write and on read
+    assert read_lock(path) == built and read_lock(path).build_of(SDIST) == build
+    Pylock.from_dict(tomllib.loads(path.read_text())).validate()
+    assert built.lock_hash() != LOCK.lock_hash()
+    assert replace(built, builds=(replace(build, wheel_sha256="d" * 64),)).lock_hash() != built.lock_hash()
+    assert replace(built, builds=(replace(build, toolchain={"zig": "0.18"}),)).lock_hash() != built.lock_hash()
+    assert "builds" not in dumps(LOCK) and not same_lock_text(dumps(LOCK), built)
