@@ -5,14 +5,15 @@ manylinux2014_x86_64: first for the first Python with an empty zig cache (zig bu
 2.17 stubs, compiler_rt and, for C++, libc++ for the target: what a fresh CI runner pays; the
 zig cache does not depend on the Python version), then warm for every Python (what every later
 build pays). The warm build of the first Python must give the cold build's bytes. ``tinyext``
-(the offline test sdist: a C library plus a C++ extension) needs no network; the PyPI sdists
+and ``tinyextcpp`` (the offline test sdists: a C library plus a C or C++ extension) need no
+network; the PyPI sdists
 are downloaded first (not timed), and their build requirements come from PyPI during the build
 (timed: pip's build isolation).
 
 Prints the machine line, one line per build, and a final JSON line.
 
-    python benchmarks/native_build.py [--packages tinyext,markupsafe==2.1.5,msgpack==1.0.5]
-                                      [--pythons 3.11,3.7]
+    python benchmarks/native_build.py [--pythons 3.11,3.7]
+        [--packages tinyext,tinyextcpp,markupsafe==2.1.5,msgpack==1.0.5]
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ PYPI = "https://pypi.org/simple"
 
 def sdist_for(package: str, dest: Path) -> Path:
     """The sdist of ``package``: the test sdist, or a download from PyPI (not timed)."""
-    if package == "tinyext":
-        return make_tiny_sdist(dest)
+    if package in ("tinyext", "tinyextcpp"):
+        return make_tiny_sdist(dest, cxx=package == "tinyextcpp")
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
          "--no-build-isolation", "--index-url", PYPI, "--dest", str(dest), package],
@@ -58,7 +59,7 @@ def timed_build(sdist: Path, python: str, zig_cache: Path, out: Path) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--packages", default="tinyext,markupsafe==2.1.5,msgpack==1.0.5")
+    parser.add_argument("--packages", default="tinyext,tinyextcpp,markupsafe==2.1.5,msgpack==1.0.5")
     parser.add_argument("--pythons", default="3.11,3.7")
     args = parser.parse_args()
     print_machine()

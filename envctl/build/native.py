@@ -165,6 +165,14 @@ class BuiltWheel:
     seconds: float = 0.0
 
 
+def tag_glibc(platform: str) -> tuple[int, int]:
+    """The glibc version a manylinux tag stands for (``(99, 99)`` when it is not one)."""
+    match = _PLATFORM.match(platform)
+    if not match:
+        return (99, 99)
+    return (2, 17) if match["legacy"] else (int(match["major"]), int(match["minor"]))
+
+
 def parse_platform(platform: str) -> Target:
     """``manylinux2014_x86_64`` / ``manylinux_2_28_aarch64`` -> :class:`Target`."""
     match = _PLATFORM.match(platform)
@@ -173,7 +181,7 @@ def parse_platform(platform: str) -> Target:
             f"platform {platform!r} is not a manylinux target such as 'manylinux2014_x86_64' "
             "or 'manylinux_2_28_x86_64'"
         )
-    glibc = (2, 17) if match["legacy"] else (int(match["major"]), int(match["minor"]))
+    glibc = tag_glibc(platform)
     if glibc < (2, 17):
         raise NativeBuildError(f"platform {platform!r}: zig cannot target glibc older than 2.17")
     return Target(platform, match["arch"], glibc)
@@ -638,6 +646,10 @@ def build_native_wheel(
             wheel = repaired[0]
         check_manylinux(wheel, platform if repair else None, arch=target.arch, glibc=target.glibc)
         platform_tag = auditwheel_platform(wheel, env)
+        if tag_glibc(platform_tag) > target.glibc:
+            raise NativeBuildError(
+                f"auditwheel says {wheel.name} is {platform_tag}, not as old as {platform}"
+            )
         final = out_dir / wheel.name
         with atomic_path(final) as partial:
             shutil.copyfile(wheel, partial)

@@ -36,6 +36,7 @@ from envctl.lock.isolation import index_access
 from envctl.lock.lockfile import Lock, LockedFile, NativeBuild, sha256_json
 from envctl.lock.native import describe_sources, native_sources, sdist_members
 from envctl.spec.indexes import index_urls as spec_index_urls
+from envctl.spec.indexes import requirements_and_credentials
 from envctl.spec.loader import Environment
 
 
@@ -179,7 +180,8 @@ def record_native_builds(env: Environment, lock: Lock, *, cache: Optional[Cache]
         return replace(lock, builds=())
     cache = cache or Cache.default()
     urls = spec_index_urls(env)
-    paths = fetch(sdists, cache, index_urls=urls, progress=False)
+    credentials = requirements_and_credentials(env)[1]  # direct URLs' userinfo, as builds use
+    paths = fetch(sdists, cache, index_urls=[*urls, *credentials], progress=False)
     builds = []
     for file in sdists:
         found = native_sources(sdist_members(paths[file.sha256]))

@@ -1,12 +1,14 @@
-"""A tiny native sdist, written on the fly, for testing native builds without the network.
+"""Tiny native sdists, written on the fly, for testing native builds without the network.
 
-``tinyext-0.1.tar.gz`` builds ``libtinymath.so.1`` (C) and links the extension
-``tinyext._tiny`` (C++, using ``std::vector``, ``std::string`` and exceptions) against it
-with an absolute RUNPATH into its build directory, so ``auditwheel repair`` must vendor the
-library. It carries its own PEP 517 backend (``backend-path``) with no build requirements,
-so pip's build isolation installs nothing and needs no index. The backend honours ``CC``,
-``CXX``, ``SOURCE_DATE_EPOCH``, ``_PYTHON_HOST_PLATFORM`` and ``SETUPTOOLS_EXT_SUFFIX`` like
-setuptools does.
+``tinyext-0.1.tar.gz`` builds ``libtinymath.so.1`` (C) and links the C extension
+``tinyext._tiny`` against it with an absolute RUNPATH into its build directory, so
+``auditwheel repair`` must vendor the library. ``tinyextcpp-0.1.tar.gz`` is the same with a C++
+extension (``std::vector``, ``std::string``, exceptions), which makes zig build its libc++ too
+(a minute more on a cold zig cache). Each carries its own PEP 517 backend (``backend-path``)
+with no build requirements, so pip's build isolation installs nothing and needs no index. The
+backend honours ``CC``, ``CXX``, ``SOURCE_DATE_EPOCH``, ``_PYTHON_HOST_PLATFORM`` and
+``SETUPTOOLS_EXT_SUFFIX`` like setuptools does. ``describe(3)`` returns ``"0;1;2;5"`` and a
+negative argument raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tarfile
 from pathlib import Path
 
 NAME = "tinyext"
+CXX_NAME = "tinyextcpp"
 VERSION = "0.1"
 
 _PYPROJECT = """\
@@ -76,10 +79,38 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tiny", NULL, -1, me
 PyMODINIT_FUNC PyInit__tiny(void) { return PyModule_Create(&module); }
 """
 
-_INIT = "from tinyext._tiny import describe\n\n__all__ = ['describe']\n"
+_EXTENSION_C = """\
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdio.h>
+#include "tinymath.h"
+
+static PyObject *py_describe(PyObject *self, PyObject *args) {
+    long n, i;
+    char text[256] = "";
+    size_t used = 0;
+    if (!PyArg_ParseTuple(args, "l", &n)) return NULL;
+    if (n < 0 || n > 20) {
+        PyErr_SetString(PyExc_ValueError, "n must be between 0 and 20");
+        return NULL;
+    }
+    for (i = 0; i < n; ++i) used += snprintf(text + used, sizeof text - used, "%ld;", i);
+    snprintf(text + used, sizeof text - used, "%g", tiny_hypot(3.0, 4.0));
+    return PyUnicode_FromString(text);
+}
+
+static PyMethodDef methods[] = {
+    {"describe", py_describe, METH_VARARGS, "0;1;...;n-1; then hypot(3, 4)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tiny", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__tiny(void) { return PyModule_Create(&module); }
+"""
 
 _BACKEND = '''\
-"""In-tree PEP 517 backend for tinyext: cc/c++ from the environment, stdlib only."""
+"""In-tree PEP 517 backend for @NAME@: cc/c++ from the environment, stdlib only."""
 import base64
 import hashlib
 import os
@@ -90,7 +121,7 @@ import sysconfig
 import time
 import zipfile
 
-NAME, VERSION = "tinyext", "0.1"
+NAME, VERSION, LANGUAGE = "@NAME@", "@VERSION@", "@LANGUAGE@"
 
 
 def _run(command):
@@ -135,21 +166,23 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         os.symlink("libtinymath.so.1", link)
     suffix = os.environ.get("SETUPTOOLS_EXT_SUFFIX") or sysconfig.get_config_var("EXT_SUFFIX")
     ext = os.path.join(build, "_tiny" + suffix)
-    _run(cxx + ["-shared", "-fPIC", "-O2", "-std=c++17", "-Isrc",
-                "-I" + sysconfig.get_paths()["include"], "src/_tiny.cpp", "-L" + lib_dir,
+    compiler = cxx + ["-std=c++17"] if LANGUAGE == "c++" else cc
+    source = "src/_tiny.cpp" if LANGUAGE == "c++" else "src/_tiny.c"
+    _run(compiler + ["-shared", "-fPIC", "-O2", "-Isrc",
+                "-I" + sysconfig.get_paths()["include"], source, "-L" + lib_dir,
                 "-ltinymath", "-Wl,-rpath," + lib_dir, "-o", ext])
     python, abi, platform = _tags()
     name = "%s-%s-%s-%s-%s.whl" % (NAME, VERSION, python, abi, platform)
     dist_info = "%s-%s.dist-info" % (NAME, VERSION)
     wheel_text = ("Wheel-Version: 1.0\\nGenerator: tiny_backend\\nRoot-Is-Purelib: false\\n"
                   "Tag: %s-%s-%s\\n" % (python, abi, platform))
-    with open("tinyext/__init__.py", "rb") as handle:
+    with open(NAME + "/__init__.py", "rb") as handle:
         init = handle.read()
     with open(ext, "rb") as handle:
         ext_bytes = handle.read()
     files = [
-        ("tinyext/__init__.py", init),
-        ("tinyext/_tiny" + suffix, ext_bytes),
+        (NAME + "/__init__.py", init),
+        (NAME + "/_tiny" + suffix, ext_bytes),
         (dist_info + "/METADATA", _metadata().encode()),
         (dist_info + "/WHEEL", wheel_text.encode()),
     ]
@@ -172,24 +205,32 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def make_tiny_sdist(dest: Path) -> Path:
-    """Write ``tinyext-0.1.tar.gz`` into ``dest`` (deterministically) and return its path."""
-    root = f"{NAME}-{VERSION}"
+def make_tiny_sdist(dest: Path, *, cxx: bool = False) -> Path:
+    """Write ``tinyext-0.1.tar.gz`` (``tinyextcpp`` with ``cxx``) into ``dest``; its path.
+
+    The bytes are the same on every call (fixed mtimes and order), so the sha256 is too.
+    """
+    name = CXX_NAME if cxx else NAME
+    root = f"{name}-{VERSION}"
+    backend = _BACKEND.replace("@NAME@", name).replace("@VERSION@", VERSION)
     files = {
         "pyproject.toml": _PYPROJECT,
-        "tiny_backend.py": _BACKEND,
-        "PKG-INFO": f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n",
+        "tiny_backend.py": backend.replace("@LANGUAGE@", "c++" if cxx else "c"),
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {VERSION}\n",
         "src/tinymath.c": _TINYMATH_C,
         "src/tinymath.h": _TINYMATH_H,
-        "src/_tiny.cpp": _EXTENSION_CPP,
-        "tinyext/__init__.py": _INIT,
+        f"{name}/__init__.py": f"from {name}._tiny import describe\n\n__all__ = ['describe']\n",
     }
+    if cxx:
+        files["src/_tiny.cpp"] = _EXTENSION_CPP
+    else:
+        files["src/_tiny.c"] = _EXTENSION_C
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"{root}.tar.gz"
     with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for name, text in sorted(files.items()):
+        for member, text in sorted(files.items()):
             data = text.encode()
-            info = tarfile.TarInfo(f"{root}/{name}")
+            info = tarfile.TarInfo(f"{root}/{member}")
             info.size = len(data)
             info.mtime = 1577836800
             info.mode = 0o644
