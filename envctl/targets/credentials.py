@@ -124,12 +124,19 @@ def _from_pyodps() -> Optional[Credentials]:
     return Credentials({"account": account}, f"pyodps's {type(account).__name__} from ODPS_*")
 
 
+_chain: list[Any] = []
+"""The default chain's account, once found: one per process (it refreshes its own tokens)."""
+
+
 def _from_default_chain() -> Optional[Credentials]:
     """The Alibaba Cloud default credential chain (``envctl[cloud]``), None without the extra.
 
     Asked once here so that no credentials anywhere is one clear error now, not a failed
     request later; pyodps asks the chain again before each request (it refreshes tokens).
     """
+    source = "the Alibaba Cloud default credential chain"
+    if _chain:
+        return Credentials({"account": _chain[0]}, source)
     try:
         from alibabacloud_credentials.client import Client
     except ImportError:
@@ -147,7 +154,18 @@ def _from_default_chain() -> Optional[Credentials]:
     finally:
         chain_log.disabled = quiet
     _hide_account(account)
-    return Credentials({"account": account}, "the Alibaba Cloud default credential chain")
+    _chain.append(account)
+    return Credentials({"account": account}, source)
+
+
+_announced: set[tuple[str, str]] = set()
+
+
+def announce(target: str, source: str) -> None:
+    """Say (with ``-v``) where ``target``'s credentials come from, once per process."""
+    if (target, source) not in _announced:
+        _announced.add((target, source))
+        console.debug(f"{target}: credentials from {source}")
 
 
 NO_CREDENTIALS = (

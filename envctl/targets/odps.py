@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
-from envctl import console
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer
 from envctl.targets.base import (
@@ -81,12 +80,12 @@ class OdpsTarget(Target):
         super().__init__()
         from odps import ODPS
 
-        from envctl.targets.credentials import resolve_credentials
+        from envctl.targets.credentials import announce, resolve_credentials
 
         found = resolve_credentials(credential_vars, entry)
         credentials = found.kwargs
         self.credential_source = found.source
-        console.debug(f"odps://{project}: credentials from {found.source}")
+        announce(f"odps://{project}", found.source)
         self.credential_vars = dict(credential_vars or {})
         self.entry = entry
         self.project = project
