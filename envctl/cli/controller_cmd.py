@@ -16,7 +16,9 @@ import typer
 from rich.table import Table
 
 from envctl import console, settings
-from envctl.deploy.apply import Applier, ApplyResult, ProgressFactory, check_fresh, git_commit
+from envctl.deploy.apply import (
+    Applier, ApplyResult, Outcome, ProgressFactory, check_fresh, git_commit,
+)  # fmt: skip
 from envctl.cli.app import app, format_option, options
 from envctl.deploy.desired import desired_state, load_locks
 from envctl.settings import parse_duration
@@ -24,6 +26,7 @@ from envctl.errors import EnvctlError
 from envctl.deploy.lease import HeldLease, dead_renewals, force_unlock, held
 from envctl.deploy.observe import Observed, observe, write_state
 from envctl.deploy.plan import Plan, diff_env, plan
+from envctl.deploy.functions import reconcile, referenced, with_functions
 from envctl.deploy.promote import Source, copying_build, with_sources
 from envctl.progress import bytes_progress
 from envctl.spec.project import Project
@@ -83,10 +86,12 @@ def plan_command(
 ) -> None:
     """Compare git (specs + locks) with the target and show what apply would change, and why."""
     project = options.project()
-    _, _, desired = _desired(project)
+    environments, _, desired = _desired(project)
     tgt = open_target(target, project)
-    the_plan = plan(desired, observe(tgt), target=tgt.url, only=only or ())
+    observed = observe(tgt)
+    the_plan = plan(desired, observed, target=tgt.url, only=only or ())
     the_plan = with_sources(project, tgt.url, the_plan, desired)[0]
+    the_plan = with_functions(the_plan, tgt, project.root, environments, observed.state, only or ())
     _show_plan(the_plan, output_format)
     if out is not None:
         the_plan.save(out)
@@ -139,6 +144,9 @@ def apply_command(
         else:
             the_plan = plan(desired, observed, target=tgt.url, only=only or ())
             the_plan, sources = with_sources(project, tgt.url, the_plan, desired)
+            the_plan = with_functions(
+                the_plan, tgt, project.root, environments, observed.state, only or ()
+            )
             if output_format == "text":
                 render_text(the_plan, console.err_console)
         if not the_plan.has_changes:
@@ -148,6 +156,12 @@ def apply_command(
         if saved is None and not auto_approve:
             _confirm(the_plan)
         result = _execute(the_plan, tgt, observed, environments, locks, project, prune, lease, sources)
+        lease.check("registering SQL functions (the environments are applied)")
+        state = observe(tgt).state
+        chosen = set(only) if only else None
+        pruning = prune and not only
+        for line in reconcile(tgt, project.root, environments, state, only=chosen, prune=pruning):
+            result.outcomes.append(Outcome(line.split()[2].rstrip(":"), "function", line))
     _report(result, output_format, time.monotonic() - started)
 
 
@@ -264,7 +278,11 @@ def rollback_command(
         if info is None or info.size != chosen.size:
             raise EnvctlError(f"cannot roll back {name} to {chosen.label}: its archive {chosen.resource} is missing or changed in {tgt.url}")
         lease.check(f"switching the pointer of {name!r}; nothing was changed")
-        write_state(tgt, observed.state.with_current(name, chosen.version))
+        state = write_state(tgt, observed.state.with_current(name, chosen.version))
+        specs = project.environments() if project.environments_dir.is_dir() else {}
+        environments = {n: e for n, e in specs.items() if n == name}
+        for line in reconcile(tgt, project.root, environments, state):  # functions follow it
+            console.info(f"{name}: {line}")
     console.info(f"{name}: v{env.current} -> {chosen.label} ({chosen.resource}).")
     console.info("Note: git still declares the newer lock; the next apply moves it forward unless you revert the lock.")
 
@@ -286,7 +304,8 @@ def gc_command(
     with held(tgt, "gc", timeout=parse_duration(lock_timeout, "--lock-timeout")) as lease:
         observed = observe(tgt)
         now = time.time()
-        doomed = select(observed.state, observed.objects, now=now, keep=keep, grace=grace_s)
+        doomed = select(observed.state, observed.objects, now=now, keep=keep, grace=grace_s,
+                        protected=referenced(tgt))
         temporaries = expired_temporaries(tgt.list(RUNTIME_PREFIX), now) if _has_temp_rules() else []
         names = [*doomed.objects, *temporaries, *dead_renewals(tgt, lease.id)]
         leftovers = stale_leftovers(tgt.leftovers((PREFIX, RUNTIME_PREFIX)), now=now, grace=grace_s)

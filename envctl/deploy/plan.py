@@ -74,10 +74,12 @@ class Plan:
     changes: tuple[Change, ...]
     created: float = field(default_factory=time.time)
     envctl_version: str = __version__
+    functions_diff: tuple[str, ...] = ()
+    """What apply does to SQL functions (``envctl.deploy.functions``), after the environments."""
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action != "noop" for c in self.changes)
+        return any(c.action != "noop" for c in self.changes) or bool(self.functions_diff)
 
     def counts(self) -> dict[str, int]:
         return {action: sum(1 for c in self.changes if c.action == action) for action in ACTIONS}
@@ -110,6 +112,7 @@ class Plan:
             changes=tuple(changes),
             created=float(data["created"]),
             envctl_version=str(data.get("envctl_version", "")),
+            functions_diff=tuple(str(line) for line in data.get("functions_diff", ())),
         )
 
     def save(self, path: Path) -> None:

@@ -38,13 +38,24 @@ class GcPlan:
         return not self.objects and not any(self.versions.values())
 
 
-def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep: int, grace: float) -> GcPlan:
+def select(
+    state: State,
+    objects: Mapping[str, ObjectInfo],
+    *,
+    now: float,
+    keep: int,
+    grace: float,
+    protected: frozenset[str] = frozenset(),
+) -> GcPlan:
     """Versions beyond ``keep`` and older than ``grace``, plus orphaned archives past ``grace``."""
     cutoff = now - grace
     doomed: dict[str, tuple[VersionInfo, ...]] = {}
     for name, env in sorted(state.environments.items()):
         newest_first = sorted(env.versions, key=lambda v: v.version, reverse=True)
-        old = [v for v in newest_first[keep:] if v.version != env.current and v.created <= cutoff]
+        old = [
+            v for v in newest_first[keep:]
+            if v.version != env.current and v.created <= cutoff and v.resource not in protected
+        ]  # protected: resources a SQL function references
         if old:
             doomed[name] = tuple(old)
     doomed_ids = {(v.environment, v.version) for versions in doomed.values() for v in versions}
@@ -64,6 +75,7 @@ def select(state: State, objects: Mapping[str, ObjectInfo], *, now: float, keep:
         for info in objects.values()
         if (parse_archive_name(info.name) or is_sbom_name(info.name))
         and info.name not in still_used and info.name not in doomed_names
+        and info.name not in protected
         and info.modified <= cutoff
     )
     kept_locks = {

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Optional
 from urllib.parse import quote
 
-from envctl.emulator import errors, protocol, signing
+from envctl.emulator import errors, functions, protocol, signing
 from envctl.emulator.errors import ServiceError
 from envctl.emulator.faults import FaultRule
 from envctl.emulator.store import Incoming, ResourceMeta
@@ -305,6 +305,65 @@ class Handler(BaseHTTPRequestHandler):
         assert target.project is not None and target.name is not None
         self.emulator.store.delete(target.project, target.schema, target.name)
         self._send(204)
+
+    # -- SQL functions (envctl.emulator.functions) -------------------------------------
+    def _function_body(self, target: protocol.Route, owner: str) -> functions.FunctionRecord:
+        assert target.project is not None
+        body = b"".join(self._body_chunks())
+        name, class_type, resources = functions.parse_function_xml(body)
+        for reference in resources:  # fidelity: the service refuses a missing resource
+            project, schema, resource = functions.resource_location(reference, target.project)
+            same = project == target.project
+            self.emulator.store.get(project, schema or (target.schema if same else None), resource)
+        return functions.new_record(name, class_type, resources, owner)
+
+    def _api_function_create(
+        self, target: protocol.Route, query: dict[str, str], owner: str
+    ) -> None:
+        assert target.project is not None
+        record = self._function_body(target, owner)
+        self.emulator.functions.save(target.project, target.schema, record, create=True)
+        self._send(201, headers={"Location": f"{self.emulator.endpoint}/projects/"
+                                 f"{quote(target.project, safe='')}/registration/functions/"
+                                 f"{quote(record.name, safe='')}"})
+
+    def _api_function_update(
+        self, target: protocol.Route, query: dict[str, str], owner: str
+    ) -> None:
+        assert target.project is not None and target.name is not None
+        if "updateowner" in query:
+            raise errors.not_implemented(self.path)
+        record = self._function_body(target, owner)
+        if record.name != target.name:
+            raise errors.invalid_parameter("a function cannot be renamed")
+        old = self.emulator.functions.get(target.project, target.schema, target.name)
+        record.owner, record.created = old.owner, old.created
+        self.emulator.functions.save(target.project, target.schema, record, create=False)
+        self._send(200)
+
+    def _api_function_get(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        assert target.project is not None and target.name is not None
+        record = self.emulator.functions.get(target.project, target.schema, target.name)
+        self._send(200, functions.function_xml(record, protocol.http_date))
+
+    def _api_function_delete(
+        self, target: protocol.Route, query: dict[str, str], owner: str
+    ) -> None:
+        self._drain()
+        assert target.project is not None and target.name is not None
+        self.emulator.functions.delete(target.project, target.schema, target.name)
+        self._send(204)
+
+    def _api_function_list(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._drain()
+        assert target.project is not None
+        limit = self.emulator.list_page_size
+        page, marker = self.emulator.functions.page(
+            target.project, target.schema, prefix=query.get("name", ""),
+            marker=query.get("marker", ""), limit=limit,
+        )  # fmt: skip
+        self._send(200, functions.function_list_xml(page, marker, limit, protocol.http_date))
 
     def _lookup(self, target: protocol.Route) -> ResourceMeta:
         assert target.project is not None and target.name is not None

@@ -37,9 +37,13 @@ def parse_query(raw_query: str) -> dict[str, str]:
 
 _PROJECT = r"/projects/(?P<project>[^/]+)"
 _SCHEMA = r"(?:/schemas/(?P<schema>[^/]+))?"
+_FUNCTIONS = r"registration(?:/|%2[fF])functions"
 _ROUTES = [
     (re.compile(rf"^{_PROJECT}{_SCHEMA}/resources/?$"), "resources"),
     (re.compile(rf"^{_PROJECT}{_SCHEMA}/resources/(?P<name>[^/]+)$"), "resource"),
+    # pyodps quotes the "/" of "registration/functions" (one path segment to it)
+    (re.compile(rf"^{_PROJECT}{_SCHEMA}/{_FUNCTIONS}/?$"), "functions"),
+    (re.compile(rf"^{_PROJECT}{_SCHEMA}/{_FUNCTIONS}/(?P<name>[^/]+)$"), "function"),
     (re.compile(rf"^{_PROJECT}/?$"), "project"),
     (re.compile(rf"^{_PROJECT}/logs$"), "logs"),
     (re.compile(r"^/tenants/?$"), "tenant"),
@@ -80,8 +84,19 @@ def route(method: str, path: str, query: dict[str, str], prefix: str) -> Route:
             else:
                 kind = "unsupported"
             return Route(kind, project, schema, name)
+        if target in ("functions", "function"):
+            return Route(_function_kind(method, target), project, schema, name)
         return Route(target, project)
     return Route("unknown")
+
+
+def _function_kind(method: str, target: str) -> str:
+    """``function_list``/``function_create`` on the collection, ``function_get``/``_update``/
+    ``_delete`` on one function (see ``envctl.emulator.functions``)."""
+    if target == "functions":
+        return {"GET": "function_list", "POST": "function_create"}.get(method, "unsupported")
+    verbs = {"GET": "function_get", "HEAD": "function_get", "PUT": "function_update"}
+    return {**verbs, "DELETE": "function_delete"}.get(method, "unsupported")
 
 
 def http_date(timestamp: float) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from envctl.emulator.faults import FaultInjector, RequestStats
 from envctl.emulator.handler import Handler
+from envctl.emulator.functions import FunctionStore
 from envctl.emulator.store import ResourceStore
 
 MIB = 1024 * 1024
@@ -53,6 +54,7 @@ class Emulator:
         self.list_page_size = list_page_size
         self.path_prefix = PATH_PREFIX
         self.store = ResourceStore(self.data_dir)
+        self.functions = FunctionStore(self.data_dir)
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self._server: Optional[_Server] = None

@@ -45,6 +45,16 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class SqlFunction:
+    """A SQL function bound to an environment (``functions:``): registered by apply with its
+    code files and the environment's current archive as resources."""
+
+    name: str
+    class_name: str
+    code: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Environment:
     """A fully merged environment: what the builder and controller consume."""
 
@@ -63,6 +73,7 @@ class Environment:
     extra_index_urls: tuple[str, ...] = ()
     labels: Mapping[str, Any] = field(default_factory=dict, hash=False)
     owners: tuple[str, ...] = ()
+    functions: tuple[SqlFunction, ...] = ()
     extends: tuple[str, ...] = ()
     path: Optional[Path] = field(default=None, compare=False)
     custom_image: bool = False  # runs in a custom image: any python, no runtime warning
@@ -409,6 +420,10 @@ def _build(name: str, link: _Link, by_name: Mapping[str, _Parsed]) -> tuple[Opti
             extra_index_urls=tuple(merged.get("extra_index_urls", [])),
             labels=dict(merged.get("labels", {})),
             owners=tuple(merged.get("owners", [])),
+            functions=tuple(
+                SqlFunction(f["name"], f["class"], tuple(f["code"]))
+                for f in merged.get("functions", [])
+            ),
             extends=tuple(chain[1:]),
             path=parsed.path,
             custom_image=bool(merged.get("custom_image", False)),

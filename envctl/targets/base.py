@@ -16,7 +16,7 @@ from typing import Callable, Literal, Optional, Sequence
 
 from envctl.errors import EnvctlError
 
-Kind = Literal["archive", "file"]
+Kind = Literal["archive", "file", "py"]
 Progress = Callable[[int], None]
 """Called with the number of bytes just transferred."""
 
@@ -32,6 +32,15 @@ class ObjectInfo:
     modified: float
     md5: Optional[str] = None
     temp: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A registered SQL function: ``CREATE FUNCTION name AS 'class_type' USING 'resources'``."""
+
+    name: str
+    class_type: str
+    resources: tuple[str, ...]
 
 
 class TargetError(EnvctlError):
@@ -110,6 +119,19 @@ class Target(ABC):
         objects), so two threads must not share one handle. Stateless targets return ``self``.
         """
         return self
+
+    # SQL functions (``functions:`` in specs). Not abstract: a store without functions says so.
+    def list_functions(self) -> dict[str, FunctionInfo]:
+        """Every registered function by name."""
+        raise TargetError(f"{self.url} cannot register SQL functions")
+
+    def put_function(self, function: FunctionInfo) -> None:
+        """Create the function, or make an existing one exactly ``function``."""
+        raise TargetError(f"{self.url} cannot register SQL functions")
+
+    def delete_function(self, name: str) -> None:
+        """Drop a function (a missing one is not an error)."""
+        raise TargetError(f"{self.url} cannot register SQL functions")
 
     def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
         """Debris of uploads killed mid-way (staging files, unmerged parts), whatever their age,

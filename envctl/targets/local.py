@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 import re
 from contextlib import contextmanager
@@ -17,8 +18,10 @@ from typing import BinaryIO, Iterator, Optional, Sequence
 
 from envctl import crashpoints
 from envctl.errors import EnvctlError
-from envctl.files import atomic_writer, file_hexdigest
+from envctl.files import atomic_writer, file_hexdigest, write_text_atomic
 from envctl.targets.base import (
+    FunctionInfo,
+    TargetError,
     MD5_BUFFER,
     Kind,
     ObjectExists,
@@ -30,6 +33,7 @@ from envctl.targets.base import (
 )
 
 TEMP_MARKERS = ".temp"
+FUNCTIONS = ".functions"
 STAGING_SUFFIX = ".part"
 _STAGED = re.compile(r"^\.(?P<name>[^/\\]+)\.[a-z0-9_]{8}" + re.escape(STAGING_SUFFIX) + "$")
 """A staging file ``_staged`` made (``tempfile.mkstemp``'s eight random characters)."""
@@ -73,6 +77,38 @@ class LocalTarget(Target):
     def _info(self, name: str, stat: os.stat_result, md5: Optional[str] = None) -> ObjectInfo:
         temp = (self.root / TEMP_MARKERS / name).exists()
         return ObjectInfo(name=name, size=stat.st_size, modified=stat.st_mtime, md5=md5, temp=temp)
+
+    # SQL functions: one JSON file each in ``.functions/`` (the listing skips dot names)
+    def _function_path(self, name: str) -> Path:
+        self._path(name)  # the same name rules as objects
+        return self.root / FUNCTIONS / f"{name}.json"
+
+    def list_functions(self) -> dict[str, FunctionInfo]:
+        self._count("list")
+        found = {}
+        for path in sorted((self.root / FUNCTIONS).glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            name, resources = data["name"], tuple(data["resources"])
+            found[name] = FunctionInfo(name, data["class_type"], resources)
+        return found
+
+    def put_function(self, function: FunctionInfo) -> None:
+        self._count("write")
+        missing = [r for r in function.resources if not self._path(r).is_file()]
+        if missing:  # as MaxCompute: a function references existing resources only
+            raise TargetError(f"function {function.name}: no resource named {missing[0]!r}")
+        path = self._function_path(function.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "name": function.name,
+            "class_type": function.class_type,
+            "resources": list(function.resources),
+        }
+        write_text_atomic(path, json.dumps(data, sort_keys=True))
+
+    def delete_function(self, name: str) -> None:
+        self._count("delete")
+        self._function_path(name).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         self._count("list")

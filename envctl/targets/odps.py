@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Se
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer
 from envctl.targets.base import (
+    FunctionInfo,
     Kind,
     ObjectExists,
     ObjectInfo,
@@ -112,6 +113,40 @@ class OdpsTarget(Target):
     def from_entry(cls, entry: ODPS, **kwargs: Any) -> OdpsTarget:
         """The target of ``entry``'s project and endpoint, signed with its account."""
         return cls(*entry_location(entry), entry=entry, **kwargs)
+
+    # -- SQL functions ------------------------------------------------------------------
+    def list_functions(self) -> dict[str, FunctionInfo]:
+        def listing() -> dict[str, FunctionInfo]:
+            found = {}
+            for function in self.client.list_functions():
+                names = tuple(function._resources or ())  # names as listed: no lookups
+                found[function.name] = FunctionInfo(function.name, function.class_type, names)
+            return found
+
+        return self._call("list", listing)
+
+    def put_function(self, function: FunctionInfo) -> None:
+        def put() -> None:
+            if self.client.exist_function(function.name):
+                existing = self.client.get_function(function.name)
+                existing.reload()
+                existing.class_type = function.class_type
+                existing.resources = list(function.resources)
+                existing.update()
+            else:
+                resources = list(function.resources)
+                self.client.create_function(
+                    function.name, class_type=function.class_type, resources=resources
+                )
+
+        self._call("write", put, function.name)
+
+    def delete_function(self, name: str) -> None:
+        def drop() -> None:
+            if self.client.exist_function(name):
+                self.client.delete_function(name)
+
+        self._call("delete", drop, name)
 
     # -- plumbing ---------------------------------------------------------------------
     def _call(self, operation: str, fn: Callable[[], T], name: str = "") -> T:

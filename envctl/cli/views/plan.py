@@ -53,6 +53,8 @@ def render_text(plan: Plan, console: Console) -> None:
             console.print(f"    - {reason}", markup=False, soft_wrap=True)
         for line in change.packages_diff:
             console.print(f"        {line}", markup=False, soft_wrap=True, style=_LINE_STYLES[line[0]])
+    for line in plan.functions_diff:
+        console.print(f"{line}", markup=False, soft_wrap=True, style=_LINE_STYLES[line[0]])
     console.print(summary(plan), markup=False)
 
 
@@ -80,6 +82,10 @@ def render_markdown(plan: Plan) -> str:
             lines += [f"<details><summary><code>{c.environment}</code>: package changes</summary>", "", "```diff"]
             lines += [("!" + line[1:]) if line.startswith("~") else line for line in c.packages_diff]
             lines += ["```", "", "</details>", ""]
+    if plan.functions_diff:
+        lines += ["SQL functions:", "", "```diff"]
+        lines += [("!" + x[1:]) if x.startswith("~") else x for x in plan.functions_diff]
+        lines += ["```", ""]
     unchanged = [c.environment for c in plan.changes if c.action == "noop"]
     if unchanged:
         lines += ["<details><summary>Unchanged environments</summary>", "", ", ".join(f"`{n}`" for n in unchanged), "", "</details>", ""]
