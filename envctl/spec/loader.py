@@ -20,7 +20,12 @@ from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
 from envctl.spec.indexes import literal_password, with_variable_password
-from envctl.spec.requirements import RequirementError, direct_urls, requirement_name, split_requirements
+from envctl.spec.requirements import (
+    RequirementError,
+    direct_urls,
+    requirement_name,
+    split_requirements,
+)
 from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
 
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
@@ -138,7 +143,10 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-_FORMATS = jsonschema.FormatChecker()
+_FORMATS = jsonschema.FormatChecker(formats=())
+"""Only envctl's own formats: jsonschema's built-in ones switch on when optional packages
+happen to be installed (``rfc3986-validator`` makes ``uri`` refuse ``${VAR}`` URLs), and a
+spec must validate the same everywhere."""
 
 
 @_FORMATS.checks("pep508-requirements", raises=RequirementError)
@@ -398,7 +406,9 @@ def _resolve_links(by_name: Mapping[str, _Parsed], broken: set[str]) -> dict[str
     return memo
 
 
-def _build(name: str, link: _Link, by_name: Mapping[str, _Parsed]) -> tuple[Optional[Environment], list[Problem]]:
+def _build(
+    name: str, link: _Link, by_name: Mapping[str, _Parsed]
+) -> tuple[Optional[Environment], list[Problem]]:
     merged = link.merged or {}
     chain = link.chain
     parsed = by_name[name]
