@@ -30,7 +30,7 @@ from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
 from envctl.spec.indexes import index_urls, requirements_and_credentials
-from envctl.build.sdist import build_wheel, record_native_builds
+from envctl.build.sdist import NotReproduced, build_wheel, record_native_builds
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
 
@@ -154,7 +154,9 @@ def _install_all(
     workers = os.cpu_count() or 1
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers + len(sdists)) as pool:
         warnings.simplefilter("ignore", RuntimeWarning)  # contain install_wheel's per-call filter
-        builds = [pool.submit(build_wheel, paths[f.sha256], f, cache, urls, lock=lock) for f in sdists]
+        builds = [
+            pool.submit(build_wheel, paths[f.sha256], f, cache, urls, lock=lock) for f in sdists
+        ]
         trees = [pool.submit(installed_tree, paths[f.sha256], f.sha256, cache) for f in wheels]
         done = [(f.name, f.filename, *t.result()) for f, t in zip(wheels, trees)]
         for file, wheel in zip(sdists, builds):
@@ -319,8 +321,19 @@ def build_requirements(
             lock = read_lock(lock_path)
         except EnvctlError:
             lock = None  # a damaged cache entry is re-resolved, not an error
-    if lock is None or not is_current(env, lock):
+    cached = lock is not None and is_current(env, lock)
+    if lock is None or not cached:
         with timings.phase("resolve"):
             lock = record_native_builds(env, resolve_environment(env), cache=cache)
         write_lock(lock_path, lock)
+    try:
+        return lock, build(env, lock, progress=progress, cache=cache)
+    except NotReproduced:
+        if not cached:
+            raise
+    # The cached lock recorded a compiled wheel another toolchain made (zig upgraded since):
+    # an ad-hoc lock is a cache entry, not a reviewed file, so record this toolchain's build.
+    with timings.phase("resolve"):
+        lock = record_native_builds(env, resolve_environment(env), cache=cache)
+    write_lock(lock_path, lock)
     return lock, build(env, lock, progress=progress, cache=cache)

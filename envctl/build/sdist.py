@@ -109,12 +109,16 @@ def build_wheel(
         return out_dir / wheels[0].name
 
 
+class NotReproduced(EnvctlError):
+    """Compiling a locked sdist gave other bytes than the lock's build provenance records."""
+
+
 def _not_reproduced(file: LockedFile, record: NativeBuild, built: NativeBuild) -> EnvctlError:
     """The lock recorded other bytes for this sdist: say which toolchain parts differ."""
     keys = {**record.toolchain, **built.toolchain}
     changed = sorted(k for k in keys if record.toolchain.get(k) != built.toolchain.get(k))
     why = f"the toolchain differs ({', '.join(changed)})" if changed else "same toolchain"
-    return EnvctlError(
+    return NotReproduced(
         f"compiling {file.filename} gave {built.wheel} with sha256 {built.wheel_sha256}, but the "
         f"lock records {record.wheel_sha256} ({why}); run 'envctl lock' to record this build"
     )

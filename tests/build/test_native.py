@@ -444,3 +444,25 @@ def test_aarch64_cross_build_has_its_tag_and_elf_machine(tmp_path: Path) -> None
         ]
         out = subprocess.run([*python, "-c", code, str(site)], capture_output=True, text=True)
         assert out.stdout.strip() == "0;1;2;5", out.stderr
+
+
+@needs_tools
+def test_adhoc_lock_cached_with_another_toolchains_build_is_recorded_again(
+    native_index: LocalIndex, envctl_cache: Cache
+) -> None:
+    """A runtime's cached lock is a cache entry: after a zig upgrade it is recorded again."""
+    from envctl.build.builder import build_requirements
+
+    _interpreter("3.11")
+    lock, first = build_requirements(
+        ["tinyext"], python="3.11", index_url=native_index.url, cache=envctl_cache
+    )
+    (build,) = lock.builds
+    stale = replace(lock, builds=(replace(build, wheel_sha256="0" * 64),))
+    cached_path = next(envctl_cache.root.glob("locks/pylock.*.toml"))
+    write_lock(cached_path, stale)
+    again, second = build_requirements(
+        ["tinyext"], python="3.11", index_url=native_index.url, cache=envctl_cache
+    )
+    assert again.builds == (build,) and read_lock(cached_path).builds == (build,)
+    assert second.sha256 == first.sha256
