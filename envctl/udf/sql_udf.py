@@ -49,3 +49,25 @@ def activate(resource: str, work_dir: str = "work") -> str:
     added = [p for p in sys.path if p not in before]
     sys.path[:] = added + before  # the archive's versions win over the image's
     return path
+
+
+def activate_environment(environment: str, work_dir: str = "work") -> str:
+    """:func:`activate` the archive of ``environment``, whatever its current name.
+
+    For functions that ``envctl apply`` registers from a spec's ``functions:``: their
+    resources hold exactly one ``envctl-<environment>-<sha12>.tar.gz``, whose name changes on
+    every apply, so the UDF names the environment instead. Raises ImportError unless exactly
+    one such archive is unpacked.
+    """
+    prefix = "envctl-" + environment + "-"
+    names = sorted(
+        n
+        for n in (os.listdir(work_dir) if os.path.isdir(work_dir) else [])
+        if n.startswith(prefix) and n.endswith(".tar.gz") and len(n) == len(prefix) + 12 + 7
+    )
+    if len(names) != 1:
+        found = ", ".join(names) or "none"
+        raise ImportError(
+            f"expected one archive of environment {environment!r} in {work_dir}, found {found}"
+        )
+    return activate(names[0], work_dir)

@@ -54,3 +54,20 @@ def test_activate_of_a_resource_that_is_not_unpacked_is_an_import_error(tmp_path
         match=r"envctl-nlp-abc\.tar\.gz is not unpacked at work/envctl-nlp-abc\.tar\.gz",
     ):
         activate_module.activate("envctl-nlp-abc.tar.gz")
+
+
+def test_activate_environment_finds_the_one_archive_whatever_its_name(tmp_path, monkeypatch):
+    """Functions registered from ``functions:`` name the environment, not the archive."""
+    work = tmp_path / "work"
+    unpacked(work, "envctl-nlp-0123456789ab.tar.gz")
+    unpacked(work, "envctl-nlp2-0123456789ab.tar.gz")  # another environment's archive
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    path = activate_module.activate_environment("nlp", str(work))
+    assert path == str((work / "envctl-nlp-0123456789ab.tar.gz" / "packages").resolve())
+    unpacked(work, "envctl-nlp-ba9876543210.tar.gz")
+    try:
+        activate_module.activate_environment("nlp", str(work))
+    except ImportError as exc:
+        assert "expected one archive of environment 'nlp'" in str(exc)
+    else:
+        raise AssertionError("two archives of one environment must not be guessed between")
