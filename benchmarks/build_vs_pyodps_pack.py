@@ -10,7 +10,8 @@ For each requirement set, measured in one run, each with empty caches of its own
   (its newest wheels are manylinux_2_28, which manylinux2014 cannot use), where pip and envctl
   fall back to the newest version with a usable wheel;
 * envctl cold: resolve (pip, the resolver of record) + download + install + pack, with the
-  breakdown by phase (the same phases ``envctl -v build`` prints);
+  breakdown by phase (the same phases ``envctl -v build`` prints; install and pack overlap,
+  so their sum exceeds their share of the wall time);
 * envctl warm: the same inputs again (lock and archive cache hit).
 
 Prints the machine line, the times and the ratios envctl/uv+tar and pyodps-pack/envctl.

@@ -23,7 +23,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Sequence, Union, cast
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union, cast
 
 from envctl import settings
 from envctl.errors import EnvctlError
@@ -201,6 +201,67 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
+@dataclass(frozen=True)
+class LazyTree:
+    """A tree that may still be installing: its top-level names (predicted) and a call that
+    blocks until it is ready and returns ``(id, root)``; the id fixes its content."""
+
+    tops: frozenset[str]
+    ready: Callable[[], tuple[str, Path]]
+
+
+class Mispredicted(EnvctlError):
+    """A tree's top-level names are not the predicted ones; pack after all installs instead."""
+
+
+def _lazy_segments(
+    trees: Sequence[LazyTree], include: str, salt: str, directory: Path
+) -> Iterator[_Segment]:
+    """The segments ``_segments`` cuts, each produced once the trees it needs are ready
+    (``directory``: any directory, standing in for ``include`` itself)."""
+    providers: dict[str, set[int]] = {}
+    for index, tree in enumerate(trees):
+        for name in tree.tops:
+            providers.setdefault(name, set()).add(index)
+    groups: list[tuple[frozenset[int], list[str]]] = []
+    for name in sorted(providers):
+        group = frozenset(providers[name])
+        if not groups or groups[-1][0] != group:
+            groups.append((group, []))
+        groups[-1][1].append(name)
+    ready: dict[int, tuple[str, Path]] = {}
+
+    def resolve(index: int) -> tuple[str, Path]:
+        if index not in ready:
+            owner, root = trees[index].ready()
+            if frozenset(os.listdir(root / include)) != trees[index].tops:
+                raise Mispredicted(f"{root} does not hold the predicted top-level names")
+            ready[index] = (owner, root)
+        return ready[index]
+
+    yield _Segment(None, [(include, directory)])  # only its type is used, see _info
+    for group, tops in groups:
+        members = sorted(group)
+        roots = [resolve(i)[1] for i in members]
+        merged: dict[str, tuple[Path, int]] = {}
+        for index, root in zip(members, roots):
+            for top in tops:
+                start = root / include / top
+                if not start.exists() and not start.is_symlink():
+                    continue
+                below = start.rglob("*") if start.is_dir() and not start.is_symlink() else []
+                for path in [start, *below]:
+                    arcname = path.relative_to(root).as_posix()
+                    seen = merged.get(arcname)
+                    if seen is None:
+                        merged[arcname] = (path, index)
+                    elif not (path.is_dir() and not path.is_symlink() and seen[0].is_dir()):
+                        raise TreeClash(arcname, index, seen[1])
+        entries = sorted(((a, f[0]) for a, f in merged.items()), key=lambda e: e[0].split("/"))
+        ids = sorted(resolve(i)[0] for i in members)
+        yield _Segment(hashlib.sha256(json.dumps([salt, ids, tops]).encode()).hexdigest(), entries)
+
+
 def write_archive(
     root: Union[Path, Sequence[Path]],
     dest: Path,
@@ -225,12 +286,48 @@ def write_archive(
     stamp = source_date_epoch() if mtime is None else mtime
     roots = [root] if isinstance(root, Path) else list(root)
     entries = _entries(roots, include)
-    salt = json.dumps([SEGMENT_FORMAT, compresslevel, BLOCK_SIZE, stamp, include])
     if owners is None:
         cut = [_Segment(None, entries)]
     else:
-        cut = _segments(entries, roots, owners, include, salt)
-    sizes = {p: p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink()}
+        cut = _segments(entries, roots, owners, include, _salt(compresslevel, stamp, include))
+    total = sum(p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink())
+    return _pack(dest, cut, total, stamp, compresslevel, progress, segments)
+
+
+def write_archive_lazy(
+    trees: Sequence[LazyTree],
+    dest: Path,
+    *,
+    total: Optional[int] = None,
+    include: str = "packages",
+    compresslevel: int = DEFAULT_COMPRESSLEVEL,
+    mtime: Optional[int] = None,
+    progress: bool = True,
+    segments: Optional[SegmentStore] = None,
+) -> ArchiveInfo:
+    """``write_archive(roots, owners=ids)`` for trees that may still be installing: the same
+    bytes, but each segment is packed as soon as the trees it needs are ready, so packing
+    overlaps installing. ``Mispredicted`` when a tree's top-level names are not the
+    predicted ones (nothing usable is left in ``dest`` then)."""
+    stamp = source_date_epoch() if mtime is None else mtime
+    cut = _lazy_segments(trees, include, _salt(compresslevel, stamp, include), dest.parent)
+    return _pack(dest, cut, total, stamp, compresslevel, progress, segments)
+
+
+def _salt(compresslevel: int, stamp: int, include: str) -> str:
+    return json.dumps([SEGMENT_FORMAT, compresslevel, BLOCK_SIZE, stamp, include])
+
+
+def _pack(
+    dest: Path,
+    cut: Iterable[_Segment],
+    total: Optional[int],
+    stamp: int,
+    compresslevel: int,
+    progress: bool,
+    segments: Optional[SegmentStore],
+) -> ArchiveInfo:
+    """Write the segments' entries as one tar in one gzip member (see ``write_archive``)."""
     finished: list[tuple[str, Path, int, int]] = []
     sinks: list[BinaryIO] = []
     tmp_dir = None
@@ -239,7 +336,7 @@ def write_archive(
         tmp_dir = Path(tempfile.mkdtemp(prefix=segments.tmp_prefix, dir=segments.tmp_dir))
     try:
         with dest.open("wb") as raw, bytes_progress(progress) as bar:
-            task = bar.add_task("packing", total=sum(sizes.values()))
+            task = bar.add_task("packing", total=total)
             writer = _HashingWriter(raw)
             with ParallelGzipWriter(cast(BinaryIO, writer), compresslevel) as gz:
                 # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
@@ -248,13 +345,12 @@ def write_archive(
                     fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
                 ) as tar:
                     for segment in cut:
-                        done = sum(sizes.get(path, 0) for _, path in segment.entries)
                         cached = segments.get(segment.key) if segments and segment.key else None
                         if cached is not None:
                             path, crc, length = cached
                             gz.splice(_chunks(path), crc, length)
                             tar.offset += length  # tarfile pads the end by its own count
-                            bar.advance(task, done)
+                            bar.advance(task, _file_bytes(segment))
                             continue
                         sink = None
                         if tmp_dir is not None and segment.key:
@@ -266,10 +362,10 @@ def write_archive(
                             if info.isreg():
                                 with path.open("rb") as data:
                                     tar.addfile(info, data)
+                                bar.advance(task, info.size)
                             else:
                                 tar.addfile(info)
                         crc, length = gz.segment()
-                        bar.advance(task, done)
                         if sink is not None and tmp_dir is not None and segment.key:
                             finished.append((segment.key, tmp_dir / segment.key, crc, length))
         for handle in sinks:
@@ -283,6 +379,10 @@ def write_archive(
         if tmp_dir is not None:
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return ArchiveInfo(writer.sha256.hexdigest(), writer.md5.hexdigest(), writer.size)
+
+
+def _file_bytes(segment: _Segment) -> int:
+    return sum(p.lstat().st_size for _, p in segment.entries if p.is_file() and not p.is_symlink())
 
 
 def extract_archive(path: Path, dest: Path, budget: Optional[UnpackBudget] = None) -> None:

@@ -13,19 +13,27 @@ import shutil
 import tempfile
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from envctl import console, crashpoints, timings
 from envctl.build import debris
-from envctl.build.archive import SegmentStore, TreeClash, write_archive
+from envctl.build.archive import (
+    ArchiveInfo,
+    LazyTree,
+    Mispredicted,
+    SegmentStore,
+    TreeClash,
+    write_archive,
+    write_archive_lazy,
+)
 from envctl.build.cache import Cache
 from envctl.files import atomic_path, file_hexdigest, write_json_atomic
 from envctl.errors import EnvctlError
 from envctl.build.fetch import fetch
-from envctl.build.install import PACKAGES_DIR, declared_size, install_wheel
+from envctl.build.install import PACKAGES_DIR, declared_size, install_wheel, installed_tops
 from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
 from envctl.spec.requirements import split_requirements
 from envctl.lock.resolve import resolve_environment
@@ -137,42 +145,99 @@ def installed_tree(wheel: Path, sha256: str, cache: Cache) -> tuple[str, Path, i
     return sha256, dest, unpacked
 
 
-def _install_all(
-    lock: Lock, paths: dict[str, Path], cache: Cache, urls: Sequence[str], budget: UnpackBudget
-) -> list[tuple[str, str, str, Path, int]]:
-    """``(package, wheel file name, wheel sha256, tree, unpacked bytes)`` of every locked file:
-    wheels, then built sdists, by name.
+Installing = tuple[str, str, "Future[tuple[str, Path, int]]", frozenset[str]]
+"""(package, wheel file name, its ``installed_tree`` call, the top-level names it will make)."""
+
+
+def _start_installs(
+    lock: Lock,
+    paths: dict[str, Path],
+    cache: Cache,
+    urls: Sequence[str],
+    budget: UnpackBudget,
+    pool: ThreadPoolExecutor,
+) -> list[Installing]:
+    """Start installing every locked file, wheels then built sdists, each by name.
 
     Wheels install concurrently (zlib and file I/O release the GIL) while sdists build in
     subprocesses; each goes to its own cached tree, so the order cannot change the result.
     The declared sizes of the locked wheels are checked against ``budget`` before any
-    installs, and each built wheel's before it installs.
+    installs, and each built wheel's before it installs. Returns once every sdist is built.
     """
     unpacked = _checked_unpacked(lock, paths, budget)
     wheels = sorted((f for f in lock.packages if f.is_wheel), key=lambda f: f.name)
     sdists = sorted((f for f in lock.packages if not f.is_wheel), key=lambda f: f.name)
-    workers = os.cpu_count() or 1
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers + len(sdists)) as pool:
+    builds = [pool.submit(build_wheel, paths[f.sha256], f, cache, urls, lock=lock) for f in sdists]
+    started: list[Installing] = []
+    for file in wheels:
+        wheel = paths[file.sha256]
+        future = pool.submit(installed_tree, wheel, file.sha256, cache)
+        started.append((file.name, file.filename, future, installed_tops(wheel)))
+    for file, build in zip(sdists, builds):
+        built = build.result()
+        size = declared_size(built)
+        budget.check(built.name, size, built.stat().st_size)
+        unpacked += size
+        budget.check(f"the wheels of {lock.environment}", unpacked)
+        future = pool.submit(installed_tree, built, file_hexdigest(built, "sha256"), cache)
+        started.append((file.name, built.name, future, installed_tops(built)))
+    return started
+
+
+def _install_and_pack(
+    lock: Lock,
+    paths: dict[str, Path],
+    cache: Cache,
+    urls: Sequence[str],
+    dest: Path,
+    progress: bool,
+) -> tuple[ArchiveInfo, dict[str, int]]:
+    """Install every locked file into its cached tree and pack them into ``dest``, packing each
+    stretch of the archive as soon as the trees it needs are installed (so packing overlaps
+    installing); ``(archive info, {package: unpacked bytes})``.
+
+    Which tree holds which top-level names is predicted from the wheels; if a prediction is
+    wrong, packing waits for every install and starts over: the bytes are the same either way.
+    """
+    store = SegmentStore(
+        cache.segments_dir, tmp_dir=cache.tmp_dir, tmp_prefix=debris.tree_prefix("build")
+    )
+    started = time.perf_counter()
+    workers = (os.cpu_count() or 1) + sum(1 for f in lock.packages if not f.is_wheel)
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
         warnings.simplefilter("ignore", RuntimeWarning)  # contain install_wheel's per-call filter
-        builds = [
-            pool.submit(build_wheel, paths[f.sha256], f, cache, urls, lock=lock) for f in sdists
-        ]
-        trees = [pool.submit(installed_tree, paths[f.sha256], f.sha256, cache) for f in wheels]
-        done = [(f.name, f.filename, *t.result()) for f, t in zip(wheels, trees)]
-        for file, wheel in zip(sdists, builds):
-            built = wheel.result()
-            size = declared_size(built)
-            budget.check(built.name, size, built.stat().st_size)
-            unpacked += size
-            budget.check(f"the wheels of {lock.environment}", unpacked)
-            done.append(
-                (
-                    file.name,
-                    built.name,
-                    *installed_tree(built, file_hexdigest(built, "sha256"), cache),
-                )
-            )
-    return done
+        installing = _start_installs(lock, paths, cache, urls, UnpackBudget.from_settings(), pool)
+        finished: list[float] = []
+        for _, _, future, _ in installing:
+            future.add_done_callback(lambda _: finished.append(time.perf_counter()))
+        trees = [LazyTree(tops, _ready(future)) for _, _, future, tops in installing]
+        try:
+            with timings.phase("pack"):
+                try:
+                    info = write_archive_lazy(trees, dest, progress=progress, segments=store)
+                except Mispredicted as exc:
+                    console.debug(f"{exc}: packing once every wheel is installed")
+                    done = [future.result() for _, _, future, _ in installing]
+                    info = write_archive(
+                        [tree for _, tree, _ in done],
+                        dest,
+                        progress=progress,
+                        owners=[sha for sha, _, _ in done],
+                        segments=store,
+                    )
+        except TreeClash as clash:
+            wheel, other = installing[clash.index][1], installing[clash.other][1]
+            raise EnvctlError(
+                f"cannot install {wheel}: it overwrites a file of another package "
+                f"({clash.arcname} is also in {other})"
+            ) from None
+        sizes = {name: future.result()[2] for name, _, future, _ in installing}
+    timings.add("install", max(finished, default=started) - started)
+    return info, sizes
+
+
+def _ready(future: Future[tuple[str, Path, int]]) -> Callable[[], tuple[str, Path]]:
+    return lambda: future.result()[:2]
 
 
 def _build_fresh(
@@ -181,29 +246,9 @@ def _build_fresh(
     key = lock.lock_hash()
     with timings.phase("download"):
         paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
-    with timings.phase("install"):
-        installed = _install_all(lock, paths, cache, urls, UnpackBudget.from_settings())
-    sizes = {name: unpacked for name, _, _, _, unpacked in installed}
     dest = cache.archive_path(key)
-    with timings.phase("pack"), atomic_path(dest) as tmp_archive:
-        try:
-            info = write_archive(
-                [tree for *_, tree, _ in installed],
-                tmp_archive,
-                progress=progress,
-                owners=[sha for _, _, sha, _, _ in installed],
-                segments=SegmentStore(
-                    cache.segments_dir,
-                    tmp_dir=cache.tmp_dir,
-                    tmp_prefix=debris.tree_prefix("build"),
-                ),
-            )
-        except TreeClash as clash:
-            wheel, other = installed[clash.index][1], installed[clash.other][1]
-            raise EnvctlError(
-                f"cannot install {wheel}: it overwrites a file of another package "
-                f"({clash.arcname} is also in {other})"
-            ) from None
+    with atomic_path(dest) as tmp_archive:
+        info, sizes = _install_and_pack(lock, paths, cache, urls, tmp_archive, progress)
         crashpoints.reach("build")
     built = BuiltArchive(
         path=dest,

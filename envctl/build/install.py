@@ -150,3 +150,23 @@ def install_wheel(wheel: Path, tree: Path) -> Installed:
     except _INSTALL_ERRORS as exc:
         raise EnvctlError(f"cannot install {wheel.name}: {_issues(exc, wheel)}") from None
     return Installed(wheel.name, size)
+
+
+def installed_tops(wheel: Path) -> frozenset[str]:
+    """The names ``install_wheel`` will create directly under ``packages/``, read from the
+    wheel's directory alone (nothing is unpacked).
+
+    A prediction, for packing while wheels still install: the packer checks it against the
+    installed tree and falls back to packing after all installs when it is wrong.
+    """
+    tops: set[str] = set()
+    for name in (i.filename for i in _directory(wheel)):
+        parts = name.split("/")
+        if name.endswith("/") or _is_bytecode(name):
+            continue
+        if parts[0].endswith(".data") and len(parts) > 1:
+            if parts[1] in ("purelib", "platlib") and len(parts) > 2:
+                tops.add(parts[2])
+            continue
+        tops.add(parts[0])
+    return frozenset(tops)

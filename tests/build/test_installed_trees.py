@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from envctl.build import builder
-from envctl.build.builder import build_lock
+from envctl.build.archive import LazyTree, write_archive, write_archive_lazy
+from envctl.build.builder import build_lock, installed_tree
 from envctl.build.cache import Cache
+from envctl.build.install import installed_tops
 from envctl.errors import EnvctlError
 from envctl.files import file_hexdigest
 from envctl.lock.lockfile import Lock, LockedFile
@@ -153,3 +156,50 @@ def test_a_damaged_cached_segment_is_compressed_again(
         segment.write_bytes(bytes(data))
     shutil.rmtree(cache.root / "archives")
     assert build(lock, cache) == cold
+
+
+def test_predicted_top_level_names_are_what_installing_makes(tmp_path: Path) -> None:
+    made = wheel(
+        tmp_path / "wheels",
+        "delta",
+        "1.0",
+        {
+            "delta/__init__.py": "D = 1\n",
+            "delta_top.py": "T = 1\n",
+            "delta-1.0.data/purelib/delta_extra.py": "E = 1\n",
+            "delta-1.0.data/scripts/delta-cli": "#!python\n",
+            "stale/__pycache__/x.cpython-311.pyc": "",
+        },
+    )
+    path = tmp_path / "wheels" / made.filename
+    _, tree, _ = installed_tree(path, made.sha256, Cache(tmp_path / "cache"))
+    assert installed_tops(path) == frozenset(os.listdir(tree / "packages"))
+    assert {"delta", "delta_top.py", "delta_extra.py", "delta-1.0.dist-info"} <= installed_tops(
+        path
+    )
+
+
+def test_a_wrong_prediction_packs_after_all_installs_with_the_same_bytes(
+    wheels: dict[str, LockedFile], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = lock_of(wheels["alpha"], wheels["beta"], wheels["shared"], wheels["shared2"])
+    expected = build(lock, Cache(tmp_path / "right"))
+    monkeypatch.setattr(builder, "installed_tops", lambda wheel: frozenset({"nothing-like-it"}))
+    assert build(lock, Cache(tmp_path / "wrong")) == expected
+
+
+def test_packing_while_installing_gives_the_bytes_of_packing_after(
+    wheels: dict[str, LockedFile], tmp_path: Path
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    files = [wheels[n] for n in ("alpha", "beta2", "shared", "shared2")]
+    done = [installed_tree(Path(f.url[len("file://") :]), f.sha256, cache) for f in files]
+    after = write_archive([t for _, t, _ in done], tmp_path / "after.tar.gz", progress=False,
+                          owners=[sha for sha, _, _ in done])  # fmt: skip
+    trees = [
+        LazyTree(installed_tops(Path(f.url[len("file://") :])), lambda d=d: (d[0], d[1]))
+        for f, d in zip(files, done)
+    ]
+    lazy = write_archive_lazy(trees, tmp_path / "lazy.tar.gz", progress=False)
+    assert lazy.sha256 == after.sha256
+    assert (tmp_path / "lazy.tar.gz").read_bytes() == (tmp_path / "after.tar.gz").read_bytes()
