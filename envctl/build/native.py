@@ -226,7 +226,7 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def _require_tools() -> tuple[Path, Path]:
+def require_tools() -> tuple[Path, Path]:
     """The zig binary and the directory holding patchelf; a clear error when missing."""
     missing = missing_tools()
     zig, patchelf = find_zig(), _tool_in_env("patchelf")
@@ -537,7 +537,7 @@ def toolchain_versions(
     Recorded in the lock's build provenance and part of the built-wheel cache key, so a
     different zig, auditwheel, patchelf, interpreter or flag set never reuses a wheel.
     """
-    zig, patchelf_dir = _require_tools()
+    zig, patchelf_dir = require_tools()
 
     def first_line(command: Sequence[str]) -> str:
         try:
@@ -587,7 +587,7 @@ def build_native_wheel(
     """
     started = time.monotonic()
     target = parse_platform(platform)
-    zig, patchelf_dir = _require_tools()
+    zig, patchelf_dir = require_tools()
     toolchain = toolchain_versions(interpreter, platform, repair=repair, strip=strip)
     found = interpreter
     out_dir.mkdir(parents=True, exist_ok=True)

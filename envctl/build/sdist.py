@@ -140,6 +140,7 @@ def build_native(
     only the same inputs reuse a wheel; the first build for a target also fills zig's own
     cache (``ENVCTL_ZIG_CACHE``), which is what makes a cold build take a minute or two.
     """
+    native.require_tools()  # before the interpreter: the more common thing to be missing
     interpreter = native.target_interpreter(python)
     toolchain = native.toolchain_versions(interpreter, platform, repair=repair)
     key = sha256_json({"sdist": file.sha256, "platform": platform, "toolchain": toolchain})

@@ -250,6 +250,8 @@ def test_native_sdist_locks_builds_verifies_and_deploys(
     native_index: LocalIndex,
     envctl_cache: Cache,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     python: str,
     dist: str,
 ) -> None:
@@ -300,6 +302,13 @@ def test_native_sdist_locks_builds_verifies_and_deploys(
     # A rebuild from scratch (fresh wheel cache, warm zig cache) gives the recorded bytes.
     for path in ("native", "archives"):
         subprocess.run(["rm", "-rf", str(envctl_cache.root / path)], check=True)
+    with monkeypatch.context() as patched:  # a machine without envctl[native] names the extra
+        patched.setattr(native, "missing_tools", lambda: ["ziglang"])
+        capsys.readouterr()
+        assert _run(repo, "build", "fast") == 1
+        assert "needs ziglang; install them with: pip install 'envctl[native]'" in _last_error(
+            capsys
+        )
     assert _run(repo, "build", "fast") == 0
     assert wheel.is_file() and file_hexdigest(wheel) == build.wheel_sha256
 
