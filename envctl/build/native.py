@@ -589,7 +589,6 @@ def build_native_wheel(
     target = parse_platform(platform)
     zig, patchelf_dir = require_tools()
     toolchain = toolchain_versions(interpreter, platform, repair=repair, strip=strip)
-    found = interpreter
     out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="envctl-native-"))
@@ -599,15 +598,15 @@ def build_native_wheel(
         env = _clean_env(base_env)
         env.update(
             toolchain_env(
-                platform, found.python_tag, work / "toolchain",
-                source_dir=source, interpreter_prefix=found.prefix, zig=zig,
+                platform, interpreter.python_tag, work / "toolchain",
+                source_dir=source, interpreter_prefix=interpreter.prefix, zig=zig,
                 zig_cache=zig_cache, strip=strip,
             )
         )  # fmt: skip
         env["PATH"] = os.pathsep.join([str(patchelf_dir), env.get("PATH", os.defpath)])
         built_dir = work / "built"
         command = [
-            str(found.path), "-m", "pip", "wheel", "-v", "--no-deps", "--use-pep517",
+            str(interpreter.path), "-m", "pip", "wheel", "-v", "--no-deps", "--use-pep517",
             "--no-cache-dir", "--disable-pip-version-check", "--wheel-dir", str(built_dir),
             *options, str(source),
         ]  # fmt: skip
