@@ -29,8 +29,8 @@ from envctl import settings
 from envctl.errors import EnvctlError
 from envctl.files import file_hexdigest, write_json_atomic
 from envctl.build.pgzip import BLOCK_SIZE, ParallelGzipWriter
-from envctl.build.size import UnpackBudget
-from envctl.progress import bytes_progress
+from envctl.build.size import UnpackBudget, human
+from envctl.progress import step
 
 DEFAULT_COMPRESSLEVEL = 6
 
@@ -272,6 +272,7 @@ def write_archive(
     progress: bool = True,
     owners: Optional[Sequence[str]] = None,
     segments: Optional[SegmentStore] = None,
+    label: str = "",
 ) -> ArchiveInfo:
     """Pack ``root/include`` (as ``include/...``) into ``dest`` reproducibly.
 
@@ -281,7 +282,8 @@ def write_archive(
     hash) the gzip stream is cut into segments at top-level names (each starts with a reset
     dictionary, see ``pgzip``); the bytes depend only on the trees, and with ``segments``
     unchanged segments are copied from earlier archives instead of compressed again, so a
-    rebuild after a one-package change costs about that package.
+    rebuild after a one-package change costs about that package. ``label`` (an environment
+    name) starts the progress line: ``nlp: packing 212.0 MiB``.
     """
     stamp = source_date_epoch() if mtime is None else mtime
     roots = [root] if isinstance(root, Path) else list(root)
@@ -291,7 +293,7 @@ def write_archive(
     else:
         cut = _segments(entries, roots, owners, include, _salt(compresslevel, stamp, include))
     total = sum(p.lstat().st_size for _, p in entries if p.is_file() and not p.is_symlink())
-    return _pack(dest, cut, total, stamp, compresslevel, progress, segments)
+    return _pack(dest, cut, total, stamp, compresslevel, progress, segments, label)
 
 
 def write_archive_lazy(
@@ -304,6 +306,7 @@ def write_archive_lazy(
     mtime: Optional[int] = None,
     progress: bool = True,
     segments: Optional[SegmentStore] = None,
+    label: str = "",
 ) -> ArchiveInfo:
     """``write_archive(roots, owners=ids)`` for trees that may still be installing: the same
     bytes, but each segment is packed as soon as the trees it needs are ready, so packing
@@ -311,7 +314,7 @@ def write_archive_lazy(
     predicted ones (nothing usable is left in ``dest`` then)."""
     stamp = source_date_epoch() if mtime is None else mtime
     cut = _lazy_segments(trees, include, _salt(compresslevel, stamp, include), dest.parent)
-    return _pack(dest, cut, total, stamp, compresslevel, progress, segments)
+    return _pack(dest, cut, total, stamp, compresslevel, progress, segments, label)
 
 
 def _salt(compresslevel: int, stamp: int, include: str) -> str:
@@ -326,6 +329,7 @@ def _pack(
     compresslevel: int,
     progress: bool,
     segments: Optional[SegmentStore],
+    label: str = "",
 ) -> ArchiveInfo:
     """Write the segments' entries as one tar in one gzip member (see ``write_archive``)."""
     finished: list[tuple[str, Path, int, int]] = []
@@ -335,8 +339,9 @@ def _pack(
         segments.tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp_dir = Path(tempfile.mkdtemp(prefix=segments.tmp_prefix, dir=segments.tmp_dir))
     try:
-        with dest.open("wb") as raw, bytes_progress(progress) as bar:
-            task = bar.add_task("packing", total=total)
+        size = f" {human(total)}" if total else ""
+        line = f"{label + ': ' if label else ''}packing{size}"
+        with dest.open("wb") as raw, step(line, total or 0, enabled=progress) as advance:
             writer = _HashingWriter(raw)
             with ParallelGzipWriter(cast(BinaryIO, writer), compresslevel) as gz:
                 # Write-only streams suffice for mode "w" (tarfile never reads or seeks them).
@@ -350,7 +355,7 @@ def _pack(
                             path, crc, length = cached
                             gz.splice(_chunks(path), crc, length)
                             tar.offset += length  # tarfile pads the end by its own count
-                            bar.advance(task, _file_bytes(segment))
+                            advance(_file_bytes(segment))
                             continue
                         sink = None
                         if tmp_dir is not None and segment.key:
@@ -362,7 +367,7 @@ def _pack(
                             if info.isreg():
                                 with path.open("rb") as data:
                                     tar.addfile(info, data)
-                                bar.advance(task, info.size)
+                                advance(info.size)
                             else:
                                 tar.addfile(info)
                         crc, length = gz.segment()

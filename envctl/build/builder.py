@@ -40,6 +40,7 @@ from envctl.lock.resolve import resolve_environment
 from envctl.spec.indexes import index_urls, requirements_and_credentials
 from envctl.build.sdist import NotReproduced, build_wheel, record_native_builds
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
+from envctl.progress import step
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
 
 ADHOC_NAME = "adhoc"
@@ -191,6 +192,7 @@ def _install_and_pack(
     urls: Sequence[str],
     dest: Path,
     progress: bool,
+    label: str = "",
 ) -> tuple[ArchiveInfo, dict[str, int]]:
     """Install every locked file into its cached tree and pack them into ``dest``, packing each
     stretch of the archive as soon as the trees it needs are installed (so packing overlaps
@@ -204,17 +206,25 @@ def _install_and_pack(
     )
     started = time.perf_counter()
     workers = (os.cpu_count() or 1) + sum(1 for f in lock.packages if not f.is_wheel)
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+    line = f"{label + ': ' if label else ''}installing {len(lock.packages)} packages"
+    with (
+        warnings.catch_warnings(),
+        step(line, len(lock.packages), enabled=progress, unit="items") as advance,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):  # the pool waits, then the step ends
         warnings.simplefilter("ignore", RuntimeWarning)  # contain install_wheel's per-call filter
         installing = _start_installs(lock, paths, cache, urls, UnpackBudget.from_settings(), pool)
         finished: list[float] = []
         for _, _, future, _ in installing:
             future.add_done_callback(lambda _: finished.append(time.perf_counter()))
+            future.add_done_callback(lambda _: advance(1))
         trees = [LazyTree(tops, _ready(future)) for _, _, future, tops in installing]
         try:
             with timings.phase("pack"):
                 try:
-                    info = write_archive_lazy(trees, dest, progress=progress, segments=store)
+                    info = write_archive_lazy(
+                        trees, dest, progress=progress, segments=store, label=label
+                    )
                 except Mispredicted as exc:
                     console.debug(f"{exc}: packing once every wheel is installed")
                     done = [future.result() for _, _, future, _ in installing]
@@ -224,6 +234,7 @@ def _install_and_pack(
                         progress=progress,
                         owners=[sha for sha, _, _ in done],
                         segments=store,
+                        label=label,
                     )
         except TreeClash as clash:
             wheel, other = installing[clash.index][1], installing[clash.other][1]
@@ -241,14 +252,21 @@ def _ready(future: Future[tuple[str, Path, int]]) -> Callable[[], tuple[str, Pat
 
 
 def _build_fresh(
-    lock: Lock, cache: Cache, urls: Sequence[str], progress: bool, credentials: Sequence[str] = ()
+    lock: Lock,
+    cache: Cache,
+    urls: Sequence[str],
+    progress: bool,
+    credentials: Sequence[str] = (),
+    label: str = "",
 ) -> BuiltArchive:
     key = lock.lock_hash()
     with timings.phase("download"):
-        paths = fetch(lock.packages, cache, index_urls=[*urls, *credentials], progress=progress)
+        paths = fetch(
+            lock.packages, cache, index_urls=[*urls, *credentials], progress=progress, label=label
+        )
     dest = cache.archive_path(key)
     with atomic_path(dest) as tmp_archive:
-        info, sizes = _install_and_pack(lock, paths, cache, urls, tmp_archive, progress)
+        info, sizes = _install_and_pack(lock, paths, cache, urls, tmp_archive, progress, label)
         crashpoints.reach("build")
     built = BuiltArchive(
         path=dest,
@@ -276,10 +294,12 @@ def build_lock(
     budget: Optional[SizeBudget] = None,
     output: Optional[Path] = None,
     credentials: Sequence[str] = (),
+    label: str = "",
 ) -> BuiltArchive:
     """Build (or fetch from the archive cache) the archive of ``lock`` and check its size.
 
     ``credentials``: expanded direct requirement URLs whose userinfo downloads may need.
+    With ``progress`` each step is reported, its line starting with ``label``.
     """
     cache = cache or Cache.default()
     budget = budget or SizeBudget.from_settings()
@@ -289,7 +309,9 @@ def build_lock(
         for item in debris.sweep(cache, now=time.time()):  # what killed builds left behind
             console.debug(f"removed build debris {item.path} ({item.reason})")
         with cache.filelock(f"archive-{key}"):
-            built = cached_archive(cache, key) or _build_fresh(lock, cache, index_urls, progress, credentials)
+            built = cached_archive(cache, key) or _build_fresh(
+                lock, cache, index_urls, progress, credentials, label
+            )
     warning = check_size(budget, built.size, built.largest)
     if warning:
         console.warn(warning)
@@ -312,7 +334,9 @@ def build(
 ) -> BuiltArchive:
     """The archive of ``env`` from its current ``lock``; a stale lock is refused."""
     if not is_current(env, lock):
-        raise EnvctlError(f"the lock of {env.name!r} is stale (the spec changed); run 'envctl lock {env.name}'")
+        raise EnvctlError(
+            f"the lock of {env.name!r} is stale (the spec changed); run 'envctl lock {env.name}'"
+        )
     if env.requirements and not lock.packages and not lock.excluded:
         raise EnvctlError(
             f"{env.name!r} has requirements but its lock has no package (every environment marker "
@@ -322,7 +346,7 @@ def build(
     credentials = requirements_and_credentials(env)[1]
     return build_lock(
         lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget, output=output,
-        credentials=credentials,
+        credentials=credentials, label=env.name,
     )  # fmt: skip
 
 

@@ -14,16 +14,18 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from envctl import console
 from envctl.build.cache import Cache
+from envctl.build.size import human
 from envctl.files import atomic_path
 from envctl.errors import EnvctlError
-from envctl.spec.indexes import auth_for, strip_auth
 from envctl.lock.lockfile import LockedFile
-from envctl.progress import bytes_progress
+from envctl.progress import step
+from envctl.spec.indexes import auth_for, strip_auth
 
 CHUNK = 1024 * 1024
 DEFAULT_WORKERS = 8
@@ -77,25 +79,32 @@ def fetch(
     *,
     index_urls: Sequence[str] = (),
     progress: bool = True,
+    label: str = "",
     workers: int = DEFAULT_WORKERS,
 ) -> dict[str, Path]:
-    """Make every file available in the cache; returns ``{sha256: path}``."""
+    """Make every file available in the cache; returns ``{sha256: path}``.
+
+    ``label`` (an environment name) starts the progress line: ``nlp: downloading 24 files (60.1 MiB)``;
+    when the lock records no sizes (pip's reports have none) the size follows once downloaded.
+    """
     paths = {f.sha256: cache.file_path(f.sha256, f.filename) for f in files}
     missing = [f for f in files if not paths[f.sha256].is_file()]
     if not missing:
         return paths
-    with bytes_progress(progress) as bar:
-        total: Optional[int] = sum(f.size or 0 for f in missing) if all(f.size for f in missing) else None
-        task = bar.add_task(f"downloading {len(missing)} file(s)", total=total)
+    total = sum(f.size or 0 for f in missing)
+    sized = all(f.size for f in missing)
+    prefix, count = f"{label + ': ' if label else ''}", f"{len(missing)} file{'s' if len(missing) != 1 else ''}"
+    line = f"{prefix}downloading {count}" + (f" ({human(total)})" if sized else "")
+    with step(line, total if sized else 0, enabled=progress) as advance:
 
         def one(file: LockedFile) -> None:
             dest = paths[file.sha256]
             with cache.filelock(f"file-{file.sha256}"):
                 if dest.is_file():  # another process fetched it meanwhile
-                    bar.advance(task, file.size or 0)
+                    advance(file.size or 0)
                     return
                 try:
-                    _download(file, dest, index_urls, lambda n: bar.advance(task, n))
+                    _download(file, dest, index_urls, advance)
                 except HashMismatch:
                     raise
                 except (urllib.error.URLError, OSError) as exc:
@@ -105,4 +114,7 @@ def fetch(
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
             for future in [pool.submit(one, f) for f in missing]:
                 future.result()
+    if progress and not sized:
+        got = sum(paths[f.sha256].stat().st_size for f in missing)
+        console.info(f"{prefix}downloaded {count} ({human(got)})")
     return paths

@@ -2,7 +2,8 @@
 
 MaxCompute rejects a single resource above 2048 MB, so an archive that large can never be
 used; well below that, large archives still slow every job start, hence the warning level.
-Both limits come from flags, else ``ENVCTL_WARN_SIZE_MB``/``ENVCTL_MAX_SIZE_MB``, else defaults.
+Both limits are in MiB and come from flags, else ``ENVCTL_WARN_SIZE_MB``/``ENVCTL_MAX_SIZE_MB``,
+else defaults.
 
 The compressed size says little about what unpacking costs: a 0.7 MB wheel can hold a
 700 MiB file, and every UDF worker and ``envctl exec`` would unpack it. ``UnpackBudget``
@@ -37,12 +38,25 @@ class SizeBudget:
         return cls(int(warn * MB), int(limit * MB))
 
 
-def human(size: int) -> str:
-    return f"{size / MB:.1f} MB"
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def human(size: float) -> str:
+    """The one size format of every command and message: ``48138436`` -> ``45.9 MiB``.
+
+    Binary units throughout (MaxCompute's single-resource limit is 2048 MiB), so a number
+    printed by ``build``, ``status``, ``plan`` and ``apply`` means the same everywhere.
+    """
+    value = float(size)
+    for unit in UNITS:
+        if abs(value) < 1024 or unit == UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
 
 
 def largest_summary(largest: Sequence[tuple[str, int]], count: int = 5) -> str:
-    """``"pandas 55.2 MB, numpy 39.0 MB, ..."`` (unpacked sizes, largest first)."""
+    """``"pandas 55.2 MiB, numpy 39.0 MiB, ..."`` (unpacked sizes, largest first)."""
     return ", ".join(f"{name} {human(size)}" for name, size in list(largest)[:count])
 
 

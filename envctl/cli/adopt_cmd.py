@@ -9,11 +9,11 @@ from typing import Optional
 import typer
 
 from envctl import console, settings
-from envctl.cli.app import app, format_option, options
+from envctl.cli.app import command, format_option, options
 from envctl.errors import EnvctlError
 
 
-@app.command("init")
+@command("init")
 def init_command(
     name: str = typer.Argument(..., help="Name of the new environment (environments/NAME.yaml)."),
     source: Path = typer.Option(
@@ -54,7 +54,7 @@ def init_command(
     print(f"wrote {path} ({len(imported.requirements)} requirements); next: envctl lock {name}")
 
 
-@app.command("adopt")
+@command("adopt")
 def adopt_command(
     name: str = typer.Argument(..., help="Environment (in environments/) the archive belongs to."),
     resource: str = typer.Argument(

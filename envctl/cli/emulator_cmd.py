@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 from pathlib import Path
@@ -12,7 +11,8 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, options
+from envctl.cli.app import command, format_option, options
+from envctl.cli.views import emulator as view
 from envctl.errors import EnvctlError
 
 if TYPE_CHECKING:
@@ -36,34 +36,50 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-@app.command("emulator")
+@command("emulator")
 def emulator_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to listen on (0: any free port)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", metavar="ADDRESS", help="Interface to listen on."
+    ),
+    port: int = typer.Option(
+        DEFAULT_PORT, "--port", metavar="N", help="Port to listen on (0: any free port)."
+    ),
     data: Optional[Path] = typer.Option(
-        None, "--data", help="Data directory (default: <root>/.envctl/emulator); survives restarts."
+        None,
+        "--data",
+        metavar="DIR",
+        help="Data directory (default: <root>/.envctl/emulator); survives restarts.",
     ),
     max_resource_size_mb: int = typer.Option(
-        2048, "--max-resource-size-mb", min=1, help="Reject single resources larger than this."
+        2048,
+        "--max-resource-size-mb",
+        min=1,
+        metavar="MIB",
+        help="Reject single resources larger than this.",
     ),
     list_page_size: int = typer.Option(
         1000,
         "--list-page-size",
         min=1,
         max=1000,
+        metavar="N",
         help="Resources per list page when a client sends no maxitems.",
     ),
     project: str = typer.Option(
-        "envctl_test", "--project", help="Project name used in the printed target."
+        "envctl_test", "--project", metavar="NAME", help="Project name used in the printed target."
+    ),
+    output_format: str = format_option(
+        "text", "json", help="text, or json: the endpoint and target as one line."
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the endpoint and target as one JSON line."
+        False, "--json", hidden=True, help="Same as --format json (kept for scripts)."
     ),
 ) -> None:
-    """Serve a local MaxCompute resource API for pyodps (like moto / LocalStack) until Ctrl-C.
+    """Serve a local MaxCompute resource API for pyodps until Ctrl-C.
 
-    Point pyodps at the printed endpoint with any access id/secret, or set the printed
-    ENVCTL_TARGET. Fault injection and counters: /_emulator/faults, /_emulator/stats and
+    Like moto or LocalStack. Point pyodps at the printed endpoint with any access
+    id/secret, or set the printed ENVCTL_TARGET. Fault injection and counters:
+    /_emulator/faults, /_emulator/stats and
     /_emulator/reset on the same port.
     """
     from envctl.emulator import Emulator
@@ -85,30 +101,24 @@ def emulator_command(
         ) from None
     _stop_on_signals()  # before the endpoint is printed: a client may signal as soon as it reads it
     try:
-        _announce(emulator, data_dir, project, as_json)
+        _announce(emulator, data_dir, project, as_json or output_format == "json")
         emulator.serve_forever()
     except KeyboardInterrupt:
         console.info("emulator stopped")
 
 
 def _announce(emulator: Emulator, data_dir: Path, project: str, as_json: bool) -> None:
-    """Print where the emulator listens (one JSON line with ``--json``); set up -v logging."""
-    target = emulator.target_url(project)
+    """Print where the emulator listens (one JSON line for ``--format json``); -v logging."""
+    info = {
+        "endpoint": emulator.endpoint,
+        "target": emulator.target_url(project),
+        "control": emulator.control_url,
+        "data_dir": str(data_dir),
+    }
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "endpoint": emulator.endpoint,
-                    "target": target,
-                    "control": emulator.control_url,
-                    "data_dir": str(data_dir),
-                }
-            ),
-            flush=True,
-        )
+        print(view.render_json(info), end="", flush=True)
     else:
-        print(f"endpoint:  {emulator.endpoint}", flush=True)
-        print(f"export ENVCTL_TARGET='{target}'", flush=True)
+        print(view.render_text(info), end="", flush=True)
         console.info(f"data in {data_dir}; control API at {emulator.control_url}; Ctrl-C to stop")
     if console.verbosity() >= 1:  # -v: one line per request on stderr
         request_log = logging.getLogger("envctl.emulator")

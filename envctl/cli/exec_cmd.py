@@ -7,21 +7,21 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from envctl import console, settings
-from envctl.cli.app import app, options
+from envctl.cli.app import command, options, target_option
 from envctl.errors import EnvctlError
 from envctl.spec.project import Project
-from envctl.udf import adhoc, local
+from envctl.udf import local
 from envctl.udf.resolution import deployed_version
 
-adhoc.register_gc_rule()  # every CLI run loads this module, so 'envctl gc' expires ad-hoc temporaries
 
-
-def _archive(project: Project, name: str, source: str, target_url: Optional[str]) -> tuple[local.LocalArchive, str]:
+def _archive(
+    project: Project, name: str, source: str, target_url: Optional[str]
+) -> tuple[local.LocalArchive, str]:
     """The archive to run with and the target python it was built for."""
     if source in ("auto", "deployed"):
         from envctl.targets import open_target
@@ -31,39 +31,54 @@ def _archive(project: Project, name: str, source: str, target_url: Optional[str]
         if version is not None:
             return local.fetch_deployed(target, version), version.python
         if source == "deployed":
-            raise EnvctlError(f"environment {name!r} is not deployed to {target.url}; run 'envctl apply --only {name}'")
+            raise EnvctlError(
+                f"environment {name!r} is not deployed to {target.url}; "
+                f"run 'envctl apply --only {name}'"
+            )
     spec = project.environments([name])[name]
     built = local.built_archive(project, name)
     if built is None:
         raise EnvctlError(
-            f"environment {name!r} has no deployed version and no local build; run 'envctl build {name}' first"
+            f"environment {name!r} has no deployed version and no local build; "
+            f"run 'envctl build {name}' first"
         )
     return built, spec.python
 
 
-@app.command(
+@command(
     "exec",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def exec_(
-    name: str = typer.Argument(..., help="Environment name."),
-    command: List[str] = typer.Argument(..., help="Command to run (put it after --)."),
-    target: Optional[str] = typer.Option(None, "--target", envvar=settings.TARGET.name, help="Target URL."),
-    source: str = typer.Option("auto", "--source", help="auto (deployed, else local build), deployed or local."),
-    python: Optional[str] = typer.Option(None, "--python", help="Interpreter to use instead of discovery."),
+    name: str = typer.Argument(..., metavar="NAME", help="Environment name."),
+    command: list[str] = typer.Argument(
+        ..., metavar="CMD...", help="Command to run (put it after --)."
+    ),
+    target: Optional[str] = target_option(),
+    source: str = typer.Option(
+        "auto",
+        "--source",
+        metavar="auto|deployed|local",
+        help=("auto (deployed, else local build), deployed or local."),
+    ),
+    python: Optional[str] = typer.Option(
+        None, "--python", metavar="PATH", help="Interpreter to use instead of discovery."
+    ),
     no_cloud_env: bool = typer.Option(
         False,
         "--no-cloud-env",
         help="Do not pass the cloud credentials (ALIBABA_CLOUD_*) on to CMD.",
     ),
 ) -> None:
-    """Run CMD isolated with exactly NAME's archive and a matching CPython; exit with its code.
+    """Run a command isolated with exactly an environment's archive.
 
     CMD gets this environment, cloud credentials included (UDF code may talk to MaxCompute),
     unless --no-cloud-env. Example: envctl exec nlp -- python examples/seed_udf.py
     """
     if source not in local.SOURCES:
-        raise typer.BadParameter(f"must be one of {', '.join(local.SOURCES)}", param_hint="--source")
+        raise typer.BadParameter(
+            f"must be one of {', '.join(local.SOURCES)}", param_hint="--source"
+        )
     project = options.project()
     archive, target_python = _archive(project, name, source, target)
     tree = local.unpack(archive)
@@ -73,7 +88,9 @@ def exec_(
     base = dict(os.environ)  # the command's environment: all of it, minus what is asked away
     for secret in settings.secrets() if no_cloud_env else ():
         base.pop(secret.name, None)
-    argv, env = local.command_and_env(command, tree, interpreter, base, excluded=local.excluded_packages(project, name))
+    argv, env = local.command_and_env(
+        command, tree, interpreter, base, excluded=local.excluded_packages(project, name)
+    )
     env[settings.EXEC.name] = name
     local.collect_exec_cache(now=time.time(), keep=[tree, archive.path])
     console.debug(f"{name}: {archive.origin} unpacked at {tree}")

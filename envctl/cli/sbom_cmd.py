@@ -8,10 +8,10 @@ from typing import Optional
 import typer
 
 from envctl import console
-from envctl.cli.app import app, options
+from envctl.cli.app import command, options
 
 
-@app.command("sbom")
+@command("sbom")
 def sbom_command(
     name: str = typer.Argument(..., help="Environment whose lock is described."),
     output: Optional[Path] = typer.Option(
@@ -25,7 +25,7 @@ def sbom_command(
     """
     from envctl.build.builder import cached_archive
     from envctl.build.cache import Cache
-    from envctl.cli.build_cmd import _current_lock
+    from envctl.cli.inputs import current_lock as _current_lock
     from envctl.files import write_text_atomic
     from envctl.lock.sbom import dumps
 
@@ -41,10 +41,12 @@ def sbom_command(
         console.info(f"wrote {output} ({len(lock.packages) + len(lock.excluded)} components)")
 
 
-@app.command("codeowners")
+@command("codeowners")
 def codeowners_command() -> None:
-    """Print CODEOWNERS lines mapping each spec and lock to its owners: (paste into
-    .github/CODEOWNERS, or check it in CI)."""
+    """Print CODEOWNERS lines mapping each spec and lock to its owners.
+
+    Paste them into .github/CODEOWNERS, or check that file in CI.
+    """
     from envctl.spec.owners import codeowners_lines
 
     project = options.project()

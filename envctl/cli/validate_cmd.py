@@ -3,54 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from envctl import console
-from envctl.cli.app import app, format_option, options
+from envctl.cli.app import command, format_option, options
+from envctl.cli.views import validate as view
 from envctl.spec.loader import load_environments
 from envctl.spec.runtimes import runtime_warning
 
 
-@app.command()
+@command("validate")
 def validate(
-    paths: Optional[List[Path]] = typer.Argument(
-        None, help="Spec files or directories (default: the project's environments/)."
+    paths: Optional[list[Path]] = typer.Argument(
+        None,
+        metavar="PATH...",
+        help="Spec files or directories (default: the project's environments/).",
     ),
     output_format: str = format_option("text", "json"),
 ) -> None:
-    """Check environment specs against the schema and each other; exit 1 on any problem."""
+    """Check environment specs against the schema and each other.
+
+    Exits 1 on any problem.
+    """
     project = options.project()
-    targets = list(paths) if paths else [project.environments_dir]
+    targets = list(paths) if paths else [project.require_environments_dir()]
     result = load_environments(targets)
-    problems = list(result.problems)
     if not paths:  # the project file (named targets) is validated with the specs
         from envctl.targets.config import check_config
 
-        problems += check_config(project)[1]
+        result.problems.extend(check_config(project)[1])
     for env in result.environments.values():
         warning = None if env.custom_image else runtime_warning(env.name, env.python)
         if warning:
             console.warn(warning)
     if output_format == "json":
-        console.print_json(
-            {
-                "valid": not problems,
-                "environments": sorted(result.environments),
-                "problems": [
-                    {"path": str(p.path), "line": p.line, "column": p.col, "message": p.message}
-                    for p in problems
-                ],
-            }
-        )
+        print(view.render_json(result))
     else:
-        for problem in problems:
-            print(console.redact(str(problem)))
-        if problems:
-            files = len({p.path for p in problems})
-            console.info(f"{len(problems)} problem(s) in {files} file(s)")
-        else:
-            console.info(f"{len(result.files)} file(s), {len(result.environments)} environment(s): all valid")
-    if problems:
+        print(view.problem_lines(result), end="")
+        console.info(view.summary(result))
+    if result.problems:
         raise typer.Exit(1)

@@ -1,6 +1,6 @@
 """Desired state (specs + locks) against observed state (a target) -> a ``Plan`` -> apply.
 
-The model (``state``, ``plan``, ``retention``) is pure; reading, applying and the lease that
+The model (``state``, ``plan``, ``status``, ``retention.select``) is pure; reading, applying and the lease that
 serialises writers are the I/O edges.
 """
 
@@ -12,14 +12,16 @@ from envctl import lazy_exports
 
 if TYPE_CHECKING:
     from envctl.deploy.state import State as State, EnvState as EnvState, VersionInfo as VersionInfo, archive_name as archive_name, parse_archive_name as parse_archive_name
-    from envctl.deploy.observe import Observed as Observed, read_state as read_state, write_state as write_state
+    from envctl.deploy.state import Observed as Observed
+    from envctl.deploy.observe import read_state as read_state, write_state as write_state
     from envctl.deploy.plan import Plan as Plan, Change as Change, DesiredEnv as DesiredEnv
-    from envctl.deploy.desired import desired_state as desired_state
+    from envctl.deploy.desired import Desired as Desired, desired_state as desired_state, load_desired as load_desired
+    from envctl.deploy.status import EnvStatus as EnvStatus, status as status
     from envctl.deploy.apply import Applier as Applier, ApplyResult as ApplyResult
     from envctl.deploy.lease import acquire as acquire, release as release, held as held, force_unlock as force_unlock, current_lease as current_lease
-    from envctl.deploy.retention import GcPlan as GcPlan, select as select
+    from envctl.deploy.retention import GcPlan as GcPlan, GcResult as GcResult, collect as collect, select as select
 
-__all__ = ['Applier', 'ApplyResult', 'Change', 'DesiredEnv', 'EnvState', 'GcPlan', 'Observed', 'Plan', 'State', 'VersionInfo', 'acquire', 'archive_name', 'current_lease', 'desired_state', 'force_unlock', 'held', 'parse_archive_name', 'read_state', 'release', 'select', 'write_state']
+__all__ = ['Applier', 'ApplyResult', 'Change', 'Desired', 'DesiredEnv', 'EnvState', 'EnvStatus', 'GcPlan', 'GcResult', 'Observed', 'Plan', 'State', 'VersionInfo', 'acquire', 'archive_name', 'collect', 'current_lease', 'desired_state', 'load_desired', 'status', 'force_unlock', 'held', 'parse_archive_name', 'read_state', 'release', 'select', 'write_state']
 
 __getattr__ = lazy_exports(__name__, {
     'State': 'state',
@@ -27,13 +29,17 @@ __getattr__ = lazy_exports(__name__, {
     'VersionInfo': 'state',
     'archive_name': 'state',
     'parse_archive_name': 'state',
-    'Observed': 'observe',
+    'Observed': 'state',
     'read_state': 'observe',
     'write_state': 'observe',
     'Plan': 'plan',
     'Change': 'plan',
     'DesiredEnv': 'plan',
+    'Desired': 'desired',
     'desired_state': 'desired',
+    'load_desired': 'desired',
+    'EnvStatus': 'status',
+    'status': 'status',
     'Applier': 'apply',
     'ApplyResult': 'apply',
     'acquire': 'lease',
@@ -42,5 +48,7 @@ __getattr__ = lazy_exports(__name__, {
     'force_unlock': 'lease',
     'current_lease': 'lease',
     'GcPlan': 'retention',
+    'GcResult': 'retention',
+    'collect': 'retention',
     'select': 'retention',
 })

@@ -9,25 +9,26 @@ target; an upload whose name already exists is accepted only if its bytes are id
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
-from envctl import console, crashpoints, settings
+from envctl import console, crashpoints
+from envctl.build.size import human
+from envctl.deploy.desired import Desired
+from envctl.deploy.observe import write_state
+from envctl.deploy.plan import Change, DesiredEnv, Plan
+from envctl.deploy.stage import Built as Built
+from envctl.deploy.stage import find_all_staged, upload_archive
+from envctl.deploy.state import BuildRecord, Observed, State, VersionInfo, archive_name, sbom_name
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock
-from envctl.deploy.observe import Observed, write_state
-from envctl.deploy.plan import Change, DesiredEnv, Plan
+from envctl.progress import step
 from envctl.spec.loader import Environment
-from envctl.deploy.state import BuildRecord, State, VersionInfo, archive_name, sbom_name
-from envctl.deploy.stage import Built as Built, find_all_staged, upload_archive
-from envctl.targets.base import ObjectInfo, Progress, Target, TargetError
+from envctl.targets.base import ObjectInfo, Target, TargetError
 
 
 BuildFn = Callable[[Environment, Lock], Built]
-ProgressFactory = Callable[[str, int], Progress]
 
 
 @dataclass
@@ -50,7 +51,7 @@ class ApplyResult:
         return any(o.action not in ("noop", "skipped") for o in self.outcomes)
 
 
-def check_fresh(plan: Plan, target: Target, observed: Observed, desired: dict[str, DesiredEnv]) -> None:
+def check_fresh(plan: Plan, target: Target, observed: Observed, desired: Mapping[str, DesiredEnv]) -> None:
     """A saved plan is only valid for the target state and the locks it was made from."""
     if plan.target != target.url:
         raise EnvctlError(f"the plan was made for target {plan.target}, not {target.url}")
@@ -68,37 +69,27 @@ def check_fresh(plan: Plan, target: Target, observed: Observed, desired: dict[st
             )
 
 
-def git_commit(root: Path) -> Optional[str]:
-    """The commit being applied: ``GITHUB_SHA`` in CI, else ``git rev-parse HEAD``, else None."""
-    sha = settings.GITHUB_SHA.get()
-    if sha:
-        return sha
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
-
-
 @dataclass
 class Applier:
     """Carries the target, the inputs and the running index through one apply."""
 
     target: Target
-    environments: dict[str, Environment]
-    locks: dict[str, Lock]
+    desired: Desired
     build: BuildFn
     state: State
     objects: dict[str, ObjectInfo]
     commit: Optional[str] = None
-    progress: Optional[ProgressFactory] = None
+    progress: bool = False
+    """Report each step (bars on a terminal, plain lines in a CI log)."""
     clock: Callable[[], float] = time.time
     guard: Callable[[str], None] = lambda before: None
     """Called before each index write with what is about to happen; raises to stop (lease lost)."""
+
+    def _lock(self, name: str) -> Lock:
+        lock = self.desired[name].lock
+        if lock is None:
+            raise EnvctlError(f"{name!r} has no lock file; run 'envctl lock {name}'")
+        return lock
 
     def _save(self, state: State, name: str) -> None:
         self.guard(f"switching the pointer of {name!r} (environments before it are applied, "
@@ -123,7 +114,7 @@ class Applier:
         sent: int,
     ) -> tuple[State, Outcome]:
         """``state`` with ``change``'s environment pointing at the archive ``built`` describes."""
-        name, lock = change.environment, self.locks[change.environment]
+        name, lock = change.environment, self._lock(change.environment)
         history = state.env(name)
         same = next(
             (
@@ -156,7 +147,7 @@ class Applier:
             git_commit=self.commit,
             sbom=self._store_sbom(lock, built.sha256),
         )
-        detail = f"{built.resource} {how} ({built.size} bytes), now v{version.version}"
+        detail = f"{built.resource} {how} ({human(built.size)}), now v{version.version}"
         return state.with_version(version), Outcome(
             name, change.action, detail, version.version, sent
         )
@@ -171,19 +162,20 @@ class Applier:
                 f"re-pointed to v{change.reuse_version} (no build)",
                 change.reuse_version,
             )
-        env, lock = self.environments[name], self.locks[name]
+        env, lock = self.desired[name].environment, self._lock(name)
         archive = self.build(env, lock)
         crashpoints.reach("built")
         resource = archive_name(name, archive.sha256)
-        on_bytes = self.progress(f"upload {resource}", archive.size) if self.progress else None
-        info, sent = upload_archive(
-            self.target,
-            resource,
-            archive,
-            objects=self.objects,
-            progress=on_bytes,
-            replace_corrupt=True,
-        )
+        uploading = f"{name}: uploading {human(archive.size)}"
+        with step(uploading, archive.size, enabled=self.progress) as advance:
+            info, sent = upload_archive(
+                self.target,
+                resource,
+                archive,
+                objects=self.objects,
+                progress=advance,
+                replace_corrupt=True,
+            )
         crashpoints.reach("uploaded")
         built = BuildRecord(
             name,
@@ -208,7 +200,7 @@ class Applier:
         ``_deploy``. The write passes ``guard`` like every other.
         """
         wanted = {
-            c.environment: self.locks[c.environment].lock_hash()
+            c.environment: self._lock(c.environment).lock_hash()
             for c in changes
             if c.action in ("create", "update") and c.reuse_version is None
         }
@@ -223,6 +215,7 @@ class Applier:
             outcomes.append(outcome)
         self._save(state, ", ".join(sorted(found)))
         return outcomes
+
     def _delete(self, change: Change) -> Outcome:
         name = change.environment
         resources = [v.resource for v in self.state.env(name).versions if not v.adopted]
@@ -243,10 +236,13 @@ class Applier:
                 result.outcomes.append(Outcome(change.environment, "skipped", "not deleted: pass --prune to delete"))
                 continue
             console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
+            started = time.monotonic()
             try:
                 outcome = self._delete(change) if change.action == "delete" else self._deploy(change)
             except TargetError as exc:
                 raise EnvctlError(f"{change.environment}: {exc.message}; environments before it are applied, "
                                   "it and later ones are unchanged") from None
+            if self.progress:
+                console.info(f"{change.environment}: done in {time.monotonic() - started:.1f} s")
             result.outcomes.append(outcome)
         return result

@@ -1,45 +1,23 @@
 """Reading what is deployed: one listing plus one read of the index, whatever the env count.
 
-Also the tiny read API for the runtime decorator: ``current_resource(target, env)``.
+``Observed`` and ``fingerprint`` are pure values of ``state`` (re-exported here). Also the tiny read API for the runtime decorator: ``current_resource(target, env)``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional
+from typing import Optional
 
 from envctl import crashpoints
-from envctl.deploy.state import (
+from envctl.deploy.state import (  # noqa: F401  (Observed, fingerprint: re-exported)
     LEASE_OBJECT,
     PREFIX,
     STATE_OBJECT,
+    Observed,
     State,
     VersionInfo,
-    parse_archive_name,
+    fingerprint,
 )
-from envctl.targets.base import ObjectInfo, ObjectMissing, Target
-
-
-@dataclass(frozen=True)
-class Observed:
-    """The target as seen at one moment: the index and every envctl object's listing entry."""
-
-    state: State
-    objects: Mapping[str, ObjectInfo]
-    fingerprint: str
-
-
-def fingerprint(state_bytes: bytes, objects: Iterable[ObjectInfo]) -> str:
-    """Changes whenever the index or any archive changes; ignores the lease and temporaries.
-
-    A saved plan stores this; apply refuses the plan when the target no longer matches it.
-    """
-    digest = hashlib.sha256(state_bytes)
-    for info in sorted(objects, key=lambda i: i.name):
-        if parse_archive_name(info.name) and not info.temp:
-            digest.update(f"\n{info.name}\t{info.size}\t{int(info.modified)}".encode())
-    return digest.hexdigest()
+from envctl.targets.base import ObjectMissing, Target
 
 
 def observe(target: Target) -> Observed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Sequence
@@ -15,8 +16,7 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 from envctl import __version__
 from envctl.errors import EnvctlError
 from envctl.files import write_text_atomic
-from envctl.deploy.observe import Observed
-from envctl.deploy.state import VersionInfo
+from envctl.deploy.state import Observed, VersionInfo
 
 Action = Literal["create", "update", "noop", "delete"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "noop")
@@ -72,7 +72,8 @@ class Plan:
     target: str
     fingerprint: str
     changes: tuple[Change, ...]
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=lambda: float(int(time.time())))
+    """When the plan was made (whole seconds: it is shown and saved as ISO 8601 UTC)."""
     envctl_version: str = __version__
     functions_diff: tuple[str, ...] = ()
     """What apply does to SQL functions (``envctl.deploy.functions``), after the environments."""
@@ -90,7 +91,10 @@ class Plan:
         return [c.environment for c in self.changes if c.action in ("create", "update") and c.reuse_version is None]
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": PLAN_FORMAT, **asdict(self), "has_changes": self.has_changes, "counts": self.counts(),
+        """The saved and ``--format json`` form; ``created`` is ISO 8601 UTC."""
+        data = asdict(self)
+        data["created"] = iso_utc(self.created)
+        return {"format": PLAN_FORMAT, **data, "has_changes": self.has_changes, "counts": self.counts(),
                 "to_build": self.to_build}
 
     @classmethod
@@ -110,7 +114,7 @@ class Plan:
             target=str(data["target"]),
             fingerprint=str(data["fingerprint"]),
             changes=tuple(changes),
-            created=float(data["created"]),
+            created=_timestamp(data["created"]),
             envctl_version=str(data.get("envctl_version", "")),
             functions_diff=tuple(str(line) for line in data.get("functions_diff", ())),
         )
@@ -127,6 +131,18 @@ class Plan:
             raise EnvctlError(f"plan file {path} does not exist") from None
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise EnvctlError(f"plan file {path} is not a valid envctl plan: {exc}") from None
+
+
+def iso_utc(timestamp: float) -> str:
+    """``2026-11-26T05:46:01Z``: a POSIX time as ISO 8601 UTC, to the second."""
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(value: Any) -> float:
+    """A plan's ``created``: ISO 8601 (this version) or seconds (plans saved before)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return float(value)
 
 
 def _drift(deployed: VersionInfo, observed: Observed) -> Optional[str]:

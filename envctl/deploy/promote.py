@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Mapping, Optional, cast
 
 from envctl import console
 from envctl.deploy.apply import BuildFn, Built
-from envctl.deploy.observe import Observed, observe
+from envctl.deploy.observe import observe
 from envctl.deploy.plan import DesiredEnv, Plan
-from envctl.deploy.state import VersionInfo
+from envctl.deploy.state import Observed, VersionInfo
 from envctl.errors import EnvctlError
 from envctl.files import atomic_path, file_hexdigest, write_json_atomic
 from envctl.lock.lockfile import Lock

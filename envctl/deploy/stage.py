@@ -35,14 +35,23 @@ from envctl.targets.base import (
 
 
 class Built(Protocol):
-    """What uploading needs from a build (``envctl.build.builder.BuiltArchive`` satisfies it)."""
+    """What uploading needs from a build (``envctl.build.builder.BuiltArchive`` satisfies it).
 
-    path: Path
-    sha256: str
-    md5: str
-    size: int
-    lock_hash: str
-    packages: tuple[tuple[str, str], ...]
+    Read-only members, so a frozen dataclass satisfies it.
+    """
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def md5(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def lock_hash(self) -> str: ...
+    @property
+    def packages(self) -> tuple[tuple[str, str], ...]: ...
 
 
 def upload_archive(

@@ -17,13 +17,17 @@ never show up in, or perturb, the controller's listing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from envctl.errors import EnvctlError, one_line
 from envctl.files import is_hex_digest
+
+if TYPE_CHECKING:
+    from envctl.targets.base import ObjectInfo
 
 PREFIX = "envctl-"
 STATE_OBJECT = "envctl-state.json"
@@ -31,7 +35,7 @@ LEASE_OBJECT = "envctl-lease.json"
 TEMP_PREFIX = "envctl_tmp-"
 RUNTIME_PREFIX = "envctl_"
 """What the UDF runtime publishes (``envctl_tmp-`` temporaries, ``envctl_pin-`` force_rebuild
-archives): gc lists it and applies the runtime's rules (``retention.TEMP_SOURCES``)."""
+archives): gc lists it and applies the runtime's rules (``retention.collect(temp_rules=...)``)."""
 STATE_FORMAT = 1
 HASH_LEN = 12
 _ARCHIVE = re.compile(r"^envctl-(?P<env>[a-z0-9][a-z0-9_-]*)-(?P<hash>[0-9a-f]{12})\.tar\.gz$")
@@ -347,3 +351,22 @@ def _env_from_json(name: str, entry: Mapping[str, Any]) -> EnvState:
     current = entry.get("current")
     _check(current is None or _int(current), "current", current)
     return EnvState(name=name, current=current, versions=versions)
+@dataclass(frozen=True)
+class Observed:
+    """The target as seen at one moment: the index and every envctl object's listing entry."""
+
+    state: State
+    objects: Mapping[str, "ObjectInfo"]
+    fingerprint: str
+
+
+def fingerprint(state_bytes: bytes, objects: Iterable["ObjectInfo"]) -> str:
+    """Changes whenever the index or any archive changes; ignores the lease and temporaries.
+
+    A saved plan stores this; apply refuses the plan when the target no longer matches it.
+    """
+    digest = hashlib.sha256(state_bytes)
+    for info in sorted(objects, key=lambda i: i.name):
+        if parse_archive_name(info.name) and not info.temp:
+            digest.update(f"\n{info.name}\t{info.size}\t{int(info.modified)}".encode())
+    return digest.hexdigest()

@@ -17,11 +17,13 @@ Driver options (between TARGET_JSON and pip's arguments):
 * ``--allow-sdist`` lifts pip's rule that ``--platform`` implies ``--only-binary=:all:``:
   sdists are still only built for their metadata here, never packed unless pure Python.
 * ``--native-report PATH``: before pip builds an sdist's metadata, its unpacked sources are
-  scanned (``envctl.lock.native.native_sources``); compiled code stops the resolution *without
-  building anything*, and the package, version and offending files are written to PATH as
-  JSON so the caller can re-resolve (``--prefer-binary``) or explain the failure.
-* ``--buildable-native`` (before ``--native-report``): stop only at compiled code envctl
-  cannot build (``envctl.lock.native.unbuildable_sources``); C/C++/Cython sdists resolve.
+  scanned (``envctl.lock.native.native_sources``). An sdist with compiled code is *never
+  built*: pip gets metadata naming only its project and version (no dependencies) and the
+  package, version and offending files are appended to PATH (one JSON object per line).
+  The resolution goes on, so a requirement conflict is reported as the conflict it is; the
+  caller blames a native sdist only when the finished resolution still contains it.
+* ``--buildable-native`` (before ``--native-report``): only compiled code envctl cannot
+  build counts (``envctl.lock.native.unbuildable_sources``); C/C++/Cython sdists resolve.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ NATIVE_REPORT = "--native-report"
 BUILDABLE_NATIVE = "--buildable-native"
 
 
-def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
-    """Scan every sdist pip is about to build metadata for; stop at compiled code.
+def _bare_metadata(parent: Path, name: str, version: str) -> str:
+    """A ``.dist-info`` with only Name and Version: what pip may know of an unbuilt sdist."""
+    directory = parent / "unbuilt" / f"{name}-{version}.dist-info"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+    return str(directory)
 
-    With ``buildable`` only code that envctl cannot compile stops the resolution.
+
+def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
+    """Scan every sdist pip is about to build metadata for; never build one with compiled code.
+
+    With ``buildable`` only code that envctl cannot compile counts.
     """
     from packaging.utils import canonicalize_name, parse_sdist_filename
     from pip._internal.distributions.sdist import SourceDistribution
@@ -57,12 +67,17 @@ def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
             filename = req.link.filename
             try:
                 name, version = parse_sdist_filename(filename)
-                name, version_text = canonicalize_name(name), str(version)
             except ValueError:
-                name, version_text = canonicalize_name(req.name or filename), "?"
-            data = {"name": name, "version": version_text, "filename": filename, "sources": found[:5]}
-            report.write_text(json.dumps(data), encoding="utf-8")
-            raise InstallationError(f"envctl: {filename} has compiled code ({', '.join(found[:3])}); not building it")
+                raise InstallationError(f"envctl: {filename} has compiled code ({', '.join(found[:3])}); "
+                                        "not building it") from None
+            data = {"name": canonicalize_name(name), "version": str(version), "filename": filename,
+                    "sources": found[:5]}
+            with report.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(data) + "\n")
+            req.metadata_directory = _bare_metadata(report.parent, name, str(version))
+            if not req.name:
+                req._set_requirement()
+            return
         prepare(self, *args, **kwargs)
 
     SourceDistribution.prepare_distribution_metadata = checked  # type: ignore[method-assign]

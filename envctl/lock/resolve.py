@@ -163,16 +163,34 @@ def _run(command: list[str], what: str, env: dict[str, str]) -> subprocess.Compl
     except OSError as exc:
         raise EnvctlError(f"cannot run {what}: {exc}") from None
     if result.returncode != 0:
-        raise EnvctlError(f"{what} failed to resolve the requirements: {_error_summary(result.stderr)}")
+        details = _error_summary(result.stderr + "\n" + (result.stdout or ""))
+        raise EnvctlError(f"{what} failed to resolve the requirements: {details}")
     return result
 
 
+CONFLICT_HEADER = "The conflict is caused by:"
+
+
 def _error_summary(stderr: str) -> str:
-    """The lines that explain a resolver failure, joined into one line for the CLI."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    """The lines that explain a resolver failure, joined into one line for the CLI.
+
+    pip's ``The conflict is caused by:`` block (which requirement wants what) is kept whole:
+    it is the actual reason, where the ``ResolutionImpossible`` line after it is not.
+    """
+    raw = stderr.splitlines()
+    lines = [line.strip() for line in raw if line.strip()]
     errors = [line for line in lines if line.lower().startswith(("error", "cause", "×", "╰", "because", "hint"))]
+    errors = [line for line in errors if "ResolutionImpossible" not in line]
     picked = (errors or lines[-3:])[:4]
-    return console.redact(" ".join(picked))[:800] or "no details"
+    if CONFLICT_HEADER in lines:
+        start = raw.index(next(line for line in raw if line.strip() == CONFLICT_HEADER)) + 1
+        causes = []
+        for line in raw[start:]:
+            if not line.strip() or not line.startswith((" ", "\t")):
+                break
+            causes.append(line.strip())
+        picked = [*picked[:1], f"{CONFLICT_HEADER} {'; '.join(causes)}"]
+    return console.redact(" ".join(picked))[:1200] or "no details"
 
 
 def pip_command(
@@ -198,7 +216,8 @@ def pip_command(
         command += ["--allow-sdist"] + ([BUILDABLE_NATIVE] if build_native else [])
         command += [NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
     command += [
-        "install", "--dry-run", "--ignore-installed", "--quiet", "--no-input",
+        # not --quiet: pip logs "The conflict is caused by:" at info level (on stdout)
+        "install", "--dry-run", "--ignore-installed", "--no-input",
         "--report", str(report), "--target", str(workdir / "target"),
         "--python-version", target.version, "--implementation", "cp", "--abi", target.abi,
     ]  # fmt: skip
@@ -259,26 +278,32 @@ def _run_pip(
     constraints: tuple[str, ...] = (),
     build_native: bool = False,
 ) -> list[Candidate]:
+    """pip's resolution; NativeSdist only when the finished resolution needs an unbuildable sdist.
+
+    A failed resolution is pip's own message (a conflict is a conflict, even if pip looked
+    at native sdists on the way).
+    """
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
         pinned = _constraints_file(Path(tmp), constraints)
-        try:
-            with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
-                command = pip_command(
-                    env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
-                    index_options=options, constraints_file=pinned, build_native=build_native,
-                )  # fmt: skip
-                _run(command, "pip", child_env)
-        except EnvctlError:
-            if native_path.is_file():
-                native = json.loads(native_path.read_text(encoding="utf-8"))
-                raise NativeSdist(native["name"], native["version"], tuple(native["sources"])) from None
-            raise
+        with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
+            command = pip_command(
+                env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
+                index_options=options, constraints_file=pinned, build_native=build_native,
+            )  # fmt: skip
+            _run(command, "pip", child_env)
         report = json.loads(report_path.read_text(encoding="utf-8"))
+        natives = [json.loads(line) for line in native_path.read_text(encoding="utf-8").splitlines()] \
+            if native_path.is_file() else []
     seen = report.get("environment", {}).get("python_full_version")
     if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
         raise EnvctlError(f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?")
-    return [_pip_candidate(item) for item in report.get("install", [])]
+    candidates = [_pip_candidate(item) for item in report.get("install", [])]
+    chosen = {(c.name, c.version) for c in candidates}
+    for native in natives:
+        if (native["name"], native["version"]) in chosen:
+            raise NativeSdist(native["name"], native["version"], tuple(native["sources"]))
+    return candidates
 
 
 def _wheel_tag(target: TargetPython) -> str:

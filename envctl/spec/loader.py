@@ -44,6 +44,8 @@ class Problem:
     line: int
     col: int
     message: str
+    pointer: tuple[str, ...] = ()
+    """Lines that show where in a value the error is (a caret), printed below by ``validate``."""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}: {self.message}"
@@ -126,9 +128,9 @@ class _Parsed:
         value: dict[str, Any] = self.doc.value  # the schema check made it a mapping
         return value
 
-    def problem(self, key: Key, message: str, *, of_key: bool = False) -> Problem:
+    def problem(self, key: Key, message: str, *, of_key: bool = False, pointer: tuple[str, ...] = ()) -> Problem:
         line, col = self.doc.position(key, of_key=of_key)
-        return Problem(self.path, line, col, message)
+        return Problem(self.path, line, col, message, pointer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +195,8 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
         return messages[0] if len(messages) == 1 else _Multi(messages)  # type: ignore[return-value]
     if error.validator == "format" and error.validator_value == "pep508-requirements":
         cause = error.cause or error.message
-        return parsed.problem(key, f"requirements: {cause}")
+        pointer = cause.pointer if isinstance(cause, RequirementError) else ()
+        return parsed.problem(key, f"requirements: {cause}", pointer=pointer)
     if error.validator == "required":
         return parsed.problem(key, f"missing required key: {error.message.split()[0]}")
     if error.validator == "type" and field_name == "python" and isinstance(error.instance, (int, float)):

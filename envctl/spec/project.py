@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from envctl import settings
 from envctl.errors import EnvctlError
-from envctl.spec.loader import Environment, load_project_environments
+
+if TYPE_CHECKING:
+    from envctl.spec.loader import Environment
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,17 @@ class Project:
         """PEP 751 lock file beside the spec: ``environments/pylock.<name>.toml``."""
         return self.environments_dir / f"pylock.{name}.toml"
 
-    def environments(self, names: Optional[Iterable[str]] = None) -> dict[str, Environment]:
-        """Validated environments of this project; any spec problem is an EnvctlError."""
+    def require_environments_dir(self) -> Path:
+        """``environments/``, or the one-line error every command gives outside a repository."""
         if not self.environments_dir.is_dir():
             raise EnvctlError(f"no environments/ directory in {self.root}; run envctl from your repository or pass --root")
-        return load_project_environments(self.environments_dir, names)
+        return self.environments_dir
+
+    def environments(self, names: Optional[Iterable[str]] = None) -> "dict[str, Environment]":
+        """Validated environments of this project; any spec problem is an EnvctlError."""
+        from envctl.spec.loader import load_project_environments  # jsonschema: only when specs are read
+
+        return load_project_environments(self.require_environments_dir(), names)
 
 
 def find_project(start: Optional[Path] = None) -> Project:

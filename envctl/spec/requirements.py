@@ -8,6 +8,7 @@ the longest run of whitespace-separated tokens that parses as one PEP 508 requir
 from __future__ import annotations
 
 from functools import lru_cache
+import re
 from typing import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -15,7 +16,39 @@ from packaging.utils import canonicalize_name
 
 
 class RequirementError(ValueError):
-    """A requirement string that is not valid PEP 508."""
+    """A requirement string that is not valid PEP 508.
+
+    ``str()`` is one line quoting the whole string; ``pointer`` shows it again with a caret
+    under the error position, for output that can take more lines (``envctl validate``).
+    """
+
+    def __init__(self, message: str, text: str = "", position: int = 0) -> None:
+        super().__init__(message)
+        self.text, self.position = text, position
+
+    @property
+    def pointer(self) -> tuple[str, ...]:
+        """``("    numpy; python_version >", "                           ^")``, or nothing."""
+        return (f"    {self.text}", f"    {' ' * self.position}^") if self.text else ()
+
+
+def _quoted(text: str, position: int, reason: str) -> RequirementError:
+    """The whole string, quoted, the error's column in it, and the caret lines to show it."""
+    return RequirementError(
+        f"invalid PEP 508 requirement {text!r}: {reason} (column {position + 1})", text, position
+    )
+
+
+def _failure(text: str) -> tuple[int, str]:
+    """(offset in ``text``, reason) of the first error packaging finds in ``text``."""
+    try:
+        _requirement(text)
+    except InvalidRequirement as exc:
+        lines = str(exc).splitlines()
+        reason = lines[0][:1].lower() + lines[0][1:]
+        caret = lines[-1].find("^") if len(lines) >= 3 else -1
+        return (max(0, caret - 4) if caret >= 0 else len(text)), reason
+    return len(text), "cannot be combined with the text around it"
 
 
 def _requirement(text: str) -> Requirement:
@@ -45,7 +78,8 @@ def split_requirements(text: str) -> list[str]:
         raise RequirementError("empty requirement")
     if _parses(stripped):
         return [stripped]
-    tokens = stripped.split()
+    spans = [m.span() for m in re.finditer(r"\S+", stripped)]
+    tokens = [stripped[a:b] for a, b in spans]
     result: list[str] = []
     i = 0
     while i < len(tokens):
@@ -56,16 +90,10 @@ def split_requirements(text: str) -> list[str]:
                 i = j
                 break
         else:
-            raise RequirementError(f"invalid PEP 508 requirement {tokens[i]!r}: {_reason(tokens[i])}")
+            start = spans[i][0]
+            offset, reason = _failure(stripped[start:])
+            raise _quoted(stripped, start + offset, reason)
     return result
-
-
-def _reason(text: str) -> str:
-    try:
-        _requirement(text)
-    except InvalidRequirement as exc:
-        return str(exc).splitlines()[0]
-    return "cannot be combined with the text around it"
 
 
 def canonical_requirement(text: str) -> str:

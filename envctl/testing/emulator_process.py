@@ -26,7 +26,7 @@ def start_emulator_process(
     ``preexec_fn`` runs in the child before exec (e.g. to start it with a signal ignored).
     """
     return subprocess.Popen(
-        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(data), "--json", *extra],
+        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(data), "--format", "json", *extra],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,

@@ -129,15 +129,6 @@ def superseded_pins(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     )
 
 
-def register_gc_rule() -> None:
-    """Let ``envctl gc`` remove expired ad-hoc temporaries and superseded pins (idempotent)."""
-    from envctl.deploy.retention import TEMP_SOURCES
-
-    for rule in (expired_temporaries, superseded_pins):
-        if rule not in TEMP_SOURCES:
-            TEMP_SOURCES.append(rule)
-
-
 def _build(request: AdhocRequest, *, refresh: bool) -> BuiltArchive:
     from envctl.build.builder import build_requirements
 

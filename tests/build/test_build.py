@@ -143,7 +143,7 @@ def test_size_budget_warns_then_fails_naming_largest_packages(project, capsys):
     assert "warning" in err and "tinybig" in err
     assert project.run("build", "demo", "--max-size-mb", "0.5") == 1
     err = capsys.readouterr().err
-    assert "above the 0.5 MB limit" in err and "tinybig 1.0 MB" in err
+    assert "above the 512.0 KiB limit" in err and "tinybig 1.0 MiB" in err
 
 
 def test_size_limits_from_environment(monkeypatch):

@@ -35,7 +35,7 @@ def test_a_small_wheel_declaring_a_huge_file_is_refused_before_installing(
             ["tinyzeros"], python="3.11", index_url=bomb_index.url, cache=envctl_cache
         )
     message = str(caught.value)
-    assert message.startswith("tinyzeros-1.0-py3-none-any.whl unpacks to 80.0 MB from ")
+    assert message.startswith("tinyzeros-1.0-py3-none-any.whl unpacks to 80.0 MiB from ")
     assert "a decompression bomb?" in message
     assert not list(envctl_cache.tmp_dir.iterdir()), "something was unpacked"
     assert not list((envctl_cache.root / "archives").glob("*.tar.gz"))
@@ -46,7 +46,7 @@ def test_the_total_is_capped_by_the_environment_setting(
 ) -> None:
     monkeypatch.setenv("ENVCTL_MAX_UNPACKED_MB", "2")
     with pytest.raises(
-        EnvctlError, match=r"tinysmall-1.0-py3-none-any.whl unpacks to 3.0 MB, above the 2.0 MB"
+        EnvctlError, match=r"tinysmall-1.0-py3-none-any.whl unpacks to 3.0 MiB, above the 2.0 MiB"
     ):
         build_requirements(
             ["tinysmall"], python="3.11", index_url=bomb_index.url, cache=envctl_cache
@@ -61,7 +61,7 @@ def test_build_output_reports_the_unpacked_size(project, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["unpacked_size"] > MB
     assert project.run("build", "demo") == 0  # cached: still reported
-    assert "MB unpacked)" in capsys.readouterr().out
+    assert "MiB unpacked)" in capsys.readouterr().out
 
 
 def test_ratio_applies_only_above_the_floor() -> None:

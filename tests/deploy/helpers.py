@@ -14,7 +14,6 @@ from envctl.build.builder import BuiltArchive
 from envctl.lock.lockfile import Lock, LockedFile
 from envctl.spec.loader import Environment
 
-
 TarBuilt = BuiltArchive
 """Builds here are real tarballs described exactly as the builder describes its archives."""
 

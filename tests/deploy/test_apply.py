@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from envctl.deploy.apply import Applier, check_fresh
-from envctl.errors import EnvctlError
+from envctl.deploy.desired import Desired
 from envctl.deploy.lease import (
     LeaseLost,
     acquire,
@@ -24,10 +24,10 @@ from envctl.deploy.lease import (
 from envctl.deploy.observe import current_resource, observe, write_state
 from envctl.deploy.plan import DesiredEnv, plan
 from envctl.deploy.retention import select
-from envctl.spec.loader import Environment
 from envctl.deploy.state import archive_name
+from envctl.errors import EnvctlError
+from envctl.spec.loader import Environment
 from envctl.targets import Target
-
 from tests.deploy.helpers import make_lock
 
 ENV = Environment(name="nlp", python="3.11")
@@ -42,7 +42,7 @@ def desired_for(lock) -> dict[str, DesiredEnv]:
 def apply_lock(target: Target, builds, lock, *, prune: bool = False, desired=None):
     observed = observe(target)
     the_plan = plan(desired if desired is not None else desired_for(lock), observed, target=target.url)
-    applier = Applier(target, {"nlp": ENV}, {"nlp": lock}, builds, observed.state, dict(observed.objects))
+    applier = Applier(target, Desired.of({"nlp": ENV}, {"nlp": lock}), builds, observed.state, dict(observed.objects))
     return the_plan, applier.run(the_plan, prune=prune)
 
 

@@ -10,11 +10,11 @@ import pytest
 from envctl import console
 from envctl.cli import main
 from envctl.deploy.lease import acquire, release
-from envctl.lock.lockfile import Lock, inputs_hash, write_lock
 from envctl.deploy.observe import current_resource
-from envctl.spec.project import Project
 from envctl.deploy.state import STATE_OBJECT
+from envctl.lock.lockfile import Lock, inputs_hash, write_lock
 from envctl.lock.target_python import full_version
+from envctl.spec.project import Project
 from envctl.targets import open_target
 
 
@@ -73,6 +73,10 @@ def test_apply_plan_change_apply_rollback_status(repo: Path, target_url: str, ca
     rows = {r["environment"]: r for r in json.loads(out)["environments"]}
     assert rows["etl"]["in_sync"] and rows["etl"]["version"] == 1
     assert not rows["nlp"]["in_sync"] and "lock changed" in rows["nlp"]["sync"]
+
+    # After the rollback, git still declares v2: gc keeps it (and lists nothing twice).
+    code, _, err = run(capsys, "gc", "--dry-run", "--keep", "0", "--grace", "0s")
+    assert code == 0 and err == "Nothing to collect.\n", err
 
 
 def test_second_apply_does_no_builds_or_uploads(repo: Path, target_url: str, capsys) -> None:

@@ -7,11 +7,11 @@ from typing import Optional
 
 import pytest
 
-from envctl.errors import EnvctlError
+from envctl.cli.views.plan import MARKER, render_json, render_markdown
 from envctl.deploy.observe import Observed, fingerprint
 from envctl.deploy.plan import DesiredEnv, Plan, package_changes, plan
-from envctl.cli.views.plan import MARKER, render_json, render_markdown
 from envctl.deploy.state import State, VersionInfo, archive_name
+from envctl.errors import EnvctlError
 from envctl.targets.base import ObjectInfo
 
 LOCK_A, LOCK_B = "a" * 64, "b" * 64

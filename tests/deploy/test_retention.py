@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envctl.deploy.retention import TEMP_SOURCES, expired_temporaries, select, stale_leftovers
+from envctl.deploy.retention import expired_temporaries, select, stale_leftovers
 from envctl.deploy.state import State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
 
@@ -35,13 +35,11 @@ def test_unknown_objects_are_never_orphans_only_envctl_archives() -> None:
     assert select(State(), objects, now=10_000.0, keep=1, grace=60).objects == (archive_name("x", "f" * 64),)
 
 
-def test_temporary_resources_hook_collects_what_registered_rules_return() -> None:
+def test_temporary_resources_go_by_the_rules_passed_in() -> None:
     listing = [ObjectInfo("envctl_tmp-a", 1, 0.0, temp=True), ObjectInfo("envctl_tmp-b", 1, 0.0, temp=True)]
-    TEMP_SOURCES.append(lambda items, now: [i.name for i in items if i.name.endswith("a")])
-    try:
-        assert expired_temporaries(listing, now=1.0) == ["envctl_tmp-a"]
-    finally:
-        TEMP_SOURCES.pop()
+    rule = lambda items, now: [i.name for i in items if i.name.endswith("a")]  # noqa: E731
+    assert expired_temporaries(listing, 1.0, [rule]) == ["envctl_tmp-a"]
+    assert expired_temporaries(listing, 1.0, []) == []
 
 
 def test_upload_debris_goes_only_once_older_than_grace() -> None:
@@ -49,3 +47,11 @@ def test_upload_debris_goes_only_once_older_than_grace() -> None:
     assert stale_leftovers(debris, now=1000.0, grace=600) == [".envctl-a.tar.gz.k3j4h5g6.part"]
     assert stale_leftovers(debris, now=1000.0, grace=0) == sorted(i.name for i in debris)
     assert stale_leftovers(debris, now=1000.0, grace=7 * 86400) == []
+
+
+def test_the_version_git_declares_is_protected() -> None:
+    state = State()
+    for n in (1, 2):
+        state = state.with_version(version(n, str(n) * 64, created=0.0))
+    state = state.with_current("nlp", 1)  # rolled back; git still declares v2's lock
+    assert select(state, {}, now=10_000.0, keep=0, grace=0, keep_locks=frozenset({"lock2"})).empty

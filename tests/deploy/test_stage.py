@@ -10,6 +10,7 @@ import pytest
 
 from envctl.build.cache import Cache
 from envctl.deploy.apply import Applier
+from envctl.deploy.desired import Desired
 from envctl.deploy.observe import current_resource, observe
 from envctl.deploy.plan import DesiredEnv, plan
 from envctl.deploy.retention import select
@@ -191,7 +192,7 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
         n: DesiredEnv(n, locks[n].python, locks[n].platform, locks[n].lock_hash()) for n in names
     }
     the_plan = plan(desired, observed, target=target.url)
-    applier = Applier(target, envs, locks, build, observed.state, dict(observed.objects))
+    applier = Applier(target, Desired.of(envs, locks), build, observed.state, dict(observed.objects))
     target.stats.clear()
     result = applier.run(the_plan, prune=False)
     assert built_by_apply == ["b1"]

@@ -120,3 +120,14 @@ def test_pip_is_the_default_resolver_even_with_uv_installed(monkeypatch):
     monkeypatch.setenv("ENVCTL_RESOLVER", "conda")
     with pytest.raises(EnvctlError, match="unknown resolver 'conda'"):
         pick_resolver(env)
+
+
+def test_lock_says_created_for_a_new_lock_then_unchanged_then_updated(project, capsys):
+    project.spec("demo", "3.11", ["tinypure"])
+    assert project.run("lock", "demo") == 0
+    assert capsys.readouterr().out.startswith("demo: created pylock.demo.toml (1 packages")
+    assert project.run("lock", "demo") == 0
+    assert capsys.readouterr().out.startswith("demo: unchanged pylock.demo.toml")
+    project.spec("demo", "3.11", ["tinypure", "tinydep"])
+    assert project.run("lock", "demo", "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out)["environments"][0]["status"] == "updated"
