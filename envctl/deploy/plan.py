@@ -87,8 +87,13 @@ class Plan:
 
     @property
     def to_build(self) -> list[str]:
-        """Environments apply will build (not re-pointed, not deleted): a CI build matrix."""
-        return [c.environment for c in self.changes if c.action in ("create", "update") and c.reuse_version is None]
+        """Environments apply will build (not re-pointed, not deleted, not copied from another
+        target): a CI build matrix."""
+        return [
+            c.environment
+            for c in self.changes
+            if c.action in ("create", "update") and c.reuse_version is None and c.source_target is None
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The saved and ``--format json`` form; ``created`` is ISO 8601 UTC."""

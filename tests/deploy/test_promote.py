@@ -84,6 +84,7 @@ def test_apply_to_prod_copies_the_bytes_dev_runs(
     code, out, _ = run(capsys, "plan", "--target", "prod", "--format", "json")
     change = json.loads(out)["changes"][0]
     assert code == 0 and (change["source_target"], change["source_version"]) == ("dev", 1)
+    assert json.loads(out)["to_build"] == []  # a CI build matrix for prod builds nothing
     assert f"promote from dev, v1, sha256 {dev.sha256[:12]}" in change["reasons"]
     assert (
         f"promote from dev, v1, sha256 {dev.sha256[:12]}"
