@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from envctl.deploy.lease import acquire as acquire, release as release, held as held, force_unlock as force_unlock, current_lease as current_lease
     from envctl.deploy.retention import GcPlan as GcPlan, GcResult as GcResult, collect as collect, select as select
 
-__all__ = ['Applier', 'ApplyResult', 'Change', 'Desired', 'DesiredEnv', 'EnvState', 'EnvStatus', 'GcPlan', 'GcResult', 'Observed', 'Plan', 'State', 'VersionInfo', 'acquire', 'archive_name', 'collect', 'current_lease', 'desired_state', 'load_desired', 'status', 'force_unlock', 'held', 'parse_archive_name', 'read_state', 'release', 'select', 'write_state']
+__all__ = ['Applier', 'ApplyResult', 'Change', 'Desired', 'DesiredEnv', 'EnvState', 'EnvStatus', 'GcPlan', 'GcResult', 'Observed', 'Plan', 'State', 'VersionInfo', 'acquire', 'archive_name', 'collect', 'current_lease', 'desired_state', 'force_unlock', 'held', 'load_desired', 'parse_archive_name', 'read_state', 'release', 'select', 'status', 'write_state']
 
 __getattr__ = lazy_exports(__name__, {
     'State': 'state',

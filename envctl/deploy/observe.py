@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from envctl import crashpoints
-from envctl.deploy.state import (  # noqa: F401  (Observed, fingerprint: re-exported)
+from envctl.deploy.state import (  # Observed and fingerprint are re-exported
     LEASE_OBJECT,
     PREFIX,
     STATE_OBJECT,
