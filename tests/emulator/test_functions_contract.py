@@ -56,3 +56,17 @@ def test_functions_list_in_pages_and_per_project(odps_emulator: Emulator) -> Non
         client.create_function(name, class_type="m.C", resources=["m.py"])
     assert [f.name for f in client.list_functions()] == ["f1", "f2", "f3", "f4", "f5"]
     assert list(make_odps_client(odps_emulator, "proj_b").list_functions()) == []
+
+
+def test_functions_live_in_schemas_too(odps_client: ODPS) -> None:
+    odps_client.create_resource("m.py", "py", fileobj=b"x = 1\n", schema="s1")
+    with pytest.raises(errors.NoSuchObject):  # the resource is in s1, not in the default schema
+        odps_client.create_function("f", class_type="m.C", resources=["m.py"])
+    odps_client.create_function("f", class_type="m.C", resources=["m.py"], schema="s1")
+    assert [f.name for f in odps_client.list_functions(schema="s1")] == ["f"]
+    assert list(odps_client.list_functions()) == []
+    function = odps_client.get_function("f", schema="s1")
+    function.reload()
+    assert function.class_type == "m.C"
+    odps_client.delete_function("f", schema="s1")
+    assert not odps_client.exist_function("f", schema="s1")
