@@ -7,8 +7,9 @@ provides (resolved, not packed), and, for a package locked as an sdist, the sdis
 hashed artifact plus the build provenance (envctl builds it into a pure-Python wheel at build
 time, or, for one compiled for the cluster, the wheel, its sha256, platform tag and
 toolchain the lock pins). The environment itself is the metadata component; with
-``archive_sha256`` (as apply stores it) the SBOM names the exact archive it describes. Deterministic: no timestamp, and
-the serial number derives from the lock, so one lock always gives the same document.
+``archive_sha256`` (as apply stores it) the SBOM names the exact archive it describes.
+Deterministic: no timestamp, and the serial number derives from the lock, so one lock always
+gives the same document.
 """
 
 from __future__ import annotations

@@ -164,4 +164,5 @@ def test_validate_reports_project_file_problems_with_the_specs(
     _write(repo, '[targets.dev]\nurl = "local"\ndefualt = true\n')
     assert main(["--root", str(repo), "validate"]) == 1
     out = capsys.readouterr().out
-    assert f"{repo / 'envctl.toml'}:3:1: unknown key 'defualt' in [targets.dev]; did you mean 'default'?" in out
+    problem = "unknown key 'defualt' in [targets.dev]; did you mean 'default'?"
+    assert f"{repo / 'envctl.toml'}:3:1: {problem}" in out
