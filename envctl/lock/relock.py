@@ -32,6 +32,7 @@ from envctl import console
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock
 from envctl.lock.resolve import resolve_environment
+from envctl.lock.target_python import TargetPython
 from envctl.spec.loader import Environment
 
 
@@ -126,12 +127,17 @@ def _constraints(pins: dict[str, str]) -> list[str]:
 
 
 def _direct_names(env: Environment) -> set[str]:
+    """Direct requirements that apply to the target (a marker-excluded one never gets locked,
+    so it must not count as new on every re-lock)."""
+    target = TargetPython.of(env.python, env.platform)
     names: set[str] = set()
     for text in env.requirements:
         try:
-            names.add(canonicalize_name(Requirement(text).name))
+            req = Requirement(text)
         except InvalidRequirement:
             continue
+        if req.marker is None or target.evaluate(str(req.marker)):
+            names.add(canonicalize_name(req.name))
     return names
 
 

@@ -161,3 +161,23 @@ def test_a_new_package_gets_its_newest_version_moving_a_pin_it_needs(repo: Repo)
     )
     repo.spec("alpha", "beta", "gamma")
     assert repo.lock() == {"alpha": "2.0", "beta": "1.0", "gamma": "2.0"}
+
+
+def test_an_unchanged_relock_resolves_once_even_with_a_marker_excluded_requirement(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requirement whose marker excludes the target is never locked; it is not "new"."""
+    import envctl.lock.relock as relock_module
+
+    repo.spec("alpha", "zeta ; python_version < '3.0'")
+    repo.lock()
+    calls: list[object] = []
+    real = relock_module.resolve_environment
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs.get("constraints"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relock_module, "resolve_environment", counted)
+    assert repo.lock() == {"alpha": "1.0"}
+    assert calls == [["alpha==1.0"]]  # one constrained resolution, no unpinned one
