@@ -8,14 +8,15 @@ the name/file-stem rule, cross-file checks (duplicates, ``extends``) and inherit
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
-import jsonschema
 from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
@@ -27,6 +28,39 @@ from envctl.spec.requirements import (
     split_requirements,
 )
 from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
+
+
+_FORMAT_LIBRARIES = (
+    "fqdn", "idna", "isoduration", "jsonpointer", "rfc3339_validator", "rfc3986_validator",
+    "rfc3987", "rfc3987_syntax", "uri_template", "webcolors",
+)  # fmt: skip
+"""What ``jsonschema`` imports for optional formats (its ``format`` and ``format-nongpl`` extras)."""
+
+
+def _import_jsonschema() -> Any:
+    """``jsonschema``, without the optional format libraries it would load on import.
+
+    Why: envctl checks only its own formats (``_FORMATS``), but importing jsonschema imports
+    every format library that happens to be installed, and ``rfc3987-syntax`` alone compiles
+    38 grammars when imported (1.4 s, on every command that reads a spec). Hiding them for
+    the import keeps them out; they stay importable afterwards for anyone else.
+    """
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    hidden = [name for name in _FORMAT_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
+    try:
+        return importlib.import_module("jsonschema")
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+if TYPE_CHECKING:
+    import jsonschema
+else:
+    jsonschema = _import_jsonschema()
 
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
 # native_builds: when an sdist with compiled code may be built for the cluster (README, "Native builds").

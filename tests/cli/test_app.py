@@ -109,6 +109,20 @@ def test_plan_imports_neither_the_builder_nor_pyodps_nor_the_emulator(tmp_path: 
     modules = _imported_after("--root", str(repo), "plan", "--target", f"local://{tmp_path}")
     assert "envctl.cli.plan_cmd" in modules
     assert not {"envctl.build.builder", "odps", "envctl.emulator", "envctl.cli.apply_cmd"} & modules
+    assert "lark" not in modules  # jsonschema's optional rfc3987-syntax compiles grammars: kept out
+
+
+def test_the_format_library_kept_out_of_jsonschema_stays_importable() -> None:
+    code = (
+        "import importlib.util, sys; import envctl.spec.loader; "
+        "assert 'rfc3987_syntax' not in sys.modules; "
+        "spec = importlib.util.find_spec('rfc3987_syntax'); "
+        "spec is None or importlib.import_module('rfc3987_syntax')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_message_bodies_are_printed_literally(capsys: pytest.CaptureFixture[str]) -> None:
