@@ -36,7 +36,7 @@ def build_command(
     upload: bool = typer.Option(
         False,
         "--upload",
-        help="Also upload the archive to the target for a later 'apply' to adopt; touches neither "
+        help="Also upload the archive to the target for a later 'apply' to use; touches neither "
         "the state nor the lease, so CI runners may run it in parallel (idempotent).",
     ),
     target: Optional[str] = target_option(),

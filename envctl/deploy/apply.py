@@ -211,7 +211,7 @@ class Applier:
         for change in (c for c in changes if c.environment in found):
             console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
             built, info = found[change.environment]
-            state, outcome = self._with_archive(state, change, built, info, "adopted", 0)
+            state, outcome = self._with_archive(state, change, built, info, "uploaded ahead", 0)
             outcomes.append(outcome)
         self._save(state, ", ".join(sorted(found)))
         return outcomes

@@ -77,7 +77,7 @@ def test_apply_adopts_a_staged_archive_without_building_or_uploading(
     monkeypatch.setenv("ENVCTL_CACHE_DIR", str(empty_cache))
     assert project.run("apply", "--auto-approve", "--target", target_url, "--format", "json") == 0
     (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
-    assert "adopted" in outcome["detail"] and outcome["uploaded_bytes"] == 0
+    assert "uploaded ahead" in outcome["detail"] and outcome["uploaded_bytes"] == 0
     assert not Cache(empty_cache).archive_path(staged["lock_hash"]).exists(), (
         "apply built the archive"
     )
@@ -196,7 +196,7 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
     target.stats.clear()
     result = applier.run(the_plan, prune=False)
     assert built_by_apply == ["b1"]
-    assert sorted(o.environment for o in result.outcomes if "adopted" in o.detail) == names[:3]
+    assert sorted(o.environment for o in result.outcomes if "uploaded ahead" in o.detail) == names[:3]
     state = observe(target).state
     assert all(state.env(n).current_version is not None for n in names)
     writes = target.stats["write"] - len(names)  # each new version's SBOM is one small write
