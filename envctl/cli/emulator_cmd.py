@@ -79,8 +79,9 @@ def emulator_command(
 
     Like moto or LocalStack. Point pyodps at the printed endpoint with any access
     id/secret, or set the printed ENVCTL_TARGET. Fault injection and counters:
-    /_emulator/faults, /_emulator/stats and
-    /_emulator/reset on the same port.
+    /_emulator/faults, /_emulator/stats and /_emulator/reset on the same port, with the
+    printed control token in the X-Envctl-Emulator-Token header (ENVCTL_EMULATOR_TOKEN
+    fixes it).
     """
     from envctl.emulator import Emulator
 
@@ -113,6 +114,7 @@ def _announce(emulator: Emulator, data_dir: Path, project: str, as_json: bool) -
         "endpoint": emulator.endpoint,
         "target": emulator.target_url(project),
         "control": emulator.control_url,
+        "control_token": emulator.control_token,
         "data_dir": str(data_dir),
     }
     if as_json:

@@ -18,11 +18,13 @@ INVALID_PARAMETER = "ODPS-0420061: Invalid parameter in HTTP request"
 class ServiceError(Exception):
     """A request the emulated service refuses; rendered as an XML error body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, close: bool = False) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.close = close
+        """Answer at once and close the connection instead of reading the rest of the body."""
 
 
 def error_body(code: str, message: str, request_id: str) -> bytes:
@@ -44,6 +46,35 @@ def no_such_object(what: str) -> ServiceError:
 
 def already_exists(what: str) -> ServiceError:
     return ServiceError(409, "ObjectAlreadyExists", f"The specified {what} already exists.")
+
+
+def merge_target_exists(name: str) -> ServiceError:
+    """A merge onto an existing resource. Measured live (status, code and message)."""
+    return ServiceError(
+        409, "ObjectAlreadyExists", f"ODPS-0421121: The resource has already existed - {name}"
+    )
+
+
+def merge_signature_mismatch() -> ServiceError:
+    """A merge whose parts do not hash to the declared md5. Measured live."""
+    return ServiceError(
+        500,
+        "InternalServerError",
+        "ODPS-0421213: Save resource error - Merge part temp files failed! "
+        "Message: The merged file's signature does not match!",
+    )
+
+
+def missing_header(header: str) -> ServiceError:
+    """A required header is absent. Measured live for the merge's total-bytes header."""
+    return ServiceError(
+        400, "InvalidParameter", f"ODPS-0420051: Missing header in HTTP request - {header}"
+    )
+
+
+def no_such_part(name: str) -> ServiceError:
+    """A merge names a part that does not exist. Status and code measured live; text assumed."""
+    return ServiceError(404, "NoSuchObject", f"ODPS-0421111: Resource not found - {name}")
 
 
 def unauthorized() -> ServiceError:

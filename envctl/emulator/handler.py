@@ -2,13 +2,20 @@
 
 Bodies are streamed in fixed-size chunks (uploads to a temp file with a running md5,
 downloads straight from the blob), so memory stays bounded whatever the resource size.
+
+The REST API lives only under the endpoint's ``/api`` path, as on the service; anything else
+gets a gateway-style 404 that is not a MaxCompute error. Every request must name the bound
+address in ``Host`` (DNS rebinding), and ``/_emulator/*`` needs the run's control token and
+JSON bodies (a web page cannot forge either with a CORS "simple request").
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
+import re
 import socket
 import time
 import uuid
@@ -29,10 +36,22 @@ log = logging.getLogger("envctl.emulator")
 CHUNK = 1 << 20
 MAX_MANIFEST = 1 << 20
 CONTROL_PREFIX = "/_emulator"
+TOKEN_HEADER = "X-Envctl-Emulator-Token"
+TOTAL_BYTES_HEADER = "x-odps-resource-merge-total-bytes"
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
+GATEWAY_NOT_FOUND = (
+    b"<html><head><title>404 Not Found</title></head>"
+    b"<body><center><h1>404 Not Found</h1></center></body></html>\n"
+)
+"""What a front end answers for a path outside the API: deliberately not a MaxCompute error."""
 
 
 class _Dropped(Exception):
     """The connection was closed on purpose by a ``drop`` fault."""
+
+
+class _BadRequest(Exception):
+    """Unusable HTTP framing or encoding: answered 400 by the front end, connection closed."""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -53,19 +72,29 @@ class Handler(BaseHTTPRequestHandler):
         self.request_id = uuid.uuid4().hex[:24].upper()
         self._remaining: Optional[int] = None
         self._chunked = False
-        self._init_body()
-        path, query = protocol.split_target(self.path)
         try:
+            if not self.emulator.host_allowed(self.headers.get("Host")):
+                raise _BadRequest(f"Host {self.headers.get('Host')!r} is not this emulator")
+            self._init_body()
+            path, query = protocol.split_target(_utf8(self.path, "request path"))
+            prefix = self.emulator.path_prefix
             if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
                 self._control(path[len(CONTROL_PREFIX) :], query)
+            elif path.startswith(prefix + "/"):
+                self._api(path[len(prefix) :], query)
             else:
-                self._api(path, query)
+                self._gateway_not_found()
         except _Dropped:
             self.close_connection = True
+        except _BadRequest as exc:
+            self._send_plain(400, f"400 Bad Request: {exc}\n")
         except ServiceError as exc:
-            self._drain()
+            if exc.close:
+                self.close_connection = True
+            else:
+                self._drain()
             self._send_error(exc)
-        except (ConnectionError, TimeoutError) as exc:
+        except (ConnectionError, TimeoutError, socket.timeout) as exc:
             log.debug("client went away: %s", exc)
             self.close_connection = True
         except Exception:  # an emulator bug: answer like the service's own 500, keep serving
@@ -74,14 +103,30 @@ class Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self._send_error(ServiceError(500, "InternalServerError", "emulator internal error"))
 
+    def _gateway_not_found(self) -> None:
+        self._drain()
+        self._send(404, GATEWAY_NOT_FOUND, content_type="text/html", request_id=False)
+
+    def _send_plain(self, status: int, text: str) -> None:
+        """A front-end answer (not MaxCompute's XML) that also ends the connection."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self._send(
+                status, text.encode(), {"Connection": "close"}, "text/plain", request_id=False
+            )
+
     # -- request bodies ------------------------------------------------------------
     def _init_body(self) -> None:
+        """Framing of the body: chunked, or a Content-Length that must be a plain integer."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             self._chunked = True
             self._chunk_left = 0
             self._chunks_done = False
-        else:
-            self._remaining = int(self.headers.get("Content-Length") or 0)
+            return
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(values) > 1 or any(not (v.isascii() and v.isdigit()) for v in values):
+            raise _BadRequest("Content-Length must be one non-negative integer")
+        self._remaining = int(values.pop()) if values else 0
 
     @property
     def declared_length(self) -> Optional[int]:
@@ -104,7 +149,10 @@ class Handler(BaseHTTPRequestHandler):
             size_line = self.rfile.readline(1024)
             if not size_line:
                 raise ConnectionError("chunked body truncated")
-            self._chunk_left = int(size_line.split(b";")[0].strip() or b"0", 16)
+            size_text = size_line.split(b";")[0].strip().decode("latin-1")
+            if not _HEX.fullmatch(size_text):
+                raise _BadRequest("invalid chunk size")
+            self._chunk_left = int(size_text, 16)
             if self._chunk_left == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
@@ -128,14 +176,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             for _ in self._body_chunks():
                 pass
-        except (ConnectionError, ValueError, OSError):
+        except (ConnectionError, ValueError, OSError, _BadRequest):
             self.close_connection = True
 
     def _spool(self, incoming: Incoming, limit: int) -> None:
         for chunk in self._body_chunks():
             if incoming.size + len(chunk) > limit:
-                self._drain()
-                raise errors.resource_too_large(incoming.size + len(chunk), limit)
+                raise _closing(errors.resource_too_large(incoming.size + len(chunk), limit))
             incoming.write(chunk)
 
     # -- responses -------------------------------------------------------------------
@@ -145,9 +192,12 @@ class Handler(BaseHTTPRequestHandler):
         body: bytes = b"",
         headers: Optional[dict[str, str]] = None,
         content_type: str = "application/xml",
+        *,
+        request_id: bool = True,
     ) -> None:
         self.send_response(status)
-        self.send_header("x-odps-request-id", self.request_id)
+        if request_id:
+            self.send_header("x-odps-request-id", self.request_id)
         if body or status not in (204, 304):
             self.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
@@ -159,7 +209,8 @@ class Handler(BaseHTTPRequestHandler):
             self.emulator.stats.add_bytes(sent=len(body))
 
     def _send_error(self, exc: ServiceError) -> None:
-        self._send(exc.status, errors.error_body(exc.code, exc.message, self.request_id))
+        headers = {"Connection": "close"} if self.close_connection else None
+        self._send(exc.status, errors.error_body(exc.code, exc.message, self.request_id), headers)
 
     def _send_json(self, status: int, data: Any) -> None:
         self._send(
@@ -178,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: dict[str, str]) -> None:
         emulator = self.emulator
         method = self.command.upper()
-        target = protocol.route(method, path, query, emulator.path_prefix)
+        target = protocol.route(method, path, query)
         emulator.stats.record(method, target.kind)
         for rule in emulator.faults.decide(method, path, target.kind):
             self._apply_fault(rule)
@@ -370,30 +421,20 @@ class Handler(BaseHTTPRequestHandler):
         return self.emulator.store.get(target.project, target.schema, target.name)
 
     # -- uploads -------------------------------------------------------------------
-    def _publish(
-        self,
-        target: protocol.Route,
-        blob: Any,
-        name: str,
-        rtype: str,
-        comment: Optional[str],
-        is_temp: bool,
-        *,
-        owner: str,
-        overwrite: bool,
-    ) -> None:
-        """Make a received or merged blob the named resource (create or replace)."""
-        assert target.project is not None
-        self.emulator.store.publish(
-            target.project, target.schema, blob, name=name, type=rtype, owner=owner,
-            comment=comment, is_temp=is_temp, overwrite=overwrite,
-        )
-
     def _upload_fields(self, target: protocol.Route) -> tuple[str, str, Optional[str], bool]:
-        name = self.headers.get("x-odps-resource-name") or target.name
+        """Name, type, comment and temp flag of an upload, checked before any body byte is read.
+
+        Why first: a refused name must not leave a spooled blob behind (F8).
+        """
+        header = self.headers.get("x-odps-resource-name")
+        try:
+            name = _utf8(header, "x-odps-resource-name") if header else target.name
+        except _BadRequest as exc:
+            raise errors.invalid_parameter(str(exc)) from None
         if not name:
             raise errors.invalid_parameter("missing x-odps-resource-name header")
-        if target.name and name != target.name:
+        protocol.check_name(name)
+        if target.name and name.lower() != target.name.lower():
             raise errors.invalid_parameter("x-odps-resource-name does not match the resource path")
         rtype = (self.headers.get("x-odps-resource-type") or "").upper()
         if rtype not in protocol.FILE_TYPES:
@@ -408,65 +449,60 @@ class Handler(BaseHTTPRequestHandler):
     def _api_create(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._upload(target, owner, overwrite=False)
 
-    _api_part = _api_create
+    def _api_part(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
+        self._upload(target, owner, overwrite=False, is_part=True)
 
     def _api_replace(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._upload(target, owner, overwrite=True)
 
-    def _upload(self, target: protocol.Route, owner: str, *, overwrite: bool) -> None:
+    def _upload(
+        self, target: protocol.Route, owner: str, *, overwrite: bool, is_part: bool = False
+    ) -> None:
         assert target.project is not None
         name, rtype, comment, is_temp = self._upload_fields(target)
         limit = self.emulator.max_resource_size
         declared = self.declared_length
         if declared is not None and declared > limit:
-            raise errors.resource_too_large(declared, limit)
+            raise _closing(errors.resource_too_large(declared, limit))
         store = self.emulator.store
         with store.receive() as incoming:
             self._spool(incoming, limit)
             blob = store.adopt(incoming)
-        self._publish(target, blob, name, rtype, comment, is_temp, owner=owner, overwrite=overwrite)
+        store.publish(
+            target.project, target.schema, blob, name=name, type=rtype, owner=owner,
+            comment=comment, is_temp=is_temp, overwrite=overwrite, is_part=is_part,
+        )
         self._send(
             200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
         )
 
     def _api_merge(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
-        """pyodps's chunked upload: concatenate named temp parts, verify total size and md5."""
+        """pyodps's chunked upload: concatenate named part uploads, verify the md5.
+
+        Header and manifest are checked before the store is touched; the store then refuses
+        in the order measured on the live service (see ``ResourceStore.merge``). The declared
+        total is required but, as live, not compared with the parts (only with the limit).
+        """
         assert target.project is not None
         overwrite = self.command == "PUT"
         name, rtype, comment, is_temp = self._upload_fields(target)
         body = b"".join(self._body_chunks_capped(MAX_MANIFEST))
+        total_text = self.headers.get(TOTAL_BYTES_HEADER)
+        if total_text is None:
+            raise errors.missing_header(TOTAL_BYTES_HEADER)
         try:
             md5, part_names = protocol.parse_merge_manifest(body)
-            total = int(self.headers.get("x-odps-resource-merge-total-bytes") or "")
+            total = int(total_text)
         except ValueError as exc:
             raise errors.invalid_parameter(f"bad merge request: {exc}") from None
         limit = self.emulator.max_resource_size
         if total > limit:
             raise errors.resource_too_large(total, limit)
-        store = self.emulator.store
-        parts = [store.get(target.project, target.schema, part) for part in part_names]
-        actual = sum(part.size for part in parts)
-        if actual != total:
-            raise errors.invalid_parameter(
-                f"x-odps-resource-merge-total-bytes is {total} but the parts hold {actual} bytes"
-            )
-        if not overwrite:
-            try:
-                store.get(target.project, target.schema, name)
-            except ServiceError:
-                pass
-            else:
-                raise errors.already_exists(f"resource '{name}' in project '{target.project}'")
-        blob = store.concatenate(parts)
-        if blob.md5 != md5:
-            store.discard(blob)
-            raise errors.invalid_parameter(
-                f"MD5 mismatch: merged parts hash to {blob.md5}, request says {md5}"
-            )
-        self._publish(target, blob, name, rtype, comment, is_temp, owner=owner, overwrite=overwrite)
-        for part in parts:
-            with contextlib.suppress(ServiceError):  # already gone: nothing to consume
-                store.delete(target.project, target.schema, part.name)
+        self.emulator.store.merge(
+            target.project, target.schema, name=name, part_names=part_names, md5=md5,
+            type=rtype, owner=owner, comment=comment, is_temp=is_temp, overwrite=overwrite,
+            limit=limit,
+        )
         self._send(
             200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
         )
@@ -476,8 +512,7 @@ class Handler(BaseHTTPRequestHandler):
         for chunk in self._body_chunks():
             received += len(chunk)
             if received > cap:
-                self._drain()
-                raise errors.invalid_parameter("merge manifest too large")
+                raise _closing(errors.invalid_parameter("request body too large"))
             yield chunk
 
     def _location(self, project: str, name: str) -> str:
@@ -486,12 +521,26 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- control API -------------------------------------------------------------------
     def _control(self, path: str, query: dict[str, str]) -> None:
+        """The test-control API: token first, JSON only, then the operation."""
+        token = self.headers.get(TOKEN_HEADER) or ""
+        if not hmac.compare_digest(token.encode("latin-1"), self.emulator.control_token.encode()):
+            self.close_connection = True
+            self._send_json(403, {"error": f"missing or wrong {TOKEN_HEADER}"})
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in ("", "application/json"):
+            self.close_connection = True
+            self._send_json(415, {"error": "control requests take application/json"})
+            return
         body = (
             b"".join(self._body_chunks_capped(MAX_MANIFEST))
             if self.command in ("POST", "PUT")
             else b""
         )
         self._drain()
+        if body.strip() and content_type != "application/json":
+            self._send_json(415, {"error": "control requests take application/json"})
+            return
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError:
@@ -524,3 +573,17 @@ class Handler(BaseHTTPRequestHandler):
                 )
         except (TypeError, ValueError) as exc:
             self._send_json(400, {"error": str(exc)})
+
+
+def _closing(exc: ServiceError) -> ServiceError:
+    """The refusal, answered at once with ``Connection: close`` (the body is not read)."""
+    exc.close = True
+    return exc
+
+
+def _utf8(value: str, what: str) -> str:
+    """Undo http.server's latin-1 decoding: names arrive as UTF-8 bytes, as on the service."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise _BadRequest(f"{what} is not valid UTF-8") from None

@@ -15,7 +15,8 @@ from typing import Optional
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from envctl.emulator.store import ResourceMeta
+from envctl.emulator import errors
+from envctl.emulator.store import MAX_NAME_BYTES, ResourceMeta
 
 FILE_TYPES = ("FILE", "ARCHIVE", "PY", "JAR")
 
@@ -51,15 +52,23 @@ _ROUTES = [
 ]
 
 
-def route(method: str, path: str, query: dict[str, str], prefix: str) -> Route:
-    """Classify a request path (below the endpoint ``prefix``) into a :class:`Route`."""
-    if prefix and (path == prefix or path.startswith(prefix + "/")):
-        path = path[len(prefix) :]
+def route(method: str, path: str, query: dict[str, str]) -> Route:
+    """Classify a request path (below the endpoint's ``/api``) into a :class:`Route`.
+
+    Percent-escapes decode as UTF-8, as the service does; anything else is refused.
+    """
     for pattern, target in _ROUTES:
         match = pattern.match(path)
         if not match:
             continue
-        groups = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+        try:
+            groups = {
+                k: unquote(v, errors="strict")
+                for k, v in match.groupdict().items()
+                if v is not None
+            }
+        except UnicodeDecodeError:
+            raise errors.invalid_parameter("a name in the path is not valid UTF-8") from None
         schema = groups.get("schema") or query.get("curr_schema") or None
         project, name = groups.get("project"), groups.get("name")
         if target == "resources":
@@ -97,6 +106,18 @@ def _function_kind(method: str, target: str) -> str:
         return {"GET": "function_list", "POST": "function_create"}.get(method, "unsupported")
     verbs = {"GET": "function_get", "HEAD": "function_get", "PUT": "function_update"}
     return {**verbs, "DELETE": "function_delete"}.get(method, "unsupported")
+
+
+def check_name(name: str) -> None:
+    """Refuse a resource name the store cannot hold (checked before the body is spooled).
+
+    The byte limit and the refused characters are assumptions (the service's rule is not
+    published in a form that was measured); the refusal shape is the service's 400.
+    """
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise errors.invalid_parameter(f"resource name longer than {MAX_NAME_BYTES} bytes")
+    if "/" in name or any(ord(ch) < 32 for ch in name) or not name.strip():
+        raise errors.invalid_parameter(f"invalid resource name {name!r}")
 
 
 def http_date(timestamp: float) -> str:

@@ -7,6 +7,11 @@ exactly like a MaxCompute endpoint.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import os
+import secrets
+import socket
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -14,8 +19,8 @@ from typing import Any, Optional, Union
 from urllib.parse import quote
 
 from envctl.emulator.faults import FaultInjector, RequestStats
-from envctl.emulator.handler import Handler
 from envctl.emulator.functions import FunctionStore
+from envctl.emulator.handler import TOKEN_HEADER, Handler
 from envctl.emulator.store import ResourceStore
 
 MIB = 1024 * 1024
@@ -25,11 +30,64 @@ PATH_PREFIX = "/api"
 POLL_INTERVAL = (
     0.05  # how quickly stop() is noticed; stdlib default 0.5 s adds up over a test suite
 )
+DEFAULT_REQUEST_TIMEOUT = 60.0
+"""Seconds a connection may sit idle mid-request before it is closed (slow-body defence)."""
+DEFAULT_MAX_CONNECTIONS = 64
+TOKEN_VAR = "ENVCTL_EMULATOR_TOKEN"
+"""Fixes the control token of ``envctl emulator`` (default: a fresh random one per run)."""
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    b"Connection: close\r\nContent-Length: 32\r\n\r\ntoo many connections, try again\n"
+)
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 
 class _Server(ThreadingHTTPServer):
+    """A threading server with a cap on concurrent connections (one thread each).
+
+    Why: without a cap, slow clients hold a thread and a spool file each without bound (F8).
+    Over the cap a connection is answered 503 and closed at once.
+    """
+
     daemon_threads = True
     request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._active = 0
+        self._active_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    @property
+    def active_connections(self) -> int:
+        return self._active
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
+        self._count(+1)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self._count(-1)
+        self._slots.release()
+
+    def _count(self, delta: int) -> None:
+        with self._active_lock:
+            self._active += delta
 
 
 class Emulator:
@@ -46,8 +104,16 @@ class Emulator:
         port: int = 0,
         max_resource_size: int = DEFAULT_MAX_RESOURCE_SIZE,
         list_page_size: int = DEFAULT_LIST_PAGE_SIZE,
+        *,
+        control_token: Optional[str] = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
+        """``control_token`` guards ``/_emulator/*`` (default: random, or ``TOKEN_VAR``)."""
         self.data_dir = Path(data_dir)
+        self.control_token = control_token or os.environ.get(TOKEN_VAR) or secrets.token_urlsafe(24)
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
         self.host = host
         self.port = port
         self.max_resource_size = max_resource_size
@@ -65,8 +131,10 @@ class Emulator:
         """Listen on the socket (fails early on a busy port); :meth:`start` does this for you."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
-        handler = type("BoundHandler", (Handler,), {"emulator": self})
-        self._server = _Server((self.host, self.port), handler)
+        handler = type(
+            "BoundHandler", (Handler,), {"emulator": self, "timeout": self.request_timeout}
+        )
+        self._server = _Server((self.host, self.port), handler, self.max_connections)
         self.port = self._server.server_address[1]
         return self._server
 
@@ -107,7 +175,32 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def active_connections(self) -> int:
+        """Connections being served now (tests poll this instead of sleeping)."""
+        return self._server.active_connections if self._server is not None else 0
+
     # -- addresses -------------------------------------------------------------------
+    def host_allowed(self, value: Optional[str]) -> bool:
+        """Whether a request's ``Host`` names this emulator (DNS rebinding defence, F3).
+
+        Accepted: the bound address with the bound port; for a loopback binding also the other
+        loopback spellings; for a wildcard binding any IP literal, ``localhost`` or this
+        machine's host name (a rebinding attack needs a DNS name it controls).
+        """
+        if not value:
+            return False
+        host, _, port = value.strip().rpartition(":")
+        if not host or port != str(self.port):
+            return False
+        host = host.lower().strip("[]")
+        bound = self.host.lower().strip("[]")
+        if bound in ("", "0.0.0.0", "::"):
+            return _is_ip(host) or host in _LOOPBACK_NAMES or host == socket.gethostname().lower()
+        if bound in _LOOPBACK_NAMES or (_is_ip(bound) and ipaddress.ip_address(bound).is_loopback):
+            return host == bound or host in _LOOPBACK_NAMES
+        return host == bound
+
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -141,6 +234,10 @@ class Emulator:
         tests of expiry need not wait for a TTL to lapse."""
         self.store.backdate(project, schema, name, seconds)
 
+    def control_headers(self) -> dict[str, str]:
+        """Headers a client of ``/_emulator/*`` sends (the run's token)."""
+        return {TOKEN_HEADER: self.control_token}
+
     def config(self) -> dict[str, Any]:
         return {"max_resource_size": self.max_resource_size, "list_page_size": self.list_page_size}
 
@@ -156,3 +253,11 @@ class Emulator:
             if not 1 <= int(list_page_size) <= 1000:
                 raise ValueError("list_page_size must be between 1 and 1000")
             self.list_page_size = int(list_page_size)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -4,11 +4,17 @@ Why this layout: a resource is published by atomically replacing its metadata fi
 points at a fully written blob, so a crash never exposes a half-written resource and a
 restart with the same directory sees exactly the committed state. Readers hold an open
 blob handle, so a concurrent replace or delete never tears a download.
+
+Names resolve case-insensitively (the metadata file is keyed by the lower-cased name) and
+keep the spelling they were created with, which listings and ``?meta`` report. MaxCompute
+documents object names as case-insensitive; that resources follow it is an assumption (see
+the README's emulator table), not a live measurement.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +34,11 @@ from envctl.files import write_bytes_atomic
 
 DEFAULT_SCHEMA = "default"
 COPY_BUFFER = 1 << 20
+MAX_NAME_BYTES = 255
+"""Longest resource name accepted, in UTF-8 bytes (assumed: the service's limit is not public)."""
+_HASHED = "h-"
+"""Metadata files of names whose quoted form is too long for a file name are keyed by hash."""
+_MAX_QUOTED = 200
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class ResourceMeta:
     modified: float
     updator: str
     blob: str
+    is_part: bool = False
+    """An ``rIsPart`` upload: addressable by name, absent from listings, mergeable."""
 
 
 class Incoming:
@@ -82,6 +95,7 @@ class ResourceStore:
             directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._sweep_incoming()
+        self._sweep_orphan_blobs()
 
     # -- layout ---------------------------------------------------------------
     def _meta_dir(self, project: str, schema: Optional[str]) -> Path:
@@ -95,7 +109,7 @@ class ResourceStore:
         )
 
     def _meta_path(self, project: str, schema: Optional[str], name: str) -> Path:
-        return self._meta_dir(project, schema) / (quote(name, safe="") + ".json")
+        return self._meta_dir(project, schema) / _meta_file(name)
 
     def project_created(self, project: str) -> float:
         """Projects are created on first use; their creation time is that moment."""
@@ -112,6 +126,26 @@ class ResourceStore:
         """Uploads interrupted by a crash or a dropped connection leave temp files here."""
         for leftover in self.incoming.iterdir():
             leftover.unlink(missing_ok=True)
+
+    def _sweep_orphan_blobs(self) -> None:
+        """Blobs no metadata file points at: adopted by an upload that crashed before publishing.
+
+        Run at start only, before any request, so an upload between adopt and publish is never
+        mistaken for an orphan.
+        """
+        referenced = {meta.blob for meta in self._all_metas()}
+        for blob in self.blobs.iterdir():
+            if blob.name not in referenced:
+                blob.unlink(missing_ok=True)
+
+    def _all_metas(self) -> Iterator[ResourceMeta]:
+        for path in (self.root / "projects").glob("*/schemas/*/resources/*.json"):
+            if path.name.startswith("."):  # a temporary of write_bytes_atomic
+                continue
+            try:
+                yield _load_meta(path.read_bytes())
+            except (OSError, ValueError, TypeError):
+                continue
 
     # -- receiving content ------------------------------------------------------
     @contextmanager
@@ -164,7 +198,14 @@ class ResourceStore:
             raw = self._meta_path(project, schema, name).read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             raise errors.no_such_object(f"resource '{name}' in project '{project}'") from None
-        return ResourceMeta(**json.loads(raw))
+        return _load_meta(raw)
+
+    def find(self, project: str, schema: Optional[str], name: str) -> Optional[ResourceMeta]:
+        """``get`` that answers None for a missing name."""
+        try:
+            return self.get(project, schema, name)
+        except errors.ServiceError:
+            return None
 
     def open_content(self, meta: ResourceMeta) -> BinaryIO:
         return open(self.blobs / meta.blob, "rb")
@@ -181,39 +222,63 @@ class ResourceStore:
         comment: Optional[str],
         is_temp: bool,
         overwrite: bool,
+        is_part: bool = False,
     ) -> ResourceMeta:
-        """Name a blob: create (must not exist) or replace (must exist), atomically."""
+        """Name a blob: create (must not exist) or replace (must exist), atomically.
+
+        The blob is discarded whenever it does not end up published, so no refusal or failure
+        leaves an orphan in ``blobs/``.
+        """
         with self._lock:
-            path = self._meta_path(project, schema, name)
             try:
-                old = self.get(project, schema, name)
-            except errors.ServiceError:
-                old = None
-            if old is not None and not overwrite:
+                return self._publish_locked(
+                    project, schema, blob, name=name, type=type, owner=owner, comment=comment,
+                    is_temp=is_temp, overwrite=overwrite, is_part=is_part,
+                )
+            except BaseException:
                 self.discard(blob)
-                raise errors.already_exists(f"resource '{name}' in project '{project}'")
-            if old is None and overwrite:
-                self.discard(blob)
-                raise errors.no_such_object(f"resource '{name}' in project '{project}'")
-            now = time.time()
-            meta = ResourceMeta(
-                name=name,
-                type=type.upper(),
-                size=blob.size,
-                md5=blob.md5,
-                owner=old.owner if old else owner,
-                comment=comment if comment is not None or old is None else old.comment,
-                is_temp=is_temp,
-                created=old.created if old else now,
-                modified=now,
-                updator=owner,
-                blob=blob.path.name,
-            )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, json.dumps(asdict(meta)).encode())
-            if old is not None:
-                (self.blobs / old.blob).unlink(missing_ok=True)
-            return meta
+                raise
+
+    def _publish_locked(
+        self,
+        project: str,
+        schema: Optional[str],
+        blob: Blob,
+        *,
+        name: str,
+        type: str,
+        owner: str,
+        comment: Optional[str],
+        is_temp: bool,
+        overwrite: bool,
+        is_part: bool,
+    ) -> ResourceMeta:
+        path = self._meta_path(project, schema, name)
+        old = self.find(project, schema, name)
+        if old is not None and not overwrite:
+            raise errors.already_exists(f"resource '{name}' in project '{project}'")
+        if old is None and overwrite:
+            raise errors.no_such_object(f"resource '{name}' in project '{project}'")
+        now = time.time()
+        meta = ResourceMeta(
+            name=old.name if old else name,
+            type=type.upper(),
+            size=blob.size,
+            md5=blob.md5,
+            owner=old.owner if old else owner,
+            comment=comment if comment is not None or old is None else old.comment,
+            is_temp=is_temp,
+            created=old.created if old else now,
+            modified=now,
+            updator=owner,
+            blob=blob.path.name,
+            is_part=is_part,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, json.dumps(asdict(meta)).encode())
+        if old is not None:
+            (self.blobs / old.blob).unlink(missing_ok=True)
+        return meta
 
     def delete(self, project: str, schema: Optional[str], name: str) -> ResourceMeta:
         with self._lock:
@@ -225,29 +290,33 @@ class ResourceStore:
     def list_page(
         self, project: str, schema: Optional[str], *, prefix: str, marker: str, limit: int
     ) -> tuple[list[ResourceMeta], str]:
-        """One page of resources in name order after ``marker``; returns (page, next marker)."""
+        """One page of resources in name order after ``marker``; returns (page, next marker).
+
+        Names compare case-insensitively. Part uploads are never listed, not even for an
+        exact-name prefix: measured live (README, emulator table).
+        """
         directory = self._meta_dir(project, schema)
         try:
-            names = sorted(
-                unquote(entry[: -len(".json")])
-                for entry in os.listdir(directory)
-                if entry.endswith(".json")  # not a temporary of write_bytes_atomic
-            )
+            entries = os.listdir(directory)
         except FileNotFoundError:
-            names = []
-        start = max(bisect.bisect_right(names, marker), bisect.bisect_left(names, prefix))
+            entries = []
+        keys = sorted(
+            key for key in (self._entry_key(directory, e) for e in entries) if key is not None
+        )
+        prefix, marker = prefix.lower(), marker.lower()
+        start = max(bisect.bisect_right(keys, marker), bisect.bisect_left(keys, prefix))
         page: list[ResourceMeta] = []
         more = False
-        for name in names[start:]:
-            if not name.startswith(prefix):
+        for key in keys[start:]:
+            if not key.startswith(prefix):
                 break
+            meta = self.find(project, schema, key)
+            if meta is None or meta.is_part:
+                continue  # deleted while listing, or a part (never listed)
             if len(page) == limit:
                 more = True
                 break
-            try:
-                page.append(self.get(project, schema, name))
-            except errors.ServiceError:
-                continue  # deleted while listing
+            page.append(meta)
         return page, (page[-1].name if more else "")
 
     def backdate(
@@ -263,6 +332,81 @@ class ResourceStore:
             write_bytes_atomic(path, json.dumps(asdict(older)).encode())
             return older
 
+    @staticmethod
+    def _entry_key(directory: Path, entry: str) -> Optional[str]:
+        """The lower-cased name a metadata file holds (read only for hash-keyed files)."""
+        if not entry.endswith(".json") or entry.startswith("."):  # "." : atomic-write temporaries
+            return None
+        if not entry.startswith(_HASHED):
+            return unquote(entry[: -len(".json")])
+        try:
+            return _load_meta((directory / entry).read_bytes()).name.lower()
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def merge(
+        self,
+        project: str,
+        schema: Optional[str],
+        *,
+        name: str,
+        part_names: Sequence[str],
+        md5: str,
+        type: str,
+        owner: str,
+        comment: Optional[str],
+        is_temp: bool,
+        overwrite: bool,
+        limit: int,
+    ) -> ResourceMeta:
+        """Concatenate part uploads into ``name``, in the order the live service was seen to.
+
+        Measured live: an existing target is refused first (409, parts kept); a missing part is
+        404 (parts kept); an md5 mismatch is 500 and consumes the parts; success consumes them.
+        Assumed (F9 hardening, not measured): only parts merge, a part named twice is refused,
+        and the whole merge holds the store lock so no upload, delete or other merge interleaves.
+        """
+        with self._lock:
+            existing = self.find(project, schema, name)
+            if existing is not None and not overwrite:
+                raise errors.merge_target_exists(name)
+            if existing is None and overwrite:
+                raise errors.no_such_object(f"resource '{name}' in project '{project}'")
+            keys = [part.lower() for part in part_names]
+            if len(set(keys)) != len(keys):
+                raise errors.invalid_parameter("a part is named more than once in the merge")
+            if name.lower() in keys:
+                raise errors.invalid_parameter("the merge target cannot be one of its parts")
+            parts = []
+            for part_name in part_names:
+                part = self.find(project, schema, part_name)
+                if part is None:
+                    raise errors.no_such_part(part_name)
+                if not part.is_part:
+                    raise errors.invalid_parameter(
+                        f"'{part_name}' is not a part upload (rIsPart); only parts can be merged"
+                    )
+                parts.append(part)
+            total = sum(part.size for part in parts)
+            if total > limit:
+                raise errors.resource_too_large(total, limit)
+            blob = self.concatenate(parts)
+            if blob.md5 != md5:
+                self.discard(blob)
+                self._consume(project, schema, parts)
+                raise errors.merge_signature_mismatch()
+            meta = self.publish(
+                project, schema, blob, name=name, type=type, owner=owner, comment=comment,
+                is_temp=is_temp, overwrite=overwrite,
+            )
+            self._consume(project, schema, parts)
+            return meta
+
+    def _consume(self, project: str, schema: Optional[str], parts: Sequence[ResourceMeta]) -> None:
+        for part in parts:
+            with contextlib.suppress(errors.ServiceError):
+                self.delete(project, schema, part.name)
+
     def wipe(self) -> None:
         """Forget everything (the control API's reset with data)."""
         with self._lock:
@@ -270,3 +414,20 @@ class ResourceStore:
                 shutil.rmtree(self.root / child, ignore_errors=True)
             for directory in (self.blobs, self.incoming):
                 directory.mkdir(parents=True, exist_ok=True)
+
+
+def _meta_file(name: str) -> str:
+    """The metadata file name of a resource: its lower-cased name, quoted, or hashed if long.
+
+    Why hashed: a 255-byte UTF-8 name quotes to up to 765 bytes, over a file name's limit.
+    """
+    quoted = quote(name.lower(), safe="")
+    if quoted.startswith("."):
+        quoted = "%2E" + quoted[1:]  # dot-files are write_bytes_atomic's temporaries
+    if len(quoted) <= _MAX_QUOTED and not quoted.startswith(_HASHED):
+        return quoted + ".json"
+    return _HASHED + hashlib.sha256(name.lower().encode("utf-8")).hexdigest() + ".json"
+
+
+def _load_meta(raw: bytes) -> ResourceMeta:
+    return ResourceMeta(**json.loads(raw))

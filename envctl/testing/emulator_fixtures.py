@@ -9,6 +9,8 @@ Enable with ``pytest_plugins = ["envctl.testing.emulator_fixtures"]`` in a ``con
   small upload parts (so part uploads and merges are exercised with tiny archives).
 * :func:`make_odps_client` / :func:`emulator_target_url` - the same for other projects,
   and the ``odps://<project>?endpoint=<url>`` target string envctl's ``--target`` takes.
+* :func:`control_session` - a ``requests`` session for ``/_emulator/*`` carrying the run's
+  control token (the control API refuses requests without it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from envctl.emulator.server import Emulator
 
 if TYPE_CHECKING:
+    import requests
     from odps import ODPS
 
 TEST_PROJECT = "envctl_test"
@@ -41,6 +44,15 @@ def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
         endpoint=emulator.endpoint,
         overwrite_global=False,
     )
+
+
+def control_session(emulator: Emulator) -> "requests.Session":
+    """HTTP access to the emulator's control API, authenticated with its per-run token."""
+    import requests
+
+    session = requests.Session()
+    session.headers.update(emulator.control_headers())
+    return session
 
 
 def emulator_target_url(emulator: Emulator, project: str = TEST_PROJECT) -> str:

@@ -10,6 +10,7 @@ import requests
 from odps import ODPS, errors
 
 from envctl.emulator import Emulator
+from envctl.emulator.pytest_plugin import control_session
 
 
 def test_nth_create_fails_with_injected_500(odps_emulator: Emulator, odps_client: ODPS) -> None:
@@ -76,7 +77,8 @@ def test_http_control_api_configures_faults_and_reports_stats(
     odps_emulator: Emulator, odps_client: ODPS
 ) -> None:
     control = odps_emulator.control_url
-    added = requests.post(
+    session = control_session(odps_emulator)
+    added = session.post(
         f"{control}/faults",
         json={"action": "error", "status": 500, "method": "POST", "path": "/resources$"},
         timeout=60,
@@ -86,18 +88,18 @@ def test_http_control_api_configures_faults_and_reports_stats(
     with pytest.raises(errors.InternalServerError):
         odps_client.create_resource("x.txt", "file", fileobj=b"x")
     odps_client.create_resource("y.txt", "file", fileobj=b"y")
-    stats = requests.get(f"{control}/stats", timeout=60).json()
+    stats = session.get(f"{control}/stats", timeout=60).json()
     assert stats["requests"]["POST create"] == 2
-    assert requests.get(f"{control}/faults", timeout=60).json()["faults"][0]["fired"] == 1
+    assert session.get(f"{control}/faults", timeout=60).json()["faults"][0]["fired"] == 1
 
-    assert requests.post(f"{control}/reset", json={"data": True}, timeout=60).status_code == 200
-    assert requests.get(f"{control}/stats", timeout=60).json()["total"] == 0
-    assert requests.get(f"{control}/faults", timeout=60).json()["faults"] == []
+    assert session.post(f"{control}/reset", json={"data": True}, timeout=60).status_code == 200
+    assert session.get(f"{control}/stats", timeout=60).json()["total"] == 0
+    assert session.get(f"{control}/faults", timeout=60).json()["faults"] == []
     assert odps_client.exist_resource("y.txt") is False
 
 
 def test_control_api_rejects_unknown_fault_fields(odps_emulator: Emulator) -> None:
-    response = requests.post(
+    response = control_session(odps_emulator).post(
         f"{odps_emulator.control_url}/faults", json={"action": "explode"}, timeout=60
     )
 
@@ -109,7 +111,7 @@ def test_control_api_changes_list_page_size(odps_emulator: Emulator, odps_client
     for index in range(4):
         odps_client.create_resource(f"r{index}", "file", fileobj=b"x")
 
-    response = requests.post(
+    response = control_session(odps_emulator).post(
         f"{odps_emulator.control_url}/config", json={"list_page_size": 1}, timeout=60
     )
     listed = [r.name for r in odps_client.list_resources()]

@@ -7,7 +7,10 @@ from typing import Mapping
 
 
 def render_text(info: Mapping[str, str]) -> str:
-    return f"endpoint:  {info['endpoint']}\nexport ENVCTL_TARGET='{info['target']}'\n"
+    return (
+        f"endpoint:  {info['endpoint']}\nexport ENVCTL_TARGET='{info['target']}'\n"
+        f"control token: {info['control_token']}\n"
+    )
 
 
 def render_json(info: Mapping[str, str]) -> str:
