@@ -10,7 +10,7 @@ import requests
 from odps import ODPS, errors
 
 from envctl.emulator import Emulator
-from envctl.emulator.pytest_plugin import control_session
+from envctl.testing.emulator_fixtures import control_session
 
 
 def test_nth_create_fails_with_injected_500(odps_emulator: Emulator, odps_client: ODPS) -> None:
