@@ -4,18 +4,28 @@ Archives are ``archive`` resources, metadata and pointers ``file`` resources. Up
 in ``chunk_size`` parts (pyodps's part+merge protocol) so memory stays bounded, and every
 call is retried with backoff on transient failures. Credentials: see
 :mod:`envctl.targets.credentials` (an ``odps.ODPS`` entry, the environment, the cloud chain).
+
+Parts are found only by name, never by listing: the live service leaves part resources out
+of every listing (measured). Before its first part an upload writes a journal object naming
+all its parts (``<name>.upload.<attempt>.json``), so a killed upload's parts can still be
+found and deleted by ``gc``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 import hashlib
+import json
 import os
 import random
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
+from envctl import console
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer
 from envctl.targets.base import (
@@ -43,6 +53,17 @@ READ_CHUNK = 1 << 20
 PART_INFIX = ".part.tmp."
 """Part resources are ``<name>.part.tmp.<attempt6>.<index6>``, as pyodps names them."""
 _PART = re.compile(re.escape(PART_INFIX) + r"\d{6}\.\d{6}$")
+JOURNAL_INFIX = ".upload."
+"""Upload journals are ``<name>.upload.<attempt6>.json``: sorted after their parts (p < u)."""
+_JOURNAL = re.compile(r"^(?P<object>.+)" + re.escape(JOURNAL_INFIX) + r"(?P<attempt>\d{6})\.json$")
+FULL_CHECK_MAX = 8 << 20
+"""Without a Content-MD5, archives up to this size are read back whole to check the md5."""
+TAIL_CHECK = 1 << 20
+"""Larger ones are checked by size and a ranged read of their last bytes."""
+ENDPOINT_HINT = (
+    "the endpoint must be MaxCompute's REST root, ending in /api "
+    "(e.g. https://service.cn-hangzhou.maxcompute.aliyun.com/api)"
+)
 
 
 def credentials_from_env(variables: Optional[Mapping[str, str]] = None) -> dict[str, str]:
@@ -158,7 +179,9 @@ class OdpsTarget(Target):
             return call_with_retries(fn, attempts=self.attempts, wait=self.retry_wait)
         except odps_errors.NoSuchProject:
             raise EnvctlError(f"MaxCompute project {self.project!r} does not exist at {self.endpoint}") from None
-        except odps_errors.NoSuchObject:
+        except odps_errors.NoSuchObject as exc:
+            if not getattr(exc, "code", None):  # pyodps's reading of a 404 it could not parse
+                raise self._not_maxcompute(operation, name) from None
             raise ObjectMissing(name) from None
         except odps_errors.ObjectAlreadyExists:
             raise ObjectExists(name) from None
@@ -177,6 +200,18 @@ class OdpsTarget(Target):
             if isinstance(exc, (odps_errors.ODPSError, OSError)):
                 raise TargetError(f"{operation} {name} on {self.url} failed: {_short(exc)}") from None
             raise
+
+    def _not_maxcompute(self, operation: str, name: str) -> EnvctlError:
+        """A 404 without a MaxCompute error body: a wrong endpoint path or a proxy, never "missing".
+
+        Why an error even for delete/stat: treating it as "already gone" would report success
+        against a service that was never reached.
+        """
+        url = f"{self.endpoint.rstrip('/')}/projects/{self.project}/resources"
+        return EnvctlError(
+            f"{operation} {name or '(listing)'}: {url} answered HTTP 404 without a MaxCompute error "
+            f"(wrong endpoint path or a proxy?); {ENDPOINT_HINT}"
+        )
 
     def _resources(self) -> Any:
         return self.client.get_project().resources
@@ -254,54 +289,145 @@ class OdpsTarget(Target):
         progress: Optional[Progress] = None,
     ) -> ObjectInfo:
         size = path.stat().st_size
+        self._call("upload", lambda: self._upload_once(name, path, size, kind, temp, progress), name)
+        return self._verify(name, path, size, md5)
 
-        def run() -> None:
-            # MaxCompute's part+merge protocol, driven here with pyodps's own calls rather than
-            # its stream writer: that writer merges whatever parts exist even when a part
-            # failed (publishing a truncated archive) and holds each part three times over
-            # (buffer, copy to send, copy to hash). Here a part is one bytes object, sent and
-            # dropped; the service checks the merged md5. Parts of a failed attempt are temp.
-            resources = self._resources()
+    def _upload_once(
+        self, name: str, path: Path, size: int, kind: Kind, temp: bool, progress: Optional[Progress]
+    ) -> None:
+        """One attempt of MaxCompute's part+merge protocol, its parts named up front.
+
+        Driven with pyodps's own calls rather than its stream writer: that writer merges
+        whatever parts exist even when a part failed (publishing a truncated archive) and holds
+        each part three times over. Here a part is one bytes object, sent and dropped; the
+        service checks the merged md5. A failed attempt deletes its parts by name (a bad-md5
+        merge has consumed them already, measured live), so a retry uploads them afresh.
+        """
+        resources = self._resources()
+        attempt = random.randint(0, 999_999)
+        count = -(-size // self.chunk_size)
+        names = [f"{name}{PART_INFIX}{attempt:06d}.{index:06d}" for index in range(count)]
+        journal = f"{name}{JOURNAL_INFIX}{attempt:06d}.json"
+        if names:
+            record = {"object": name, "parts": names, "started": time.time()}
+            self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(),
+                                        temp=True)
+        try:
             digest = hashlib.md5()
             parts: list[Any] = []
-            attempt = random.randint(0, 999_999)
+            with open(path, "rb") as handle:
+                for part_name in names:
+                    chunk = handle.read(self.chunk_size)
+                    if not chunk:
+                        raise TargetError(f"{path} shrank while it was uploaded")
+                    digest.update(chunk)
+                    parts.append(resources.create(name=part_name, type="file", temp=True,
+                                                  part=True, fileobj=chunk))
+                    if progress:
+                        progress(len(chunk))
+                    del chunk
+                if handle.read(1):
+                    raise TargetError(f"{path} grew while it was uploaded")
+            resource = resources.get_typed(name, kind, temp=temp)
+            if parts:
+                resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
+            else:  # an empty file: nothing to merge
+                resource.create(overwrite=False, fileobj=b"")
+        except BaseException:
+            if self._drop_parts(names) and names:
+                self._forget(journal)
+            raise
+        if names:
+            self._forget(journal)
+
+    def _drop_parts(self, names: Sequence[str]) -> bool:
+        """Delete parts by name (never by listing); True when none is left.
+
+        Best effort: cleanup must never mask the upload's own error. What it cannot delete
+        stays named in the journal for ``gc``.
+        """
+        from odps import errors as odps_errors
+
+        clean = True
+        for part in names:
             try:
-                with open(path, "rb") as handle:
-                    while chunk := handle.read(self.chunk_size):
-                        digest.update(chunk)
-                        part_name = f"{name}{PART_INFIX}{attempt:06d}.{len(parts):06d}"
-                        parts.append(resources.create(name=part_name, type="file", temp=True, part=True, fileobj=chunk))
-                        if progress:
-                            progress(len(chunk))
-                        del chunk
-                resource = resources.get_typed(name, kind, temp=temp)
-                if parts:
-                    resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
-                else:  # an empty file: nothing to merge
-                    resource.create(overwrite=False, fileobj=b"")
-            except Exception:
-                self._drop_parts(name)
-                raise
+                self.client.delete_resource(part)
+            except odps_errors.NoSuchObject as exc:
+                clean = clean and bool(getattr(exc, "code", None))  # consumed, or never sent
+            except Exception:  # noqa: BLE001
+                clean = False
+        return clean
 
-        self._call("upload", run, name)
-        return verify_uploaded(name, self.stat(name), size, md5)
-
-    def _drop_parts(self, name: str) -> None:
-        """Best-effort removal of a failed attempt's part resources (they are temporary anyway)."""
+    def _forget(self, journal: str) -> None:
         try:
-            for part in self.client.list_resources(prefix=f"{name}{PART_INFIX}"):
-                self.client.delete_resource(part.name)
-        except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
+            self.client.delete_resource(journal)
+        except Exception:  # noqa: BLE001 - a leftover journal is collected by gc
             pass
 
+    def _verify(self, name: str, path: Path, size: int, md5: str) -> ObjectInfo:
+        """``verify_uploaded``, with a content check when the service sends no Content-MD5."""
+        info = self.stat(name)
+        if info is not None and info.md5 is None and info.size == size:
+            how = "its content" if size <= FULL_CHECK_MAX else f"its last {TAIL_CHECK} bytes"
+            console.warn(f"{name}: MaxCompute reported no Content-MD5; checking size and {how}")
+            self._compare_content(name, path, size, md5)
+        return verify_uploaded(name, info, size, md5)
+
+    def _compare_content(self, name: str, path: Path, size: int, md5: str) -> None:
+        """Read back a small object whole (md5) or a large one's tail (bytes), else TargetError."""
+        if size <= FULL_CHECK_MAX:
+            remote = hashlib.md5(self.read(name)).hexdigest()
+            if remote != md5.lower():
+                raise TargetError(f"{name}: uploaded md5 {remote} does not match local md5 {md5}")
+            return
+        offset = size - TAIL_CHECK
+
+        def tail() -> bytes:
+            resource = self._resources().get_typed(name, "file")
+            return bytes(self._resources().read_resource(resource, offset=offset,
+                                                         read_size=TAIL_CHECK).read())
+
+        remote_tail = self._call("read", tail, name)
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            if handle.read(TAIL_CHECK) != remote_tail:
+                raise TargetError(f"{name}: the uploaded object's last bytes differ from {path}")
+
     def leftovers(self, prefixes: Sequence[str]) -> builtins.list[ObjectInfo]:
-        """Part resources of uploads killed before the merge (the merge deletes its parts)."""
+        """Journals of envctl uploads that did not finish, and the parts they name that exist.
+
+        Only journals under ``prefixes`` (the project is shared with other tools), and only
+        part names the journal's own name implies, so a tampered journal cannot point gc at
+        another object. Each entry carries the newest modification time of its upload, so an
+        upload still sending parts stays younger than gc's grace period.
+        """
         common = os.path.commonprefix(list(prefixes))  # noqa: RUF071 - name prefixes, not paths
-        return [i for i in self.list(common) if i.name.startswith(tuple(prefixes)) and _PART.search(i.name)]
+        journals = [
+            info for info in self.list(common)
+            if info.name.startswith(tuple(prefixes)) and _JOURNAL.match(info.name)
+        ]
+        found: list[ObjectInfo] = []
+        for journal in journals:
+            parts = [p for p in (self.stat(n) for n in self._journal_parts(journal.name)) if p]
+            newest = max([journal.modified, *(p.modified for p in parts)])
+            found += [ObjectInfo(p.name, p.size, newest) for p in parts]
+            found.append(ObjectInfo(journal.name, journal.size, newest))
+        return sorted(found, key=lambda i: i.name)
+
+    def _journal_parts(self, journal: str) -> list[str]:
+        match = _JOURNAL.match(journal)
+        assert match is not None
+        stem = f"{match['object']}{PART_INFIX}{match['attempt']}."
+        try:
+            names = json.loads(self.read(journal)).get("parts", [])
+        except (ObjectMissing, ValueError, AttributeError):
+            return []
+        return [n for n in names if isinstance(n, str) and n.startswith(stem) and _PART.search(n)]
 
     def delete_leftover(self, name: str) -> None:
-        if not _PART.search(name):
-            raise EnvctlError(f"{name!r} is not an upload part in {self.url}")
+        """Delete one part or journal ``leftovers`` returned (refuses any other name)."""
+        if not (_PART.search(name) or _JOURNAL.match(name)):
+            raise EnvctlError(f"{name!r} is not an upload part or journal in {self.url}")
         self.delete(name)
 
     def create_exclusive(self, name: str, data: bytes) -> None:
