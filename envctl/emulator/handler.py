@@ -306,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api_meta(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._drain()
         meta = self._lookup(target)
-        self._send(200, b"", protocol.meta_headers(meta), content_type="application/octet-stream")
+        self._send(200, b"", protocol.meta_headers(meta, self.emulator.meta_md5), content_type="application/octet-stream")
 
     def _api_read(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._drain()

@@ -7,6 +7,7 @@ Everything here is side-effect free so the shapes pyodps parses can be read in o
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -133,7 +134,10 @@ def header_safe(text: str) -> str:
         return quote(text, safe=" !#$&'()*+,/:;=?@[]~")
 
 
-def meta_headers(meta: ResourceMeta) -> dict[str, str]:
+MD5_FORMATS = ("hex", "base64", "absent")
+
+
+def meta_headers(meta: ResourceMeta, md5_format: str = "hex") -> dict[str, str]:
     """The headers ``odps.models.Resource.reload`` reads from a ``?meta`` response."""
     headers = {
         "x-odps-owner": meta.owner,
@@ -143,8 +147,11 @@ def meta_headers(meta: ResourceMeta) -> dict[str, str]:
         "x-odps-creation-time": http_date(meta.created),
         "Last-Modified": http_date(meta.modified),
         "x-odps-resource-istemp": "true" if meta.is_temp else "false",
-        "Content-MD5": meta.md5,
     }
+    if md5_format == "hex":
+        headers["Content-MD5"] = meta.md5
+    elif md5_format == "base64":
+        headers["Content-MD5"] = base64.b64encode(bytes.fromhex(meta.md5)).decode("ascii")
     if meta.comment is not None:
         headers["x-odps-comment"] = header_safe(meta.comment)
     return headers

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 from urllib.parse import quote
 
+from envctl.emulator import protocol
 from envctl.emulator.faults import FaultInjector, RequestStats
 from envctl.emulator.functions import FunctionStore
 from envctl.emulator.handler import TOKEN_HEADER, Handler
@@ -119,6 +120,7 @@ class Emulator:
         self.max_resource_size = max_resource_size
         self.list_page_size = list_page_size
         self.path_prefix = PATH_PREFIX
+        self.meta_md5 = "hex"
         self.store = ResourceStore(self.data_dir)
         self.functions = FunctionStore(self.data_dir)
         self.faults = FaultInjector()
@@ -239,12 +241,27 @@ class Emulator:
         return {TOKEN_HEADER: self.control_token}
 
     def config(self) -> dict[str, Any]:
-        return {"max_resource_size": self.max_resource_size, "list_page_size": self.list_page_size}
+        return {
+            "max_resource_size": self.max_resource_size,
+            "list_page_size": self.list_page_size,
+            "meta_md5": self.meta_md5,
+        }
 
     def configure(
-        self, max_resource_size: Optional[int] = None, list_page_size: Optional[int] = None
+        self,
+        max_resource_size: Optional[int] = None,
+        list_page_size: Optional[int] = None,
+        meta_md5: Optional[str] = None,
     ) -> None:
-        """Change limits at run time (also reachable as ``POST /_emulator/config``)."""
+        """Change limits at run time (also reachable as ``POST /_emulator/config``).
+
+        ``meta_md5``: how ``?meta`` sends ``Content-MD5`` - ``hex`` (default), ``base64`` or
+        ``absent``. The live format was not measured, so clients are tested against all three.
+        """
+        if meta_md5 is not None:
+            if meta_md5 not in protocol.MD5_FORMATS:
+                raise ValueError(f"meta_md5 must be one of {', '.join(protocol.MD5_FORMATS)}")
+            self.meta_md5 = meta_md5
         if max_resource_size is not None:
             if int(max_resource_size) < 1:
                 raise ValueError("max_resource_size must be positive")

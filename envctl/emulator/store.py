@@ -287,6 +287,15 @@ class ResourceStore:
             (self.blobs / meta.blob).unlink(missing_ok=True)
             return meta
 
+    def names(self, project: str, schema: Optional[str] = None) -> list[str]:
+        """Every resource name in a project/schema, parts included (for tests and debugging)."""
+        directory = self._meta_dir(project, schema)
+        if not directory.is_dir():
+            return []
+        metas = (self.find(project, schema, k) for k in (
+            self._entry_key(directory, e) for e in os.listdir(directory)) if k is not None)
+        return sorted(meta.name for meta in metas if meta is not None)
+
     def list_page(
         self, project: str, schema: Optional[str], *, prefix: str, marker: str, limit: int
     ) -> tuple[list[ResourceMeta], str]:
