@@ -16,17 +16,21 @@ In-process::
         emu.configure(list_page_size=10, max_resource_size=1 << 20)
         emu.reset(data=False)                                       # faults + counters
 
-Over HTTP (for envctl running in a subprocess; no Authorization needed)::
+Over HTTP (for envctl running in a subprocess): every request carries the run's token
+(``X-Envctl-Emulator-Token``, printed by ``envctl emulator``; ``Emulator.control_headers()``
+in-process) and JSON bodies only::
 
     POST   /_emulator/faults  {"action": "error", "status": 503, "kind": "merge", "nth": 1, "times": 1}
     GET    /_emulator/faults  -> rules with their "seen"/"fired" counts
     DELETE /_emulator/faults
     GET    /_emulator/stats   -> {"total": n, "requests": {"GET list": 3, ...}, "bytes_in": .., ...}
     POST   /_emulator/reset   {"data": true}   (data: also forget every resource)
-    GET|POST /_emulator/config {"list_page_size": 10, "max_resource_size": 1048576}
+    GET|POST /_emulator/config {"list_page_size": 10, "max_resource_size": 1048576,
+                                "meta_md5": "hex" | "base64" | "absent"}
 """
 
 from envctl.emulator.faults import FaultRule
+from envctl.emulator.handler import TOKEN_HEADER
 from envctl.emulator.server import Emulator
 
-__all__ = ["Emulator", "FaultRule"]
+__all__ = ["TOKEN_HEADER", "Emulator", "FaultRule"]

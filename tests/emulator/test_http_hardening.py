@@ -13,7 +13,7 @@ import requests
 from odps import ODPS
 
 from envctl.emulator import Emulator
-from envctl.emulator.handler import TOKEN_HEADER
+from envctl.emulator import TOKEN_HEADER
 from envctl.testing.emulator_fixtures import control_session, make_odps_client
 
 AUTH = {"Authorization": "ODPS ak:sig"}

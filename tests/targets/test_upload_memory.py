@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from envctl.emulator import TOKEN_HEADER
+
 from envctl.targets.odps import DEFAULT_CHUNK_SIZE
 from envctl.testing.emulator_process import emulator_process
 from envctl.testing.payload import write_random_file
@@ -42,7 +44,10 @@ def test_200mb_upload_streams_in_parts_with_bounded_memory(tmp_path: Path) -> No
             [sys.executable, "-c", UPLOAD, info["target"], str(payload), md5],
             capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300,
         )
-        with urllib.request.urlopen(info["endpoint"].rsplit("/api", 1)[0] + "/_emulator/stats") as reply:
+        request = urllib.request.Request(
+            f"{info['control']}/stats", headers={TOKEN_HEADER: info["control_token"]}
+        )
+        with urllib.request.urlopen(request) as reply:
             stats = json.loads(reply.read())
     assert proc.returncode == 0, proc.stderr
     uploaded, growth, _peak = (int(x) for x in proc.stdout.split())
