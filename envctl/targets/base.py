@@ -13,9 +13,10 @@ import builtins
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Optional, Sequence
+from typing import Callable, Literal, Optional
 
 from envctl.errors import EnvctlError
 

@@ -12,9 +12,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Sequence
+from typing import BinaryIO, Iterator, Optional
 
 from envctl import crashpoints
 from envctl.errors import EnvctlError

@@ -13,17 +13,17 @@ found and deleted by ``gc``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
+import contextlib
 import hashlib
 import json
 import os
 import random
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar
 
 from envctl import console
 from envctl.errors import EnvctlError
@@ -295,7 +295,9 @@ class OdpsTarget(Target):
     def _upload_once(
         self, name: str, path: Path, size: int, kind: Kind, temp: bool, progress: Optional[Progress]
     ) -> None:
-        """One attempt of MaxCompute's part+merge protocol, its parts named up front.
+        """One attempt: one request for a file of one chunk, else MaxCompute's part+merge.
+
+        Parts are named up front, in a journal written before the first one.
 
         Driven with pyodps's own calls rather than its stream writer: that writer merges
         whatever parts exist even when a part failed (publishing a truncated archive) and holds
@@ -304,17 +306,23 @@ class OdpsTarget(Target):
         merge has consumed them already, measured live), so a retry uploads them afresh.
         """
         resources = self._resources()
+        if size <= self._single_shot_max():
+            data = path.read_bytes()  # at most one chunk: the same memory bound as a part
+            if len(data) != size:
+                raise TargetError(f"{path} changed while it was uploaded")
+            resources.get_typed(name, kind, temp=temp).create(overwrite=False, fileobj=data)
+            if progress:
+                progress(size)
+            return
         attempt = random.randint(0, 999_999)
         count = -(-size // self.chunk_size)
         names = [f"{name}{PART_INFIX}{attempt:06d}.{index:06d}" for index in range(count)]
         journal = f"{name}{JOURNAL_INFIX}{attempt:06d}.json"
-        if names:
-            record = {"object": name, "parts": names, "started": time.time()}
-            self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(),
-                                        temp=True)
+        record = {"object": name, "parts": names, "started": time.time()}
+        self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(), temp=True)
         try:
             digest = hashlib.md5()
-            parts: list[Any] = []
+            parts: builtins.list[Any] = []
             with open(path, "rb") as handle:
                 for part_name in names:
                     chunk = handle.read(self.chunk_size)
@@ -329,16 +337,18 @@ class OdpsTarget(Target):
                 if handle.read(1):
                     raise TargetError(f"{path} grew while it was uploaded")
             resource = resources.get_typed(name, kind, temp=temp)
-            if parts:
-                resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
-            else:  # an empty file: nothing to merge
-                resource.create(overwrite=False, fileobj=b"")
+            resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
         except BaseException:
-            if self._drop_parts(names) and names:
+            if self._drop_parts(names):
                 self._forget(journal)
             raise
-        if names:
-            self._forget(journal)
+        self._forget(journal)
+
+    def _single_shot_max(self) -> int:
+        """Largest file sent in one request: one chunk, and never pyodps's own chunking size."""
+        from odps import options
+
+        return min(self.chunk_size, int(options.resource_chunk_size))
 
     def _drop_parts(self, names: Sequence[str]) -> bool:
         """Delete parts by name (never by listing); True when none is left.
@@ -359,10 +369,8 @@ class OdpsTarget(Target):
         return clean
 
     def _forget(self, journal: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a leftover journal is collected by gc
             self.client.delete_resource(journal)
-        except Exception:  # noqa: BLE001 - a leftover journal is collected by gc
-            pass
 
     def _verify(self, name: str, path: Path, size: int, md5: str) -> ObjectInfo:
         """``verify_uploaded``, with a content check when the service sends no Content-MD5."""
@@ -406,7 +414,7 @@ class OdpsTarget(Target):
             info for info in self.list(common)
             if info.name.startswith(tuple(prefixes)) and _JOURNAL.match(info.name)
         ]
-        found: list[ObjectInfo] = []
+        found: builtins.list[ObjectInfo] = []
         for journal in journals:
             parts = [p for p in (self.stat(n) for n in self._journal_parts(journal.name)) if p]
             newest = max([journal.modified, *(p.modified for p in parts)])
@@ -414,7 +422,7 @@ class OdpsTarget(Target):
             found.append(ObjectInfo(journal.name, journal.size, newest))
         return sorted(found, key=lambda i: i.name)
 
-    def _journal_parts(self, journal: str) -> list[str]:
+    def _journal_parts(self, journal: str) -> builtins.list[str]:
         match = _JOURNAL.match(journal)
         assert match is not None
         stem = f"{match['object']}{PART_INFIX}{match['attempt']}."

@@ -12,8 +12,7 @@ import pytest
 import requests
 from odps import ODPS
 
-from envctl.emulator import Emulator
-from envctl.emulator import TOKEN_HEADER
+from envctl.emulator import TOKEN_HEADER, Emulator
 from envctl.testing.emulator_fixtures import control_session, make_odps_client
 
 AUTH = {"Authorization": "ODPS ak:sig"}

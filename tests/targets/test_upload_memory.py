@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from envctl.emulator import TOKEN_HEADER
-
 from envctl.targets.odps import DEFAULT_CHUNK_SIZE
 from envctl.testing.emulator_process import emulator_process
 from envctl.testing.payload import write_random_file
