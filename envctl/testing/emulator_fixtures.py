@@ -11,12 +11,20 @@ Enable with ``pytest_plugins = ["envctl.testing.emulator_fixtures"]`` in a ``con
   and the ``odps://<project>?endpoint=<url>`` target string envctl's ``--target`` takes.
 * :func:`control_session` - a ``requests`` session for ``/_emulator/*`` carrying the run's
   control token (the control API refuses requests without it).
+* ``resource_service`` - the resource API a ``contract`` test talks to: the in-process
+  emulator, or, with ``ENVCTL_CONTRACT_ENDPOINT`` and ``ENVCTL_CONTRACT_PROJECT`` set, that
+  external endpoint (credentials from the usual variables). Every name it hands out is
+  prefixed and deleted after the test. With an external endpoint ``odps_emulator`` skips,
+  so tests needing fault injection or emulator internals skip with the reason.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import pytest
 
@@ -26,11 +34,15 @@ if TYPE_CHECKING:
     import requests
     from odps import ODPS
 
+    from envctl.targets.odps import OdpsTarget
+
 TEST_PROJECT = "envctl_test"
 # Dummy credentials: the emulator requires an Authorization header but never checks it.
 TEST_ACCESS_ID = "envctl-test-ak"
 TEST_SECRET = "envctl-test-sk"
 SMALL_CHUNK = 64 * 1024
+CONTRACT_ENDPOINT_VAR = "ENVCTL_CONTRACT_ENDPOINT"
+CONTRACT_PROJECT_VAR = "ENVCTL_CONTRACT_PROJECT"
 
 
 def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
@@ -60,9 +72,95 @@ def emulator_target_url(emulator: Emulator, project: str = TEST_PROJECT) -> str:
     return emulator.target_url(project)
 
 
+@dataclass
+class ResourceService:
+    """A MaxCompute resource API under test, and the names a test created on it."""
+
+    client: "ODPS"
+    project: str
+    emulator: Optional[Emulator]
+    prefix: str
+    created: list[str] = field(default_factory=list)
+
+    def name(self, suffix: str) -> str:
+        """A prefixed resource name, deleted after the test whatever happens to it."""
+        name = self.prefix + suffix
+        self.created.append(name)
+        return name
+
+    def target(self, chunk_size: int = SMALL_CHUNK) -> "OdpsTarget":
+        """The odps target on this service (credentials from the environment, as always)."""
+        from envctl.targets.odps import OdpsTarget
+
+        endpoint = self.client.endpoint
+        target = OdpsTarget(self.project, endpoint, chunk_size=chunk_size)
+        target.retry_wait = 0.01
+        return target
+
+    def needs_emulator(self, why: str) -> Emulator:
+        """The bundled emulator, or skip: ``why`` says what a live service cannot give."""
+        if self.emulator is None:
+            pytest.skip(f"needs the bundled emulator ({why}); {CONTRACT_ENDPOINT_VAR} is set")
+        return self.emulator
+
+    def cleanup(self) -> None:
+        from odps import errors
+
+        for name in self.created:
+            try:
+                self.client.delete_resource(name)
+            except errors.NoSuchObject:
+                pass
+
+
+def _external() -> Optional[tuple[str, str]]:
+    endpoint = os.environ.get(CONTRACT_ENDPOINT_VAR, "").strip()
+    if not endpoint:
+        return None
+    project = os.environ.get(CONTRACT_PROJECT_VAR, "").strip()
+    if not project:
+        raise pytest.UsageError(f"{CONTRACT_ENDPOINT_VAR} needs {CONTRACT_PROJECT_VAR} as well")
+    return endpoint, project
+
+
+@pytest.fixture
+def resource_service(request: pytest.FixtureRequest) -> Iterator[ResourceService]:
+    """The emulator, or the external endpoint of a contract run (see the module docstring).
+
+    pyodps's own retries are off, as in the odps target, so each call is one request.
+    """
+    from odps import ODPS
+
+    external = _external()
+    if external is None:
+        emulator: Optional[Emulator] = request.getfixturevalue("odps_emulator")
+        assert emulator is not None
+        endpoint, project = emulator.endpoint, TEST_PROJECT
+        credentials = {"access_id": TEST_ACCESS_ID, "secret_access_key": TEST_SECRET}
+        request.getfixturevalue("odps_credentials")  # the same pair for targets built here
+    else:
+        from envctl.targets.odps import credentials_from_env
+
+        emulator, (endpoint, project) = None, external
+        credentials = credentials_from_env()
+    client = ODPS(project=project, endpoint=endpoint, overwrite_global=False,
+                  rest_client_kwargs={"retry_enabled": False}, **credentials)
+    service = ResourceService(client, project, emulator, f"envctl_contract_{uuid.uuid4().hex[:8]}_")
+    try:
+        yield service
+    finally:
+        service.cleanup()
+
+
 @pytest.fixture
 def odps_emulator(tmp_path: Path) -> Iterator[Emulator]:
-    """A running emulator with an empty data directory, stopped after the test."""
+    """A running emulator with an empty data directory, stopped after the test.
+
+    Skips when ``ENVCTL_CONTRACT_ENDPOINT`` is set: the test needs emulator internals.
+    """
+    if _external() is not None:
+        pytest.skip(f"needs the bundled emulator (fault injection or internals); "
+                    f"{CONTRACT_ENDPOINT_VAR} is set")
     with Emulator(tmp_path / "odps-emulator") as emulator:
         yield emulator
 

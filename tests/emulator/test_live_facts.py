@@ -1,176 +1,194 @@
-"""The emulator copies what was measured on a live MaxCompute project (README, emulator table).
+"""What was measured on a live MaxCompute project, as a contract any endpoint must keep.
 
 Source of every "measured" assertion: the recording by the authors of the independent
 dingxin-tech/maxcompute-emulator (one live project, Oct 2026, read through pyodps). Tests of
-behaviour that was *not* measured say "assumed" in their name or docstring.
+behaviour that was *not* measured say "assumed" in their name and need the emulator.
+
+Against the emulator by default; against a real project with ``ENVCTL_CONTRACT_ENDPOINT`` and
+``ENVCTL_CONTRACT_PROJECT`` (``pytest -m contract``). Requests go through pyodps's signed REST
+client, so the same code runs on both.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Optional
+from urllib.parse import quote
 
 import pytest
 import requests
-from odps import ODPS, errors
+from odps import errors
 
-from envctl.emulator import Emulator
+from envctl.testing.emulator_fixtures import ResourceService
 
-AUTH = {"Authorization": "ODPS ak:sig"}
+contract = pytest.mark.contract
+Answer = tuple[int, Optional[str], str]
 
 
-def _part(client: ODPS, name: str, data: bytes) -> None:
-    client.get_project().resources.create(name=name, type="file", temp=True, part=True, fileobj=data)
+def _part(service: ResourceService, suffix: str, data: bytes) -> str:
+    name = service.name(suffix)
+    service.client.get_project().resources.create(
+        name=name, type="file", temp=True, part=True, fileobj=data
+    )
+    return name
 
 
 def _merge(
-    emulator: Emulator, name: str, parts: list[str], md5: str, total: Optional[str],
-    method: str = "POST",
-) -> requests.Response:
-    headers = {**AUTH, "x-odps-resource-type": "file", "x-odps-resource-name": name}
+    service: ResourceService, name: str, parts: list[str], md5: str, total: Optional[str],
+    *, overwrite: bool = False,
+) -> Answer:
+    """One merge request, as pyodps sends it, answered as (status, code, message)."""
+    headers = {"x-odps-resource-type": "file", "x-odps-resource-name": name,
+               "Content-Type": "application/octet-stream"}
     if total is not None:
         headers["x-odps-resource-merge-total-bytes"] = total
-    base = f"{emulator.endpoint}/projects/envctl_test/resources"
-    url = base if method == "POST" else f"{base}/{name}"
-    return requests.request(
-        method, url, params={"rOpMerge": "true"}, data=f"{md5}|{','.join(parts)}",
-        headers=headers, timeout=5,
-    )
+    url = service.client.get_project().resources.resource()
+    send = service.client.rest.put if overwrite else service.client.rest.post
+    try:
+        response = send(f"{url}/{quote(name, safe='')}" if overwrite else url,
+                        f"{md5}|{','.join(parts)}", headers=headers, params={"rOpMerge": "true"})
+    except errors.ODPSError as exc:
+        return exc.status_code, exc.code, str(exc)
+    return response.status_code, None, ""
 
 
-def _code(response: requests.Response) -> tuple[int, Optional[str], str]:
-    parsed = errors.parse_response(response)
-    return response.status_code, parsed.code, str(parsed)
+@pytest.fixture
+def service(resource_service: ResourceService) -> ResourceService:
+    return resource_service
 
 
-def test_parts_are_hidden_from_listings_but_addressable_by_name(odps_client: ODPS) -> None:
-    _part(odps_client, "x.tar.gz.part.tmp.000001.000000", b"abc")
-    odps_client.create_resource("x.tar.gz.other", "file", fileobj=b"listed")
-
-    assert [r.name for r in odps_client.list_resources(prefix="x.tar.gz")] == ["x.tar.gz.other"]
-    exact = odps_client.list_resources(prefix="x.tar.gz.part.tmp.000001.000000")
-    assert list(exact) == []
-    part = odps_client.get_resource("x.tar.gz.part.tmp.000001.000000")
-    part.reload()
-    assert part.size == 3
-    odps_client.delete_resource("x.tar.gz.part.tmp.000001.000000")
-    assert odps_client.exist_resource("x.tar.gz.part.tmp.000001.000000") is False
+def _exists(service: ResourceService, name: str) -> bool:
+    return bool(service.client.exist_resource(name))
 
 
-def test_bad_md5_merge_is_500_and_consumes_the_parts(odps_emulator: Emulator, odps_client: ODPS) -> None:
-    _part(odps_client, "p0", b"abc")
-    _part(odps_client, "p1", b"def")
+@contract
+def test_parts_are_hidden_from_listings_but_addressable_by_name(service: ResourceService) -> None:
+    part = _part(service, "x.tar.gz.part.tmp.000001.000000", b"abc")
+    other = service.name("x.tar.gz.other")
+    service.client.create_resource(other, "file", fileobj=b"listed")
 
-    response = _merge(odps_emulator, "m.bin", ["p0", "p1"], "0" * 32, "6")
+    listed = [r.name for r in service.client.list_resources(prefix=service.prefix + "x.tar.gz")]
+    assert listed == [other]
+    assert list(service.client.list_resources(prefix=part)) == []
+    resource = service.client.get_resource(part)
+    resource.reload()
+    assert resource.size == 3
+    service.client.delete_resource(part)
+    assert not _exists(service, part)
 
-    status, code, text = _code(response)
+
+@contract
+def test_bad_md5_merge_is_500_and_consumes_the_parts(service: ResourceService) -> None:
+    parts = [_part(service, "p0", b"abc"), _part(service, "p1", b"def")]
+    target = service.name("m.bin")
+
+    status, code, text = _merge(service, target, parts, "0" * 32, "6")
+
     assert (status, code) == (500, "InternalServerError") and "ODPS-0421213" in text
-    assert not odps_client.exist_resource("p0") and not odps_client.exist_resource("p1")
-    assert not odps_client.exist_resource("m.bin")
+    assert not any(_exists(service, p) for p in parts) and not _exists(service, target)
 
 
-def test_wrong_declared_total_is_ignored(odps_emulator: Emulator, odps_client: ODPS) -> None:
+@contract
+def test_wrong_declared_total_is_ignored(service: ResourceService) -> None:
     data = b"x" * 304
-    _part(odps_client, "p0", data)
+    part, target = _part(service, "p0", data), service.name("m.bin")
 
-    response = _merge(odps_emulator, "m.bin", ["p0"], hashlib.md5(data).hexdigest(), "4400")
+    status, _, text = _merge(service, target, [part], hashlib.md5(data).hexdigest(), "4400")
 
-    assert response.status_code == 201, response.text
-    with odps_client.open_resource("m.bin", mode="rb") as handle:
+    assert status == 201, text
+    with service.client.open_resource(target, mode="rb") as handle:
         assert handle.read() == data
-    assert not odps_client.exist_resource("p0"), "a merge that publishes consumes its parts"
+    assert not _exists(service, part), "a merge that publishes consumes its parts"
 
 
-def test_merge_without_total_header_is_refused_and_keeps_parts(
-    odps_emulator: Emulator, odps_client: ODPS
-) -> None:
-    _part(odps_client, "p0", b"abc")
+@contract
+def test_merge_without_total_header_is_refused_and_keeps_parts(service: ResourceService) -> None:
+    part, target = _part(service, "p0", b"abc"), service.name("m.bin")
 
-    response = _merge(odps_emulator, "m.bin", ["p0"], hashlib.md5(b"abc").hexdigest(), None)
+    status, code, text = _merge(service, target, [part], hashlib.md5(b"abc").hexdigest(), None)
 
-    status, code, text = _code(response)
     assert (status, code) == (400, "InvalidParameter") and "ODPS-0420051" in text
-    assert odps_client.exist_resource("p0") and not odps_client.exist_resource("m.bin")
+    assert _exists(service, part) and not _exists(service, target)
 
 
+@contract
 def test_merge_onto_existing_resource_is_refused_first_and_keeps_parts(
-    odps_emulator: Emulator, odps_client: ODPS
+    service: ResourceService,
 ) -> None:
-    odps_client.create_resource("m.bin", "file", fileobj=b"old")
-    _part(odps_client, "p0", b"abc")
+    target = service.name("m.bin")
+    service.client.create_resource(target, "file", fileobj=b"old")
+    part = _part(service, "p0", b"abc")
 
     # A wrong declared total and a bad md5 as well: the target check comes first.
-    response = _merge(odps_emulator, "m.bin", ["p0"], "0" * 32, "4400")
+    status, code, text = _merge(service, target, [part], "0" * 32, "4400")
 
-    status, code, text = _code(response)
     assert (status, code) == (409, "ObjectAlreadyExists") and "ODPS-0421121" in text
-    assert odps_client.exist_resource("p0")
-    with odps_client.open_resource("m.bin", mode="rb") as handle:
+    assert _exists(service, part)
+    with service.client.open_resource(target, mode="rb") as handle:
         assert handle.read() == b"old"
 
 
-def test_merge_naming_an_absent_part_is_404_and_keeps_the_others(
-    odps_emulator: Emulator, odps_client: ODPS
+@contract
+def test_merge_naming_an_absent_part_is_404_and_keeps_the_others(service: ResourceService) -> None:
+    part, target = _part(service, "p0", b"abc"), service.name("m.bin")
+
+    status, code, _ = _merge(service, target, [part, service.name("never")], "0" * 32, "3")
+
+    assert (status, code) == (404, "NoSuchObject")
+    assert _exists(service, part)
+
+
+@contract
+def test_names_resolve_case_insensitively_keeping_their_spelling_assumed(
+    service: ResourceService,
 ) -> None:
-    _part(odps_client, "p0", b"abc")
+    name = service.name("Mixed.TXT")
+    service.client.create_resource(name, "file", fileobj=b"x")
 
-    response = _merge(odps_emulator, "m.bin", ["p0", "never"], "0" * 32, "3")
+    resource = service.client.get_resource(name.lower())
+    resource.reload()
+    assert resource.size == 1
+    with pytest.raises(errors.ObjectAlreadyExists):
+        service.client.create_resource(name.upper(), "file", fileobj=b"y")
+    listed = [r.name for r in service.client.list_resources(prefix=service.prefix + "mixed")]
+    assert listed == [name]
+    service.client.delete_resource(name.upper())
+    assert not _exists(service, name)
 
-    assert _code(response)[:2] == (404, "NoSuchObject")
-    assert odps_client.exist_resource("p0")
 
-
-def test_rest_api_is_served_only_under_api(odps_emulator: Emulator) -> None:
-    outside = requests.get(f"{odps_emulator.base_url}/projects/envctl_test/resources",
-                           headers=AUTH, timeout=5)
-    inside = requests.get(f"{odps_emulator.endpoint}/projects/envctl_test/resources",
-                          headers=AUTH, timeout=5)
+def test_rest_api_is_served_only_under_api_assumed(service: ResourceService) -> None:
+    emulator = service.needs_emulator("the gateway's answer outside /api is not measured")
+    auth = {"Authorization": "ODPS ak:sig"}
+    outside = requests.get(f"{emulator.base_url}/projects/p/resources", headers=auth, timeout=5)
+    inside = requests.get(f"{emulator.endpoint}/projects/p/resources", headers=auth, timeout=5)
 
     assert outside.status_code == 404 and "x-odps-request-id" not in outside.headers
-    assert "<Code>" not in outside.text
     parsed = errors.parse_response(outside)
     assert isinstance(parsed, errors.NoSuchObject) and parsed.code is None  # pyodps's reading
     assert inside.status_code == 200
 
 
-def test_names_resolve_case_insensitively_keeping_their_spelling_assumed(
-    odps_client: ODPS,
-) -> None:
-    odps_client.create_resource("Mixed.TXT", "file", fileobj=b"x")
+# -- F9 (assumed: emulator hardening, not a live fact) ------------------------------------
+@pytest.mark.parametrize("case", ["not-a-part", "duplicate", "into-itself"])
+def test_only_distinct_part_uploads_merge_assumed(service: ResourceService, case: str) -> None:
+    service.needs_emulator("hardening of the emulator, not measured live")
+    state = service.name("state.json")
+    service.client.create_resource(state, "file", fileobj=b"{}")
+    part = _part(service, "p0", b"abc")
+    parts = {"not-a-part": [state], "duplicate": [part, part], "into-itself": [part]}[case]
+    target = part if case == "into-itself" else service.name("m.bin")
+    data = b"".join(b"{}" if p == state else b"abc" for p in parts)
 
-    meta = odps_client.get_resource("mixed.txt")
-    meta.reload()
-    assert meta.size == 1
-    with pytest.raises(errors.ObjectAlreadyExists):
-        odps_client.create_resource("MIXED.txt", "file", fileobj=b"y")
-    assert [r.name for r in odps_client.list_resources(prefix="mixed")] == ["Mixed.TXT"]
-    odps_client.delete_resource("MIXED.TXT")
-    assert odps_client.exist_resource("Mixed.TXT") is False
+    status, _, _ = _merge(service, target, parts, hashlib.md5(data).hexdigest(), "3",
+                          overwrite=case == "into-itself")
 
-
-# -- F9 (assumed: hardening, not measured) ------------------------------------------------
-@pytest.mark.parametrize(
-    "parts, target",
-    [(["state.json"], "m.bin"), (["p0", "p0"], "m.bin"), (["p0"], "p0")],
-    ids=["not-a-part", "duplicate", "into-itself"],
-)
-def test_only_distinct_part_uploads_merge(
-    odps_emulator: Emulator, odps_client: ODPS, parts: list[str], target: str
-) -> None:
-    odps_client.create_resource("state.json", "file", fileobj=b"{}")
-    _part(odps_client, "p0", b"abc")
-    data = b"".join(b"{}" if p == "state.json" else b"abc" for p in parts)
-    method = "PUT" if target == "p0" else "POST"
-
-    response = _merge(odps_emulator, target, parts, hashlib.md5(data).hexdigest(), "3", method)
-
-    assert response.status_code == 400, response.text
-    assert odps_client.exist_resource("state.json") and odps_client.exist_resource("p0")
-    assert not odps_client.exist_resource("m.bin")
+    assert status == 400
+    assert _exists(service, state) and _exists(service, part)
+    assert case == "into-itself" or not _exists(service, target)
 
 
-def test_merge_runs_under_the_store_lock(odps_emulator: Emulator, odps_client: ODPS) -> None:
-    store = odps_emulator.store
+def test_merge_runs_under_the_store_lock_assumed(service: ResourceService) -> None:
+    store = service.needs_emulator("emulator internals").store
     held: list[bool] = []
     concatenate = store.concatenate
 
@@ -179,7 +197,7 @@ def test_merge_runs_under_the_store_lock(odps_emulator: Emulator, odps_client: O
         return concatenate(parts)
 
     store.concatenate = watched  # type: ignore[method-assign]
-    _part(odps_client, "p0", b"abc")
+    part = _part(service, "p0", b"abc")
 
-    assert _merge(odps_emulator, "m.bin", ["p0"], hashlib.md5(b"abc").hexdigest(), "3").ok
+    assert _merge(service, service.name("m"), [part], hashlib.md5(b"abc").hexdigest(), "3")[0] == 201
     assert held == [True]

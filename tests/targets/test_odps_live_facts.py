@@ -19,7 +19,7 @@ from envctl.spec.project import Project
 from envctl.targets import TargetError, open_target
 from envctl.targets.base import hex_md5
 from envctl.targets.odps import OdpsTarget
-from envctl.testing.emulator_fixtures import TEST_PROJECT, emulator_target_url
+from envctl.testing.emulator_fixtures import TEST_PROJECT, ResourceService, emulator_target_url
 
 CHUNK = 65536
 
@@ -168,3 +168,36 @@ def test_status_against_a_wrong_endpoint_path_says_which_url_in_one_line(
     assert code != 0 and len(err.strip().splitlines()) == 1, err
     assert f"{odps_emulator.base_url}/foo/projects/{TEST_PROJECT}/resources answered HTTP 404" in err
     assert "ending in /api" in err and "Traceback" not in err
+
+
+class _Killed(Exception):
+    """Stands in for a SIGKILL between the last part and the merge."""
+
+
+@pytest.mark.contract
+def test_a_killed_uploads_unlisted_parts_are_found_through_its_journal_and_deleted_by_name(
+    resource_service: ResourceService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, prefix = resource_service, resource_service.prefix
+    target = service.target(chunk_size=CHUNK)
+    done, killed = service.name("a.tar.gz"), service.name("b.tar.gz")
+    path, md5 = _file(tmp_path, 3 * CHUNK)
+    assert target.put_file(done, path, md5=md5).size == 3 * CHUNK  # the part+merge flow
+
+    def kill(*args: Any, **kwargs: Any) -> None:
+        raise _Killed()
+
+    monkeypatch.setattr(OdpsTarget, "_drop_parts", lambda self, names: False)
+    monkeypatch.setattr(Resources, "merge_part_files", kill)
+    with pytest.raises(_Killed):
+        target.put_file(killed, path, md5=md5)
+    found = [info.name for info in target.leftovers((prefix,))]
+    service.created += found
+
+    assert len(found) == 4 and all(name.startswith(killed) for name in found)
+    journal = found[-1]
+    assert [info.name for info in target.list(prefix)] == [done, journal], "parts are unlisted"
+    for name in found:
+        target.delete_leftover(name)
+    assert all(target.stat(name) is None for name in found)
+    assert target.leftovers((prefix,)) == []
