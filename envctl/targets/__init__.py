@@ -2,11 +2,13 @@
 
 Accepted forms: ``local`` (the project's ``.envctl/store``), ``local:///abs/path`` or
 ``file:///abs/path`` (a directory store), and
-``odps://<project>?endpoint=<url>[&chunk_size=<bytes>]`` (MaxCompute resources).
+``odps://<project>?endpoint=<url>[&schema=<schema>][&chunk_size=<bytes>]`` (MaxCompute
+resources, in one schema of a schema-enabled project when ``schema`` is given).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -25,6 +27,8 @@ from envctl.targets.base import (
 )
 
 FORMS = "use 'local', 'local:///path', 'file:///path' or 'odps://<project>?endpoint=<url>'"
+_SCHEMA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
+"""MaxCompute object naming: a letter, then letters, digits and underscores."""
 
 __all__ = [
     "ObjectExists",
@@ -54,7 +58,7 @@ def _odps(url: str, project: str, query: str, credential_vars: Optional[dict[str
     from envctl.targets.odps import OdpsTarget
 
     params = parse_qs(query, keep_blank_values=True)
-    unknown = sorted(set(params) - {"endpoint", "chunk_size"})
+    unknown = sorted(set(params) - {"endpoint", "chunk_size", "schema"})
     if unknown:
         raise _bad(url, f"unknown parameter {unknown[0]!r}")
     endpoint = (params.get("endpoint") or [""])[-1]
@@ -68,7 +72,12 @@ def _odps(url: str, project: str, query: str, credential_vars: Optional[dict[str
         if not chunk_text.isdigit() or int(chunk_text) < 1:
             raise _bad(url, "chunk_size must be a positive number of bytes")
         kwargs["chunk_size"] = int(chunk_text)
-    return OdpsTarget(unquote(project), endpoint, credential_vars=credential_vars, **kwargs)
+    schema = (params.get("schema") or [""])[-1]
+    if schema and not _SCHEMA_NAME.fullmatch(schema):
+        raise _bad(url, f"invalid schema name {schema!r}")
+    return OdpsTarget(
+        unquote(project), endpoint, credential_vars=credential_vars, schema=schema or None, **kwargs
+    )
 
 
 def open_target(url: Optional[str], project: Project) -> Target:

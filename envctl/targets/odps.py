@@ -97,8 +97,10 @@ class OdpsTarget(Target):
         retry_wait: float = 0.5,
         credential_vars: Optional[Mapping[str, str]] = None,
         entry: Optional[ODPS] = None,
+        schema: Optional[str] = None,
     ) -> None:
-        """``entry``: an ``odps.ODPS`` whose account signs every request (see ``from_entry``)."""
+        """``entry``: an ``odps.ODPS`` whose account signs every request (see ``from_entry``);
+        ``schema``: the schema of a three-tier (schema-enabled) project holding everything."""
         super().__init__()
         from odps import ODPS
 
@@ -111,11 +113,12 @@ class OdpsTarget(Target):
         self.credential_vars = dict(credential_vars or {})
         self.entry = entry
         self.project = project
+        self.schema = schema
         self.endpoint = endpoint
         self.chunk_size = chunk_size
         self.attempts = attempts
         self.retry_wait = retry_wait
-        self.url = f"odps://{project}?endpoint={endpoint}"
+        self.url = f"odps://{project}?endpoint={endpoint}" + (f"&schema={schema}" if schema else "")
         # pyodps's own retry layer is switched off: stacked under ours it multiplied the attempts
         # (a dead endpoint took ~20 s to report) and ignored ENVCTL_RETRY_WAIT_SCALE.
         try:
@@ -128,7 +131,7 @@ class OdpsTarget(Target):
         """A second client: pyodps caches resource objects per client, unsafe across threads."""
         return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
                           retry_wait=self.retry_wait, credential_vars=self.credential_vars,
-                          entry=self.entry)
+                          entry=self.entry, schema=self.schema)
 
     @classmethod
     def from_entry(cls, entry: ODPS, **kwargs: Any) -> OdpsTarget:
@@ -139,7 +142,7 @@ class OdpsTarget(Target):
     def list_functions(self) -> dict[str, FunctionInfo]:
         def listing() -> dict[str, FunctionInfo]:
             found = {}
-            for function in self.client.list_functions():
+            for function in self.client.list_functions(schema=self.schema):
                 names = tuple(function._resources or ())  # names as listed: no lookups
                 found[function.name] = FunctionInfo(function.name, function.class_type, names)
             return found
@@ -148,8 +151,8 @@ class OdpsTarget(Target):
 
     def put_function(self, function: FunctionInfo) -> None:
         def put() -> None:
-            if self.client.exist_function(function.name):
-                existing = self.client.get_function(function.name)
+            if self.client.exist_function(function.name, schema=self.schema):
+                existing = self.client.get_function(function.name, schema=self.schema)
                 existing.reload()
                 existing.class_type = function.class_type
                 existing.resources = list(function.resources)
@@ -157,15 +160,18 @@ class OdpsTarget(Target):
             else:
                 resources = list(function.resources)
                 self.client.create_function(
-                    function.name, class_type=function.class_type, resources=resources
+                    function.name,
+                    class_type=function.class_type,
+                    resources=resources,
+                    schema=self.schema,
                 )
 
         self._call("write", put, function.name)
 
     def delete_function(self, name: str) -> None:
         def drop() -> None:
-            if self.client.exist_function(name):
-                self.client.delete_function(name)
+            if self.client.exist_function(name, schema=self.schema):
+                self.client.delete_function(name, schema=self.schema)
 
         self._call("delete", drop, name)
 
@@ -207,14 +213,16 @@ class OdpsTarget(Target):
         Why an error even for delete/stat: treating it as "already gone" would report success
         against a service that was never reached.
         """
-        url = f"{self.endpoint.rstrip('/')}/projects/{self.project}/resources"
+        schema = f"/schemas/{self.schema}" if self.schema else ""
+        url = f"{self.endpoint.rstrip('/')}/projects/{self.project}{schema}/resources"
         return EnvctlError(
             f"{operation} {name or '(listing)'}: {url} answered HTTP 404 without a MaxCompute error "
             f"(wrong endpoint path or a proxy?); {ENDPOINT_HINT}"
         )
 
     def _resources(self) -> Any:
-        return self.client.get_project().resources
+        parent = self.client.get_schema(self.schema) if self.schema else self.client.get_project()
+        return parent.resources
 
     @staticmethod
     def _info(resource: Any, md5: Optional[str] = None) -> ObjectInfo:
@@ -230,7 +238,7 @@ class OdpsTarget(Target):
     # -- the Target interface --------------------------------------------------------------
     def list(self, prefix: str) -> list[ObjectInfo]:
         def run() -> list[ObjectInfo]:
-            return [self._info(r) for r in self.client.list_resources(prefix=prefix) if r.name.startswith(prefix)]
+            return [self._info(r) for r in self.client.list_resources(prefix=prefix, schema=self.schema) if r.name.startswith(prefix)]
 
         return sorted(self._call("list", run, prefix), key=lambda i: i.name)
 
@@ -246,7 +254,8 @@ class OdpsTarget(Target):
             return None
 
     def _stream(self, name: str) -> Iterator[bytes]:
-        with self.client.open_resource(name, mode="rb", type="file", stream=True) as handle:
+        with self.client.open_resource(name, mode="rb", type="file", stream=True,
+                                       schema=self.schema) as handle:
             while chunk := handle.read(READ_CHUNK):
                 yield chunk
 
@@ -268,7 +277,8 @@ class OdpsTarget(Target):
     def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
         def run() -> None:
             try:
-                self.client.create_resource(name, "file", fileobj=data, temp=temp)
+                self.client.create_resource(name, "file", fileobj=data, temp=temp,
+                                            schema=self.schema)
             except Exception as exc:
                 from odps import errors as odps_errors
 
@@ -319,7 +329,8 @@ class OdpsTarget(Target):
         names = [f"{name}{PART_INFIX}{attempt:06d}.{index:06d}" for index in range(count)]
         journal = f"{name}{JOURNAL_INFIX}{attempt:06d}.json"
         record = {"object": name, "parts": names, "started": time.time()}
-        self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(), temp=True)
+        self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(), temp=True,
+                                    schema=self.schema)
         try:
             digest = hashlib.md5()
             parts: builtins.list[Any] = []
@@ -361,7 +372,7 @@ class OdpsTarget(Target):
         clean = True
         for part in names:
             try:
-                self.client.delete_resource(part)
+                self.client.delete_resource(part, schema=self.schema)
             except odps_errors.NoSuchObject as exc:
                 clean = clean and bool(getattr(exc, "code", None))  # consumed, or never sent
             except Exception:  # noqa: BLE001
@@ -370,7 +381,7 @@ class OdpsTarget(Target):
 
     def _forget(self, journal: str) -> None:
         with contextlib.suppress(Exception):  # a leftover journal is collected by gc
-            self.client.delete_resource(journal)
+            self.client.delete_resource(journal, schema=self.schema)
 
     def _verify(self, name: str, path: Path, size: int, md5: str) -> ObjectInfo:
         """``verify_uploaded``, with a content check when the service sends no Content-MD5."""
@@ -439,11 +450,13 @@ class OdpsTarget(Target):
         self.delete(name)
 
     def create_exclusive(self, name: str, data: bytes) -> None:
-        self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data), name)
+        self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data,
+                                                                      schema=self.schema), name)
 
     def delete(self, name: str) -> None:
         try:
-            self._call("delete", lambda: self.client.delete_resource(name), name)
+            self._call("delete", lambda: self.client.delete_resource(name, schema=self.schema),
+                       name)
         except ObjectMissing:
             pass
 

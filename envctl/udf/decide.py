@@ -59,10 +59,15 @@ class TargetFacts:
     maxcompute: bool
     project: str | None = None  # MaxCompute project: references are <project>/resources/<name>
     deployed: VersionInfo | None = None
+    schema: str | None = None  # of a three-tier project: <project>/schemas/<schema>/resources/...
 
     def ref(self, name: str) -> str:
-        """How MaxFrame names a resource of this target."""
-        return f"{self.project}/resources/{name}" if self.project else name
+        """How MaxFrame names a resource of this target, as ``maxframe.udf.with_resources``
+        formats an ``odps.models.Resource`` (project, then ``schemas/<schema>`` if any)."""
+        if not self.project:
+            return name
+        schema = f"schemas/{self.schema}/" if self.schema else ""
+        return f"{self.project}/{schema}resources/{name}"
 
 
 @dataclass(frozen=True)

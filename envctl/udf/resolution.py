@@ -114,7 +114,9 @@ def decide_now(query: Query, session: Session) -> Decision:
     deployed = None
     if query.environment and not query.force_rebuild and (maxcompute or not session.maxframe):
         deployed = _cached_deployed(target, query.environment)
-    facts = TargetFacts(target.url, maxcompute, _project_of(target), deployed)
+    facts = TargetFacts(
+        target.url, maxcompute, _project_of(target), deployed, schema=_schema_of(target)
+    )
     return decide(query, session, facts, env, defaults, mode)
 
 
@@ -144,6 +146,11 @@ def _project_of(target: Target) -> str | None:
     return project if isinstance(project, str) and project else None
 
 
+def _schema_of(target: Target) -> str | None:
+    schema = getattr(target, "schema", None)
+    return schema if isinstance(schema, str) and schema else None
+
+
 def _cached_deployed(target: Target, environment: str) -> VersionInfo | None:
     key = f"deployed|{target.url}|{environment}"
     cached = disk_cache().get(key)
@@ -162,8 +169,8 @@ def open_target(url: str | None, project: Project) -> Target:
 
 
 def resource_ref(target: Target, name: str) -> str:
-    """How MaxFrame names a resource: ``<project>/resources/<name>`` on MaxCompute."""
-    return TargetFacts(target.url, False, _project_of(target)).ref(name)
+    """How MaxFrame names a resource (``<project>[/schemas/<schema>]/resources/<name>``)."""
+    return TargetFacts(target.url, False, _project_of(target), schema=_schema_of(target)).ref(name)
 
 
 def deployed_version(target: Target, environment: str) -> VersionInfo | None:

@@ -16,6 +16,7 @@ from envctl.lock.lockfile import Lock, inputs_hash, write_lock
 from envctl.lock.target_python import full_version
 from envctl.spec.project import Project
 from envctl.targets import open_target
+from envctl.udf.resolution import resource_ref
 
 
 def write_spec(root: Path, name: str, python: str) -> None:
@@ -189,3 +190,31 @@ def test_missing_lock_tells_to_run_envctl_lock(repo: Path, capsys) -> None:
 def test_apply_without_a_terminal_needs_auto_approve(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "apply")
     assert code == 1 and "pass --auto-approve" in err
+
+
+def test_the_whole_flow_in_a_schema_of_a_three_tier_project(
+    project, odps_emulator, odps_credentials, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    url = odps_emulator.target_url("envctl_test") + "&schema=analytics&chunk_size=65536"
+    monkeypatch.setenv("ENVCTL_TARGET", url)
+    project.spec("nlp", "3.11", ["tinypure"])
+    assert project.run("lock") == 0
+    assert project.run("apply", "--auto-approve") == 0
+    project.spec("nlp", "3.11", ["tinychain"])
+    assert project.run("lock") == 0
+    assert project.run("apply", "--auto-approve") == 0
+    assert project.run("rollback", "nlp") == 0
+    capsys.readouterr()
+    assert project.run("status", "--format", "json") == 0
+    rows = {r["environment"]: r for r in json.loads(capsys.readouterr().out)["environments"]}
+    assert project.run("gc", "--grace", "0s", "--keep", "1") == 0
+
+    target = open_target(url, Project(project.root))
+    current = current_resource(target, "nlp")
+    assert current is not None and current.version == 1 and rows["nlp"]["version"] == 1
+    stored = odps_emulator.store.names("envctl_test", "analytics")
+    assert STATE_OBJECT in stored and current.resource in stored
+    assert odps_emulator.store.names("envctl_test") == [], "nothing outside the schema"
+    assert resource_ref(target, current.resource) == (
+        f"envctl_test/schemas/analytics/resources/{current.resource}"
+    )

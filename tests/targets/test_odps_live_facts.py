@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from envctl.targets import TargetError, open_target
 from envctl.targets.base import hex_md5
 from envctl.targets.odps import OdpsTarget
 from envctl.testing.emulator_fixtures import TEST_PROJECT, ResourceService, emulator_target_url
+from envctl.udf.resolution import resource_ref
 
 CHUNK = 65536
 
@@ -201,3 +203,36 @@ def test_a_killed_uploads_unlisted_parts_are_found_through_its_journal_and_delet
         target.delete_leftover(name)
     assert all(target.stat(name) is None for name in found)
     assert target.leftovers((prefix,)) == []
+
+
+def test_a_schema_target_keeps_everything_in_its_schema_and_names_it_like_maxframe(
+    odps_emulator: Emulator, odps_credentials: None, tmp_path: Path
+) -> None:
+    url = emulator_target_url(odps_emulator) + f"&schema=analytics&chunk_size={CHUNK}"
+    target = open_target(url, Project(tmp_path))
+    path, md5 = _file(tmp_path, 2 * CHUNK + 1)
+
+    target.put_file("envctl-a-000000000001.tar.gz", path, md5=md5)
+    target.put_bytes("envctl-state.json", b"{}")
+    target.create_exclusive("envctl-lease.json", b"me")
+    target.delete("envctl-lease.json")
+
+    assert [i.name for i in target.list("envctl-")] == [
+        "envctl-a-000000000001.tar.gz", "envctl-state.json"]
+    assert target.read("envctl-state.json") == b"{}"
+    assert odps_emulator.store.names(TEST_PROJECT) == []
+    assert odps_emulator.store.names(TEST_PROJECT, "analytics") == [
+        "envctl-a-000000000001.tar.gz", "envctl-state.json"]
+    assert target.url.endswith("&schema=analytics")
+    udf = pytest.importorskip("maxframe.udf")
+    # maxframe formats a Resource from its project name, schema name and name (a stand-in:
+    # pyodps 0.13's Resource.schema is a Schema object, which maxframe 2.9 cannot join).
+    resource = SimpleNamespace(project=SimpleNamespace(name=TEST_PROJECT), schema="analytics",
+                               name="envctl-state.json")
+    marked = udf.with_resources(resource)(lambda row: row)
+    assert marked.file_resources == [resource_ref(target, "envctl-state.json")]
+
+
+def test_a_bad_schema_name_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EnvctlError, match="invalid schema name"):
+        open_target("odps://p?endpoint=http://x/api&schema=a/b", Project(tmp_path))
