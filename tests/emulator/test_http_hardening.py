@@ -149,8 +149,12 @@ def test_a_slow_body_is_cut_off_by_the_socket_timeout(tmp_path: Path) -> None:
     with Emulator(tmp_path / "data", request_timeout=0.2) as emulator:
         head = _upload_head(emulator, "Content-Length: 100")
         with socket.create_connection((emulator.host, emulator.port), timeout=DEADLINE) as sock:
-            sock.sendall(head.replace("\n", "\r\n").encode() + b"only ten b")
-            assert sock.recv(1024) == b"", "the server closes the stalled connection"
+            try:
+                sock.sendall(head.replace("\n", "\r\n").encode() + b"only ten b")
+                closed = sock.recv(1024) == b""
+            except (ConnectionResetError, BrokenPipeError):  # closed before all was sent
+                closed = True
+            assert closed, "the server closes the stalled connection"
         _wait_for(lambda: emulator.active_connections == 0)
         assert list((emulator.data_dir / "incoming").iterdir()) == []
 
