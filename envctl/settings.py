@@ -386,6 +386,30 @@ SECURITY_TOKEN: Setting[Optional[str]] = _setting(
 )
 
 
+# -- the emulator and the contract suite --------------------------------------------------------
+
+EMULATOR_TOKEN: Setting[Optional[str]] = _setting(
+    "ENVCTL_EMULATOR_TOKEN",
+    _verbatim,
+    None,
+    "Control token of `envctl emulator` (`X-Envctl-Emulator-Token` on `/_emulator/*`).",
+    default_doc="random per run, printed at start",
+    secret=True,
+)
+CONTRACT_ENDPOINT: Setting[Optional[str]] = _setting(
+    "ENVCTL_CONTRACT_ENDPOINT",
+    _text,
+    None,
+    "Run the `contract` tests against this MaxCompute endpoint instead of the emulator.",
+    default_doc="the bundled emulator",
+)
+CONTRACT_PROJECT: Setting[Optional[str]] = _setting(
+    "ENVCTL_CONTRACT_PROJECT",
+    _text,
+    None,
+    "The project of `ENVCTL_CONTRACT_ENDPOINT` (every object created there is deleted).",
+)
+
 def interpreter_override(minor: str) -> Optional[Path]:
     """``ENVCTL_PYTHON_3_7`` and friends: the interpreter to use for CPython ``minor``."""
     return replace(PYTHON_X_Y, name=f"ENVCTL_PYTHON_{minor.replace('.', '_')}").get()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import secrets
 import socket
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 from urllib.parse import quote
 
+from envctl import settings
 from envctl.emulator import protocol
 from envctl.emulator.faults import FaultInjector, RequestStats
 from envctl.emulator.functions import FunctionStore
@@ -34,8 +34,6 @@ POLL_INTERVAL = (
 DEFAULT_REQUEST_TIMEOUT = 60.0
 """Seconds a connection may sit idle mid-request before it is closed (slow-body defence)."""
 DEFAULT_MAX_CONNECTIONS = 64
-TOKEN_VAR = "ENVCTL_EMULATOR_TOKEN"
-"""Fixes the control token of ``envctl emulator`` (default: a fresh random one per run)."""
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
     b"Connection: close\r\nContent-Length: 32\r\n\r\ntoo many connections, try again\n"
@@ -110,9 +108,12 @@ class Emulator:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        """``control_token`` guards ``/_emulator/*`` (default: random, or ``TOKEN_VAR``)."""
+        """``control_token`` guards ``/_emulator/*`` (default: ``ENVCTL_EMULATOR_TOKEN``, else
+        a fresh random one per run)."""
         self.data_dir = Path(data_dir)
-        self.control_token = control_token or os.environ.get(TOKEN_VAR) or secrets.token_urlsafe(24)
+        self.control_token = (
+            control_token or settings.EMULATOR_TOKEN.get() or secrets.token_urlsafe(24)
+        )
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         self.host = host

@@ -20,7 +20,6 @@ Enable with ``pytest_plugins = ["envctl.testing.emulator_fixtures"]`` in a ``con
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import pytest
 
+from envctl import settings
 from envctl.emulator.server import Emulator
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ TEST_PROJECT = "envctl_test"
 TEST_ACCESS_ID = "envctl-test-ak"
 TEST_SECRET = "envctl-test-sk"
 SMALL_CHUNK = 64 * 1024
-CONTRACT_ENDPOINT_VAR = "ENVCTL_CONTRACT_ENDPOINT"
-CONTRACT_PROJECT_VAR = "ENVCTL_CONTRACT_PROJECT"
+CONTRACT_ENDPOINT_VAR = settings.CONTRACT_ENDPOINT.name
+CONTRACT_PROJECT_VAR = settings.CONTRACT_PROJECT.name
 
 
 def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
@@ -114,10 +114,10 @@ class ResourceService:
 
 
 def _external() -> Optional[tuple[str, str]]:
-    endpoint = os.environ.get(CONTRACT_ENDPOINT_VAR, "").strip()
+    endpoint = settings.CONTRACT_ENDPOINT.get()
     if not endpoint:
         return None
-    project = os.environ.get(CONTRACT_PROJECT_VAR, "").strip()
+    project = settings.CONTRACT_PROJECT.get()
     if not project:
         raise pytest.UsageError(f"{CONTRACT_ENDPOINT_VAR} needs {CONTRACT_PROJECT_VAR} as well")
     return endpoint, project
