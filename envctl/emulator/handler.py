@@ -306,7 +306,8 @@ class Handler(BaseHTTPRequestHandler):
     def _api_meta(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._drain()
         meta = self._lookup(target)
-        self._send(200, b"", protocol.meta_headers(meta, self.emulator.meta_md5), content_type="application/octet-stream")
+        headers = protocol.meta_headers(meta, self.emulator.meta_md5)
+        self._send(200, b"", headers, content_type="application/octet-stream")
 
     def _api_read(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._drain()

@@ -299,7 +299,9 @@ class OdpsTarget(Target):
         progress: Optional[Progress] = None,
     ) -> ObjectInfo:
         size = path.stat().st_size
-        self._call("upload", lambda: self._upload_once(name, path, size, kind, temp, progress), name)
+        self._call(
+            "upload", lambda: self._upload_once(name, path, size, kind, temp, progress), name
+        )
         return self._verify(name, path, size, md5)
 
     def _upload_once(
@@ -375,7 +377,7 @@ class OdpsTarget(Target):
                 self.client.delete_resource(part, schema=self.schema)
             except odps_errors.NoSuchObject as exc:
                 clean = clean and bool(getattr(exc, "code", None))  # consumed, or never sent
-            except Exception:  # noqa: BLE001
+            except Exception:
                 clean = False
         return clean
 
@@ -450,15 +452,15 @@ class OdpsTarget(Target):
         self.delete(name)
 
     def create_exclusive(self, name: str, data: bytes) -> None:
-        self._call("create", lambda: self.client.create_resource(name, "file", fileobj=data,
-                                                                      schema=self.schema), name)
+        self._call(
+            "create",
+            lambda: self.client.create_resource(name, "file", fileobj=data, schema=self.schema),
+            name,
+        )
 
     def delete(self, name: str) -> None:
-        try:
-            self._call("delete", lambda: self.client.delete_resource(name, schema=self.schema),
-                       name)
-        except ObjectMissing:
-            pass
+        with contextlib.suppress(ObjectMissing):
+            self._call("delete", lambda: self.client.delete_resource(name, schema=self.schema), name)
 
 
 def _short(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ Enable with ``pytest_plugins = ["envctl.testing.emulator_fixtures"]`` in a ``con
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
     )
 
 
-def control_session(emulator: Emulator) -> "requests.Session":
+def control_session(emulator: Emulator) -> requests.Session:
     """HTTP access to the emulator's control API, authenticated with its per-run token."""
     import requests
 
@@ -76,7 +77,7 @@ def emulator_target_url(emulator: Emulator, project: str = TEST_PROJECT) -> str:
 class ResourceService:
     """A MaxCompute resource API under test, and the names a test created on it."""
 
-    client: "ODPS"
+    client: ODPS
     project: str
     emulator: Optional[Emulator]
     prefix: str
@@ -88,7 +89,7 @@ class ResourceService:
         self.created.append(name)
         return name
 
-    def target(self, chunk_size: int = SMALL_CHUNK) -> "OdpsTarget":
+    def target(self, chunk_size: int = SMALL_CHUNK) -> OdpsTarget:
         """The odps target on this service (credentials from the environment, as always)."""
         from envctl.targets.odps import OdpsTarget
 
@@ -107,10 +108,8 @@ class ResourceService:
         from odps import errors
 
         for name in self.created:
-            try:
+            with contextlib.suppress(errors.NoSuchObject):
                 self.client.delete_resource(name)
-            except errors.NoSuchObject:
-                pass
 
 
 def _external() -> Optional[tuple[str, str]]:

@@ -24,13 +24,33 @@ def test_contract_suite_passes_against_a_separately_started_emulator(tmp_path: P
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "contract-sk",
         }
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-m", "contract", "-q", "-p", "no:cacheprovider",
-             "-rs", "tests/emulator/test_live_facts.py", "tests/targets/test_odps_live_facts.py"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "contract",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-rs",
+                "tests/emulator/test_live_facts.py",
+                "tests/targets/test_odps_live_facts.py",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         listing = subprocess.run(
-            [sys.executable, "-c", LIST, info["endpoint"]], env=env, capture_output=True,
-            text=True, timeout=120, check=False,
+            [sys.executable, "-c", LIST, info["endpoint"]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     assert result.returncode == 0, result.stdout + result.stderr

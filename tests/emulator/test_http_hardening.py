@@ -63,8 +63,9 @@ def test_control_api_refuses_non_json_even_with_the_token(
     odps_client.create_resource("kept.txt", "file", fileobj=b"x")
     headers = {**odps_emulator.control_headers(), "Content-Type": "text/plain"}
 
-    response = requests.post(f"{odps_emulator.control_url}/reset", data='{"data":true}',
-                             headers=headers, timeout=5)
+    response = requests.post(
+        f"{odps_emulator.control_url}/reset", data='{"data":true}', headers=headers, timeout=5
+    )
 
     assert response.status_code == 415
     assert odps_client.exist_resource("kept.txt")
@@ -72,7 +73,11 @@ def test_control_api_refuses_non_json_even_with_the_token(
 
 @pytest.mark.parametrize("path", ["/_emulator/stats", "/api/projects/p/resources"])
 def test_a_foreign_host_header_is_refused_everywhere(odps_emulator: Emulator, path: str) -> None:
-    headers = {**AUTH, **odps_emulator.control_headers(), "Host": f"evil.example:{odps_emulator.port}"}
+    headers = {
+        **AUTH,
+        **odps_emulator.control_headers(),
+        "Host": f"evil.example:{odps_emulator.port}",
+    }
 
     response = requests.get(odps_emulator.base_url + path, headers=headers, timeout=5)
 
@@ -94,15 +99,29 @@ def test_the_token_is_printed_by_the_cli_and_fixed_by_the_variable(tmp_path: Pat
 
     env = {**os.environ, "ENVCTL_EMULATOR_TOKEN": "fixed-token-for-test"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(tmp_path),
-         "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "envctl",
+            "emulator",
+            "--port",
+            "0",
+            "--data",
+            str(tmp_path),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     try:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())
         assert info["control_token"] == "fixed-token-for-test"
-        stats = requests.get(f"{info['control']}/stats", timeout=30,
-                             headers={TOKEN_HEADER: info["control_token"]})
+        stats = requests.get(
+            f"{info['control']}/stats", timeout=30, headers={TOKEN_HEADER: info["control_token"]}
+        )
         assert stats.status_code == 200
     finally:
         process.terminate()
@@ -180,8 +199,12 @@ def test_a_name_over_255_bytes_is_refused_before_spooling(
     name = "a" * 120 + "é" * 70  # 260 UTF-8 bytes
     headers = {**AUTH, "x-odps-resource-type": "file", "x-odps-resource-name": name.encode()}
 
-    response = requests.post(f"{odps_emulator.endpoint}/projects/p/resources", data=b"x" * 1000,
-                             headers=headers, timeout=5)
+    response = requests.post(
+        f"{odps_emulator.endpoint}/projects/p/resources",
+        data=b"x" * 1000,
+        headers=headers,
+        timeout=5,
+    )
 
     assert response.status_code == 400 and "255 bytes" in response.text
     assert list((odps_emulator.data_dir / "blobs").iterdir()) == []
@@ -207,10 +230,12 @@ def test_non_ascii_names_are_utf8_and_invalid_utf8_is_refused(
     url = f"{odps_emulator.endpoint}/projects/envctl_test/resources"
     headers = {**AUTH, "x-odps-resource-type": "file"}
 
-    created = requests.post(url, data=b"x", timeout=5,
-                            headers={**headers, "x-odps-resource-name": name.encode()})
-    refused = requests.post(url, data=b"x", timeout=5,
-                            headers={**headers, "x-odps-resource-name": b"bad-\xff.txt"})
+    created = requests.post(
+        url, data=b"x", timeout=5, headers={**headers, "x-odps-resource-name": name.encode()}
+    )
+    refused = requests.post(
+        url, data=b"x", timeout=5, headers={**headers, "x-odps-resource-name": b"bad-\xff.txt"}
+    )
 
     assert created.status_code == 201 and refused.status_code == 400
     assert [r.name for r in odps_client.list_resources()] == [name]

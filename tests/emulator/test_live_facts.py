@@ -34,19 +34,31 @@ def _part(service: ResourceService, suffix: str, data: bytes) -> str:
 
 
 def _merge(
-    service: ResourceService, name: str, parts: list[str], md5: str, total: Optional[str],
-    *, overwrite: bool = False,
+    service: ResourceService,
+    name: str,
+    parts: list[str],
+    md5: str,
+    total: Optional[str],
+    *,
+    overwrite: bool = False,
 ) -> Answer:
     """One merge request, as pyodps sends it, answered as (status, code, message)."""
-    headers = {"x-odps-resource-type": "file", "x-odps-resource-name": name,
-               "Content-Type": "application/octet-stream"}
+    headers = {
+        "x-odps-resource-type": "file",
+        "x-odps-resource-name": name,
+        "Content-Type": "application/octet-stream",
+    }
     if total is not None:
         headers["x-odps-resource-merge-total-bytes"] = total
     url = service.client.get_project().resources.resource()
     send = service.client.rest.put if overwrite else service.client.rest.post
     try:
-        response = send(f"{url}/{quote(name, safe='')}" if overwrite else url,
-                        f"{md5}|{','.join(parts)}", headers=headers, params={"rOpMerge": "true"})
+        response = send(
+            f"{url}/{quote(name, safe='')}" if overwrite else url,
+            f"{md5}|{','.join(parts)}",
+            headers=headers,
+            params={"rOpMerge": "true"},
+        )
     except errors.ODPSError as exc:
         return exc.status_code, exc.code, str(exc)
     return response.status_code, None, ""
@@ -179,8 +191,9 @@ def test_only_distinct_part_uploads_merge_assumed(service: ResourceService, case
     target = part if case == "into-itself" else service.name("m.bin")
     data = b"".join(b"{}" if p == state else b"abc" for p in parts)
 
-    status, _, _ = _merge(service, target, parts, hashlib.md5(data).hexdigest(), "3",
-                          overwrite=case == "into-itself")
+    status, _, _ = _merge(
+        service, target, parts, hashlib.md5(data).hexdigest(), "3", overwrite=case == "into-itself"
+    )
 
     assert status == 400
     assert _exists(service, state) and _exists(service, part)
@@ -199,5 +212,7 @@ def test_merge_runs_under_the_store_lock_assumed(service: ResourceService) -> No
     store.concatenate = watched  # type: ignore[method-assign]
     part = _part(service, "p0", b"abc")
 
-    assert _merge(service, service.name("m"), [part], hashlib.md5(b"abc").hexdigest(), "3")[0] == 201
+    assert (
+        _merge(service, service.name("m"), [part], hashlib.md5(b"abc").hexdigest(), "3")[0] == 201
+    )
     assert held == [True]

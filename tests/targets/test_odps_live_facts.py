@@ -108,7 +108,10 @@ def test_a_journal_cannot_point_gc_at_other_objects(odps: OdpsTarget) -> None:
 
 @pytest.mark.parametrize("fmt", ["hex", "base64", "absent"])
 def test_upload_is_verified_whatever_the_content_md5_format(
-    odps: OdpsTarget, odps_emulator: Emulator, tmp_path: Path, fmt: str,
+    odps: OdpsTarget,
+    odps_emulator: Emulator,
+    tmp_path: Path,
+    fmt: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     odps_emulator.configure(meta_md5=fmt)
@@ -139,7 +142,9 @@ def test_without_content_md5_a_large_upload_is_checked_by_its_tail(
 
 def test_hex_md5_reads_hex_and_base64_and_refuses_the_rest() -> None:
     digest = hashlib.md5(b"x").digest()
-    assert hex_md5(digest.hex().upper()) == hex_md5(base64.b64encode(digest).decode()) == digest.hex()
+    assert (
+        hex_md5(digest.hex().upper()) == hex_md5(base64.b64encode(digest).decode()) == digest.hex()
+    )
     with pytest.raises(TargetError, match="unrecognised Content-MD5"):
         hex_md5("not-an-md5")
 
@@ -150,15 +155,20 @@ def test_a_non_maxcompute_404_is_a_configuration_error_not_missing(
     url = f"odps://{TEST_PROJECT}?endpoint={odps_emulator.base_url}/foo"
     target = open_target(url, Project(tmp_path))
 
-    for call in (lambda: target.list("envctl-"), lambda: target.stat("envctl-lease.json"),
-                 lambda: target.delete("envctl-lease.json"),
-                 lambda: target.create_exclusive("envctl-lease.json", b"x")):
+    for call in (
+        lambda: target.list("envctl-"),
+        lambda: target.stat("envctl-lease.json"),
+        lambda: target.delete("envctl-lease.json"),
+        lambda: target.create_exclusive("envctl-lease.json", b"x"),
+    ):
         with pytest.raises(EnvctlError, match="must be MaxCompute's REST root, ending in /api"):
             call()
 
 
 def test_status_against_a_wrong_endpoint_path_says_which_url_in_one_line(
-    odps_emulator: Emulator, odps_credentials: None, tmp_path: Path,
+    odps_emulator: Emulator,
+    odps_credentials: None,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "environments").mkdir()
@@ -168,7 +178,9 @@ def test_status_against_a_wrong_endpoint_path_says_which_url_in_one_line(
 
     err = capsys.readouterr().err
     assert code != 0 and len(err.strip().splitlines()) == 1, err
-    assert f"{odps_emulator.base_url}/foo/projects/{TEST_PROJECT}/resources answered HTTP 404" in err
+    assert (
+        f"{odps_emulator.base_url}/foo/projects/{TEST_PROJECT}/resources answered HTTP 404" in err
+    )
     assert "ending in /api" in err and "Traceback" not in err
 
 
@@ -218,17 +230,22 @@ def test_a_schema_target_keeps_everything_in_its_schema_and_names_it_like_maxfra
     target.delete("envctl-lease.json")
 
     assert [i.name for i in target.list("envctl-")] == [
-        "envctl-a-000000000001.tar.gz", "envctl-state.json"]
+        "envctl-a-000000000001.tar.gz",
+        "envctl-state.json",
+    ]
     assert target.read("envctl-state.json") == b"{}"
     assert odps_emulator.store.names(TEST_PROJECT) == []
     assert odps_emulator.store.names(TEST_PROJECT, "analytics") == [
-        "envctl-a-000000000001.tar.gz", "envctl-state.json"]
+        "envctl-a-000000000001.tar.gz",
+        "envctl-state.json",
+    ]
     assert target.url.endswith("&schema=analytics")
     udf = pytest.importorskip("maxframe.udf")
     # maxframe formats a Resource from its project name, schema name and name (a stand-in:
     # pyodps 0.13's Resource.schema is a Schema object, which maxframe 2.9 cannot join).
-    resource = SimpleNamespace(project=SimpleNamespace(name=TEST_PROJECT), schema="analytics",
-                               name="envctl-state.json")
+    resource = SimpleNamespace(
+        project=SimpleNamespace(name=TEST_PROJECT), schema="analytics", name="envctl-state.json"
+    )
     marked = udf.with_resources(resource)(lambda row: row)
     assert marked.file_resources == [resource_ref(target, "envctl-state.json")]
 
