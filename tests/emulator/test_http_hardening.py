@@ -50,9 +50,9 @@ def test_control_api_needs_the_run_token(odps_emulator: Emulator, odps_client: O
     odps_client.create_resource("kept.txt", "file", fileobj=b"x")
     url = f"{odps_emulator.control_url}/reset"
 
-    assert requests.post(url, json={"data": True}, timeout=5).status_code == 403
+    assert requests.post(url, json={"data": True}, timeout=60).status_code == 403
     wrong = {TOKEN_HEADER: "guess"}
-    assert requests.post(url, json={"data": True}, headers=wrong, timeout=5).status_code == 403
+    assert requests.post(url, json={"data": True}, headers=wrong, timeout=60).status_code == 403
     assert odps_client.exist_resource("kept.txt")
     assert control_session(odps_emulator).get(f"{odps_emulator.control_url}/stats").ok
 
@@ -64,7 +64,7 @@ def test_control_api_refuses_non_json_even_with_the_token(
     headers = {**odps_emulator.control_headers(), "Content-Type": "text/plain"}
 
     response = requests.post(
-        f"{odps_emulator.control_url}/reset", data='{"data":true}', headers=headers, timeout=5
+        f"{odps_emulator.control_url}/reset", data='{"data":true}', headers=headers, timeout=60
     )
 
     assert response.status_code == 415
@@ -79,7 +79,7 @@ def test_a_foreign_host_header_is_refused_everywhere(odps_emulator: Emulator, pa
         "Host": f"evil.example:{odps_emulator.port}",
     }
 
-    response = requests.get(odps_emulator.base_url + path, headers=headers, timeout=5)
+    response = requests.get(odps_emulator.base_url + path, headers=headers, timeout=60)
 
     assert response.status_code == 400 and "Host" in response.text
 
@@ -88,7 +88,7 @@ def test_loopback_spellings_of_the_bound_address_are_accepted(odps_emulator: Emu
     for host in ("localhost", "127.0.0.1"):
         headers = {**AUTH, "Host": f"{host}:{odps_emulator.port}"}
         url = f"{odps_emulator.endpoint}/projects/p/resources"
-        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+        assert requests.get(url, headers=headers, timeout=60).status_code == 200
 
 
 def test_the_token_is_printed_by_the_cli_and_fixed_by_the_variable(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_a_name_over_255_bytes_is_refused_before_spooling(
         f"{odps_emulator.endpoint}/projects/p/resources",
         data=b"x" * 1000,
         headers=headers,
-        timeout=5,
+        timeout=60,
     )
 
     assert response.status_code == 400 and "255 bytes" in response.text
@@ -231,10 +231,10 @@ def test_non_ascii_names_are_utf8_and_invalid_utf8_is_refused(
     headers = {**AUTH, "x-odps-resource-type": "file"}
 
     created = requests.post(
-        url, data=b"x", timeout=5, headers={**headers, "x-odps-resource-name": name.encode()}
+        url, data=b"x", timeout=60, headers={**headers, "x-odps-resource-name": name.encode()}
     )
     refused = requests.post(
-        url, data=b"x", timeout=5, headers={**headers, "x-odps-resource-name": b"bad-\xff.txt"}
+        url, data=b"x", timeout=60, headers={**headers, "x-odps-resource-name": b"bad-\xff.txt"}
     )
 
     assert created.status_code == 201 and refused.status_code == 400

@@ -171,8 +171,8 @@ def test_names_resolve_case_insensitively_keeping_their_spelling_assumed(
 def test_rest_api_is_served_only_under_api_assumed(service: ResourceService) -> None:
     emulator = service.needs_emulator("the gateway's answer outside /api is not measured")
     auth = {"Authorization": "ODPS ak:sig"}
-    outside = requests.get(f"{emulator.base_url}/projects/p/resources", headers=auth, timeout=5)
-    inside = requests.get(f"{emulator.endpoint}/projects/p/resources", headers=auth, timeout=5)
+    outside = requests.get(f"{emulator.base_url}/projects/p/resources", headers=auth, timeout=60)
+    inside = requests.get(f"{emulator.endpoint}/projects/p/resources", headers=auth, timeout=60)
 
     assert outside.status_code == 404 and "x-odps-request-id" not in outside.headers
     parsed = errors.parse_response(outside)
