@@ -377,7 +377,7 @@ class OdpsTarget(Target):
                 self.client.delete_resource(part, schema=self.schema)
             except odps_errors.NoSuchObject as exc:
                 clean = clean and bool(getattr(exc, "code", None))  # consumed, or never sent
-            except Exception:
+            except Exception:  # noqa: BLE001 - cleanup must never mask the upload's own error
                 clean = False
         return clean
 
