@@ -35,6 +35,7 @@ def test_contract_suite_passes_against_a_separately_started_emulator(tmp_path: P
                 "no:cacheprovider",
                 "-rs",
                 "tests/emulator/test_live_facts.py",
+                "tests/emulator/test_resources_contract.py",
                 "tests/targets/test_odps_live_facts.py",
             ],
             cwd=ROOT,
@@ -54,7 +55,7 @@ def test_contract_suite_passes_against_a_separately_started_emulator(tmp_path: P
         )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "8 passed" in result.stdout, result.stdout
+    assert "16 passed" in result.stdout, result.stdout
     assert listing.stdout.split() == [], "every object the suite created was deleted"
 
 

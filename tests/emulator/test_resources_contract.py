@@ -1,4 +1,8 @@
-"""The emulator speaks MaxCompute's resource API as the real, unmodified pyodps client sees it."""
+"""The emulator speaks MaxCompute's resource API as the real, unmodified pyodps client sees it.
+
+Tests marked ``contract`` run against ``ENVCTL_CONTRACT_ENDPOINT`` too (prefixed names, deleted
+afterwards); the others need the emulator's configuration, counters or data directory.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,14 @@ from odps import ODPS, errors
 from odps.models import ArchiveResource, FileResource, Resource
 
 from envctl.emulator import Emulator
-from envctl.testing.emulator_fixtures import emulator_target_url, make_odps_client
+from envctl.targets.base import hex_md5
+from envctl.testing.emulator_fixtures import (
+    ResourceService,
+    emulator_target_url,
+    make_odps_client,
+)
+
+contract = pytest.mark.contract
 
 
 def _reloaded(client: ODPS, name: str) -> Resource:
@@ -28,85 +39,105 @@ def _zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def test_file_resource_round_trips_with_meta(odps_client: ODPS) -> None:
+@pytest.fixture
+def service(resource_service: ResourceService) -> ResourceService:
+    return resource_service
+
+
+@contract
+def test_file_resource_round_trips_with_meta(service: ResourceService) -> None:
+    client, name = service.client, service.name("hello.txt")
     content = b"print('hello')\n" * 100
-    created = odps_client.create_resource("hello.txt", "file", fileobj=content, comment="greeting")
+    created = client.create_resource(name, "file", fileobj=content, comment="greeting")
     assert isinstance(created, FileResource)
 
-    meta = _reloaded(odps_client, "hello.txt")
+    meta = _reloaded(client, name)
     assert meta.type == Resource.Type.FILE
     assert meta.size == len(content)
-    assert meta.content_md5 == hashlib.md5(content).hexdigest()
+    assert hex_md5(meta.content_md5) == hashlib.md5(content).hexdigest()  # hex or base64
     assert meta.comment == "greeting"
-    assert meta.owner == "ALIYUN$envctl-test-ak"
+    assert meta.owner == "ALIYUN$envctl-test-ak" if service.emulator else meta.owner
     assert meta.is_temp_resource is False
     assert meta.creation_time is not None and meta.last_modified_time is not None
-    with odps_client.open_resource("hello.txt", mode="rb") as handle:
+    with client.open_resource(name, mode="rb") as handle:
         assert handle.read() == content
 
 
-def test_archive_resource_keeps_its_type_and_bytes(odps_client: ODPS) -> None:
+@contract
+def test_archive_resource_keeps_its_type_and_bytes(service: ResourceService) -> None:
+    client, name = service.client, service.name("env.zip")
     payload = _zip_bytes()
-    odps_client.create_resource("env.zip", "archive", fileobj=io.BytesIO(payload))
+    client.create_resource(name, "archive", fileobj=io.BytesIO(payload))
 
-    meta = _reloaded(odps_client, "env.zip")
-    assert isinstance(odps_client.get_resource("env.zip"), ArchiveResource)
+    meta = _reloaded(client, name)
+    assert isinstance(client.get_resource(name), ArchiveResource)
     assert meta.type == Resource.Type.ARCHIVE
-    with odps_client.open_resource("env.zip", mode="rb", type="archive") as handle:
+    with client.open_resource(name, mode="rb", type="archive") as handle:
         assert handle.read() == payload
 
 
-def test_temp_flag_is_sent_as_header_and_reported_by_meta(odps_client: ODPS) -> None:
-    odps_client.create_resource("scratch.txt", "file", fileobj=b"tmp", temp=True)
+@contract
+def test_temp_flag_is_sent_as_header_and_reported_by_meta(service: ResourceService) -> None:
+    name = service.name("scratch.txt")
+    service.client.create_resource(name, "file", fileobj=b"tmp", temp=True)
 
-    assert _reloaded(odps_client, "scratch.txt").is_temp_resource is True
-
-
-def test_exist_resource_distinguishes_present_and_absent(odps_client: ODPS) -> None:
-    odps_client.create_resource("present.txt", "file", fileobj=b"x")
-
-    assert odps_client.exist_resource("present.txt") is True
-    assert odps_client.exist_resource("absent.txt") is False
+    assert _reloaded(service.client, name).is_temp_resource is True
 
 
-def test_missing_resource_raises_pyodps_no_such_object(odps_client: ODPS) -> None:
+@contract
+def test_exist_resource_distinguishes_present_and_absent(service: ResourceService) -> None:
+    present, absent = service.name("present.txt"), service.name("absent.txt")
+    service.client.create_resource(present, "file", fileobj=b"x")
+
+    assert service.client.exist_resource(present) is True
+    assert service.client.exist_resource(absent) is False
+
+
+@contract
+def test_missing_resource_raises_pyodps_no_such_object(service: ResourceService) -> None:
     with pytest.raises(errors.NoSuchObject) as caught:
-        odps_client.get_resource("nope.txt").reload()
+        service.client.get_resource(service.name("nope.txt")).reload()
     assert caught.value.status_code == 404
-    assert caught.value.request_id
+    assert caught.value.code, "a MaxCompute error body, not a bare 404"
 
 
-def test_duplicate_create_raises_object_already_exists(odps_client: ODPS) -> None:
-    odps_client.create_resource("dup.txt", "file", fileobj=b"first")
+@contract
+def test_duplicate_create_raises_object_already_exists(service: ResourceService) -> None:
+    client, name = service.client, service.name("dup.txt")
+    client.create_resource(name, "file", fileobj=b"first")
 
     with pytest.raises(errors.ObjectAlreadyExists):
-        odps_client.create_resource("dup.txt", "file", fileobj=b"second")
-    with odps_client.open_resource("dup.txt", mode="rb") as handle:
+        client.create_resource(name, "file", fileobj=b"second")
+    with client.open_resource(name, mode="rb") as handle:
         assert handle.read() == b"first"
 
 
-def test_update_replaces_content_and_keeps_creation_time(odps_client: ODPS) -> None:
-    odps_client.create_resource("cfg.txt", "file", fileobj=b"old content")
-    created = _reloaded(odps_client, "cfg.txt").creation_time
+@contract
+def test_update_replaces_content_and_keeps_creation_time(service: ResourceService) -> None:
+    client, name = service.client, service.name("cfg.txt")
+    client.create_resource(name, "file", fileobj=b"old content")
+    created = _reloaded(client, name).creation_time
 
-    odps_client.get_resource("cfg.txt").update(file_obj=b"new")
+    client.get_resource(name).update(file_obj=b"new")
 
-    meta = _reloaded(odps_client, "cfg.txt")
+    meta = _reloaded(client, name)
     assert meta.size == 3
-    assert meta.content_md5 == hashlib.md5(b"new").hexdigest()
+    assert hex_md5(meta.content_md5) == hashlib.md5(b"new").hexdigest()
     assert meta.creation_time == created
-    with odps_client.open_resource("cfg.txt", mode="rb") as handle:
+    with client.open_resource(name, mode="rb") as handle:
         assert handle.read() == b"new"
 
 
-def test_delete_removes_resource(odps_client: ODPS) -> None:
-    odps_client.create_resource("gone.txt", "file", fileobj=b"x")
+@contract
+def test_delete_removes_resource(service: ResourceService) -> None:
+    client, name = service.client, service.name("gone.txt")
+    client.create_resource(name, "file", fileobj=b"x")
 
-    odps_client.delete_resource("gone.txt")
+    client.delete_resource(name)
 
-    assert odps_client.exist_resource("gone.txt") is False
+    assert client.exist_resource(name) is False
     with pytest.raises(errors.NoSuchObject):
-        odps_client.delete_resource("gone.txt")
+        client.delete_resource(name)
 
 
 def test_listing_pages_through_markers(odps_emulator: Emulator, odps_client: ODPS) -> None:
