@@ -151,6 +151,8 @@ def test_validate_and_lock_and_emulator_views() -> None:
         == "export ENVCTL_TARGET='odps://p?endpoint=http://h/api'"
     )
     assert json.loads(emulator_view.render_json(info)) == info
+    with_token = {**info, "control_token": "t0k"}
+    assert emulator_view.render_text(with_token).splitlines()[2] == "control token: t0k"
 
 
 def test_plan_json_created_is_iso_8601_utc() -> None:

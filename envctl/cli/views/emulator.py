@@ -7,10 +7,10 @@ from typing import Mapping
 
 
 def render_text(info: Mapping[str, str]) -> str:
-    return (
-        f"endpoint:  {info['endpoint']}\nexport ENVCTL_TARGET='{info['target']}'\n"
-        f"control token: {info['control_token']}\n"
-    )
+    """The endpoint, the target to export and, when set, the control API's token."""
+    text = f"endpoint:  {info['endpoint']}\nexport ENVCTL_TARGET='{info['target']}'\n"
+    token = info.get("control_token")
+    return text + (f"control token: {token}\n" if token else "")
 
 
 def render_json(info: Mapping[str, str]) -> str:
