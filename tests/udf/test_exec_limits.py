@@ -36,7 +36,7 @@ def test_exec_refuses_an_archive_whose_members_exceed_the_unpacked_budget(
     info = deploy(open_target(None, project), "nlp", bomb_archive(3 * MB))
     assert main(["exec", "nlp", "--", sys.executable, "-c", "pass"]) == 1
     err = capfd.readouterr().err
-    assert "cannot unpack" in err and "unpacks to 3.0 MB, above the 2.0 MB limit" in err
+    assert "cannot unpack" in err and "unpacks to 3.0 MiB, above the 2.0 MiB limit" in err
     assert "Traceback" not in err
     exec_dir = Path(os.environ["ENVCTL_CACHE_DIR"]) / "exec"
     assert not (exec_dir / info.sha256).exists()
