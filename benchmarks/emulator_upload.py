@@ -19,9 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from _machine import print_machine
-
 import psutil
+from _machine import print_machine
 from odps import ODPS
 
 from envctl.testing.emulator_process import start_emulator_process
@@ -44,7 +43,7 @@ class PeakRss:
             self.peak = max(self.peak, self.process.memory_info().rss)
             time.sleep(0.005)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self.baseline = self.process.memory_info().rss
         self.peak = self.baseline
         self._thread.start()

@@ -24,16 +24,16 @@ from pathlib import Path
 from _machine import print_machine
 
 from envctl.cli import main as envctl_main
-from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
-from envctl.emulator.server import Emulator
-from envctl.lock.lockfile import Lock, inputs_hash, write_lock
+from envctl.deploy.desired import desired_state, load_locks
 from envctl.deploy.observe import observe, write_state
 from envctl.deploy.plan import plan
-from envctl.deploy.desired import desired_state, load_locks
-from envctl.spec.project import Project
 from envctl.deploy.state import State, VersionInfo, archive_name
+from envctl.emulator.server import Emulator
+from envctl.lock.lockfile import Lock, inputs_hash, write_lock
 from envctl.lock.target_python import full_version
+from envctl.spec.project import Project
 from envctl.targets import Target, open_target
+from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 
 
 def make_project(root: Path, count: int) -> Project:
@@ -41,9 +41,14 @@ def make_project(root: Path, count: int) -> Project:
     project = Project(root)
     for i in range(count):
         name = f"env{i:04d}"
-        (root / "environments" / f"{name}.yaml").write_text(f'name: {name}\npython: "3.11"\nrequirements: []\n')
+        (root / "environments" / f"{name}.yaml").write_text(
+            f'name: {name}\npython: "3.11"\nrequirements: []\n'
+        )
     for env in project.environments().values():
-        write_lock(project.lock_path(env.name), Lock(env.name, full_version(env.python), env.platform, inputs_hash(env), ()))
+        write_lock(
+            project.lock_path(env.name),
+            Lock(env.name, full_version(env.python), env.platform, inputs_hash(env), ()),
+        )
     return project
 
 
@@ -56,8 +61,20 @@ def deploy(project: Project, target: Target) -> None:
         resource = archive_name(name, sha)
         target.put_bytes(resource, b"x")
         info = target.stat(resource)
-        state = state.with_version(VersionInfo(name, 1, resource, sha, info.md5 or "", 1, lock.lock_hash(),
-                                               lock.python, lock.platform, uploaded_modified=info.modified))
+        state = state.with_version(
+            VersionInfo(
+                name,
+                1,
+                resource,
+                sha,
+                info.md5 or "",
+                1,
+                lock.lock_hash(),
+                lock.python,
+                lock.platform,
+                uploaded_modified=info.modified,
+            )
+        )
     write_state(target, state)
 
 
@@ -88,14 +105,19 @@ def main() -> None:
         project = make_project(root, args.envs)
         local = open_target(None, project)
         deploy(project, local)
-        names = sorted(v.resource for e in observe(local).state.environments.values() for v in e.versions)
+        names = sorted(
+            v.resource for e in observe(local).state.environments.values() for v in e.versions
+        )
         os.environ["ENVCTL_ROOT"] = str(root)
 
         code = quiet_plan()  # warms imports
         assert code == 0, f"plan should find no changes, exit {code}"
         in_process = min(timed(quiet_plan) for _ in range(3))
         cmd = [sys.executable, "-m", "envctl", "--quiet", "plan", "--detailed-exitcode"]
-        subproc = min(timed(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)) for _ in range(2))
+        subproc = min(
+            timed(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL))
+            for _ in range(2)
+        )
         local.stats.clear()
         observe(local)
         ours_local = sum(local.stats.values())
@@ -107,7 +129,9 @@ def main() -> None:
         with Emulator(Path(tmp) / "emulator") as emulator:
             remote = open_target(emulator_target_url(emulator), project)
             deploy(project, remote)
-            desired = desired_state(project.environments(), load_locks(project, project.environments().values()))
+            desired = desired_state(
+                project.environments(), load_locks(project, project.environments().values())
+            )
             emulator.stats.reset()
             ours_s = timed(lambda: plan(desired, observe(remote)))
             ours_requests = emulator.stats.count()
@@ -117,13 +141,21 @@ def main() -> None:
             page = emulator.list_page_size
 
     print(f"environments: {args.envs}")
-    print(f"local store: envctl plan in-process {in_process:.3f} s, as a new process {subproc:.3f} s (target < 2 s)")
-    print(f"local store: plan's target reads {ours_local} calls in {ours_local_s * 1000:.1f} ms; "
-          f"naive per-env lookups {len(names)} calls in {naive_local_s * 1000:.1f} ms "
-          f"(ratio {naive_local_s / ours_local_s:.1f}x)")
-    print(f"emulator: plan {ours_requests} requests in {ours_s:.2f} s (listing pages of {page} + 1 index read); "
-          f"naive per-env lookups {naive_requests} requests in {naive_s:.2f} s")
-    print(f"emulator request ratio naive/plan: {naive_requests / ours_requests:.0f}x, time ratio {naive_s / ours_s:.1f}x")
+    print(
+        f"local store: envctl plan in-process {in_process:.3f} s, as a new process {subproc:.3f} s (target < 2 s)"
+    )
+    print(
+        f"local store: plan's target reads {ours_local} calls in {ours_local_s * 1000:.1f} ms; "
+        f"naive per-env lookups {len(names)} calls in {naive_local_s * 1000:.1f} ms "
+        f"(ratio {naive_local_s / ours_local_s:.1f}x)"
+    )
+    print(
+        f"emulator: plan {ours_requests} requests in {ours_s:.2f} s (listing pages of {page} + 1 index read); "
+        f"naive per-env lookups {naive_requests} requests in {naive_s:.2f} s"
+    )
+    print(
+        f"emulator request ratio naive/plan: {naive_requests / ours_requests:.0f}x, time ratio {naive_s / ours_s:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -410,6 +410,7 @@ CONTRACT_PROJECT: Setting[Optional[str]] = _setting(
     "The project of `ENVCTL_CONTRACT_ENDPOINT` (every object created there is deleted).",
 )
 
+
 def interpreter_override(minor: str) -> Optional[Path]:
     """``ENVCTL_PYTHON_3_7`` and friends: the interpreter to use for CPython ``minor``."""
     return replace(PYTHON_X_Y, name=f"ENVCTL_PYTHON_{minor.replace('.', '_')}").get()

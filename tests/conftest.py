@@ -33,7 +33,13 @@ class ProjectDir:
         (root / "environments").mkdir(parents=True, exist_ok=True)
 
     def spec(self, name: str, python: str, requirements: list[str], **fields: Any) -> Path:
-        data = {"name": name, "python": python, "requirements": requirements, "index_url": self.index.url, **fields}
+        data = {
+            "name": name,
+            "python": python,
+            "requirements": requirements,
+            "index_url": self.index.url,
+            **fields,
+        }
         path = self.root / "environments" / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return path

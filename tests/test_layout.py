@@ -32,7 +32,9 @@ def _stage(module: str) -> str:
     parts = module.split(".")
     if len(parts) > 2 and parts[1] in RANK:
         return parts[1]
-    return parts[1] if len(parts) == 2 and parts[1] in RANK and (PACKAGE / parts[1]).is_dir() else ""
+    return (
+        parts[1] if len(parts) == 2 and parts[1] in RANK and (PACKAGE / parts[1]).is_dir() else ""
+    )
 
 
 def _imports(path: Path) -> list[str]:
@@ -51,13 +53,17 @@ def _violations() -> list[str]:
         if path.name == "__main__.py":  # the entry point sits above everything
             continue
         module = "envctl." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
-        own = _stage(module if not module.endswith(".__init__") else module[: -len(".__init__")] + ".x")
+        own = _stage(
+            module if not module.endswith(".__init__") else module[: -len(".__init__")] + ".x"
+        )
         for imported in _imports(path):
             other = _stage(imported)
             if other == own:
                 continue
             if RANK[other] > RANK[own] or other in FORBIDDEN.get(own, set()):
-                bad.append(f"{module} ({own or 'plumbing'}) imports {imported} ({other or 'plumbing'})")
+                bad.append(
+                    f"{module} ({own or 'plumbing'}) imports {imported} ({other or 'plumbing'})"
+                )
     return bad
 
 

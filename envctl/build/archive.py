@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union, cast
 
 from envctl import settings
-from envctl.errors import EnvctlError
-from envctl.files import file_hexdigest, write_json_atomic
 from envctl.build.pgzip import BLOCK_SIZE, ParallelGzipWriter
 from envctl.build.size import UnpackBudget, human
+from envctl.errors import EnvctlError
+from envctl.files import file_hexdigest, write_json_atomic
 from envctl.progress import step
 
 DEFAULT_COMPRESSLEVEL = 6

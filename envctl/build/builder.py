@@ -30,18 +30,18 @@ from envctl.build.archive import (
     write_archive_lazy,
 )
 from envctl.build.cache import Cache
-from envctl.files import atomic_path, file_hexdigest, write_json_atomic
-from envctl.errors import EnvctlError
 from envctl.build.fetch import fetch
 from envctl.build.install import PACKAGES_DIR, declared_size, install_wheel, installed_tops
-from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
-from envctl.spec.requirements import split_requirements
-from envctl.lock.resolve import resolve_environment
-from envctl.spec.indexes import index_urls, requirements_and_credentials
 from envctl.build.sdist import NotReproduced, build_wheel, record_native_builds
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
+from envctl.errors import EnvctlError
+from envctl.files import atomic_path, file_hexdigest, write_json_atomic
+from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
+from envctl.lock.resolve import resolve_environment
 from envctl.progress import step
+from envctl.spec.indexes import index_urls, requirements_and_credentials
 from envctl.spec.loader import DEFAULT_PLATFORM, Environment
+from envctl.spec.requirements import split_requirements
 
 ADHOC_NAME = "adhoc"
 

@@ -23,7 +23,7 @@ class Cache:
     root: Path
 
     @classmethod
-    def default(cls) -> "Cache":
+    def default(cls) -> Cache:
         return cls(cache_dir())
 
     def file_path(self, sha256: str, filename: str) -> Path:
@@ -78,4 +78,3 @@ class Cache:
         except (OSError, ValueError):
             return None
         return value if isinstance(value, dict) else None
-

@@ -21,8 +21,8 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from envctl import console
 from envctl.build.cache import Cache
 from envctl.build.size import human
-from envctl.files import atomic_path
 from envctl.errors import EnvctlError
+from envctl.files import atomic_path
 from envctl.lock.lockfile import LockedFile
 from envctl.progress import step
 from envctl.spec.indexes import auth_for, strip_auth
@@ -51,13 +51,25 @@ def _request(url: str, index_urls: Sequence[str]) -> urllib.request.Request:
     return request
 
 
-@retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(4), wait=wait_exponential(0.5, max=8), reraise=True)
-def _download(file: LockedFile, dest: Path, index_urls: Sequence[str], advance: Callable[[int], None]) -> None:
+@retry(
+    retry=retry_if_exception(_transient),
+    stop=stop_after_attempt(4),
+    wait=wait_exponential(0.5, max=8),
+    reraise=True,
+)
+def _download(
+    file: LockedFile, dest: Path, index_urls: Sequence[str], advance: Callable[[int], None]
+) -> None:
     digest = hashlib.sha256()
     received = 0
     with atomic_path(dest) as tmp:
         try:
-            with urllib.request.urlopen(_request(file.url, index_urls), timeout=TIMEOUT_S) as response, tmp.open("wb") as out:
+            with (
+                urllib.request.urlopen(
+                    _request(file.url, index_urls), timeout=TIMEOUT_S
+                ) as response,
+                tmp.open("wb") as out,
+            ):
                 while chunk := response.read(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
@@ -93,7 +105,10 @@ def fetch(
         return paths
     total = sum(f.size or 0 for f in missing)
     sized = all(f.size for f in missing)
-    prefix, count = f"{label + ': ' if label else ''}", f"{len(missing)} file{'s' if len(missing) != 1 else ''}"
+    prefix, count = (
+        f"{label + ': ' if label else ''}",
+        f"{len(missing)} file{'s' if len(missing) != 1 else ''}",
+    )
     line = f"{prefix}downloading {count}" + (f" ({human(total)})" if sized else "")
     with step(line, total if sized else 0, enabled=progress) as advance:
 
@@ -109,7 +124,9 @@ def fetch(
                     raise
                 except (urllib.error.URLError, OSError) as exc:
                     reason = getattr(exc, "reason", None) or exc
-                    raise EnvctlError(f"cannot download {file.filename} from {strip_auth(file.url)}: {reason}") from None
+                    raise EnvctlError(
+                        f"cannot download {file.filename} from {strip_auth(file.url)}: {reason}"
+                    ) from None
 
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(missing)))) as pool:
             for future in [pool.submit(one, f) for f in missing]:

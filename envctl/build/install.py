@@ -38,13 +38,23 @@ def _is_bytecode(path: str) -> bool:
 class _NoBytecodeDestination(SchemeDictionaryDestination):
     """Skips compiled bytecode some wheels ship (and leaves it out of RECORD)."""
 
-    def write_file(self, scheme: Scheme, path: Union[str, "os.PathLike[str]"], stream: BinaryIO, is_executable: bool) -> RecordEntry:
+    def write_file(
+        self,
+        scheme: Scheme,
+        path: Union[str, os.PathLike[str]],
+        stream: BinaryIO,
+        is_executable: bool,
+    ) -> RecordEntry:
         if _is_bytecode(os.fspath(path)):
             return _SKIPPED
         return super().write_file(scheme, path, stream, is_executable)
 
-    def finalize_installation(self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]) -> None:
-        super().finalize_installation(scheme, record_file_path, [r for r in records if r[1] is not _SKIPPED])
+    def finalize_installation(
+        self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+    ) -> None:
+        super().finalize_installation(
+            scheme, record_file_path, [r for r in records if r[1] is not _SKIPPED]
+        )
 
 
 _SKIPPED = RecordEntry("__skipped__", None, None)
@@ -114,7 +124,14 @@ def _issues(exc: Exception, wheel: Path) -> str:
     return one_line(text + more)
 
 
-_INSTALL_ERRORS = (InstallerError, InvalidRecordEntry, zipfile.BadZipFile, ValueError, KeyError, OSError)
+_INSTALL_ERRORS = (
+    InstallerError,
+    InvalidRecordEntry,
+    zipfile.BadZipFile,
+    ValueError,
+    KeyError,
+    OSError,
+)
 
 
 def install_wheel(wheel: Path, tree: Path) -> Installed:
@@ -133,13 +150,18 @@ def install_wheel(wheel: Path, tree: Path) -> Installed:
         "data": str(side / "data"),
     }
     destination = _NoBytecodeDestination(
-        scheme, interpreter="/usr/bin/env python3", script_kind="posix", bytecode_optimization_levels=()
+        scheme,
+        interpreter="/usr/bin/env python3",
+        script_kind="posix",
+        bytecode_optimization_levels=(),
     )
     directory = _directory(wheel)
     size = sum(i.file_size for i in directory if not _is_bytecode(i.filename))
     try:
         with WheelFile.open(wheel) as source, warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # installer skips shipped __pycache__, as we want
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # installer skips shipped __pycache__, as we want
             _check_record(source, [i.filename for i in directory])
             install(source, destination, {"INSTALLER": INSTALLER_NAME})
     except FileExistsError as exc:  # before OSError, its base class

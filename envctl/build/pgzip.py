@@ -40,7 +40,9 @@ def _deflate(block: bytes, primer: bytes, level: int, last: bool) -> bytes:
         if primer
         else zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     )
-    return compressor.compress(block) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return compressor.compress(block) + compressor.flush(
+        zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    )
 
 
 def _gf2_times(matrix: list[int], vector: int) -> int:
@@ -158,6 +160,7 @@ class ParallelGzipWriter:
             self.raw.write(chunk)
         self._crc = crc32_combine(self._crc, crc, length)
         self._size += length
+
     def tell(self) -> int:
         """Uncompressed bytes written so far (tarfile asks)."""
         return self._size + len(self._buffer)
@@ -177,7 +180,7 @@ class ParallelGzipWriter:
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> "ParallelGzipWriter":
+    def __enter__(self) -> ParallelGzipWriter:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:

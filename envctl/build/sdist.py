@@ -51,10 +51,15 @@ def _refusal(file: LockedFile, reason: str, advice: str = "") -> EnvctlError:
 def is_pure_wheel(wheel: Path) -> bool:
     """``py*-none-any`` tags and ``Root-Is-Purelib: true`` in its WHEEL file."""
     _, _, _, tags = parse_wheel_filename(wheel.name)
-    if any(t.abi != "none" or t.platform != "any" or not t.interpreter.startswith("py") for t in tags):
+    if any(
+        t.abi != "none" or t.platform != "any" or not t.interpreter.startswith("py") for t in tags
+    ):
         return False
     with zipfile.ZipFile(wheel) as archive:
-        wheel_file = next((n for n in archive.namelist() if n.endswith(".dist-info/WHEEL") and n.count("/") == 1), None)
+        wheel_file = next(
+            (n for n in archive.namelist() if n.endswith(".dist-info/WHEEL") and n.count("/") == 1),
+            None,
+        )
         if wheel_file is None:
             return False
         text = archive.read(wheel_file).decode("utf-8", "replace").lower()
@@ -93,14 +98,31 @@ def build_wheel(
         existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
         if existing:
             return existing[0]
-        with tempfile.TemporaryDirectory(prefix=debris.tree_prefix("sdist"), dir=cache.tmp_dir) as tmp:
+        with tempfile.TemporaryDirectory(
+            prefix=debris.tree_prefix("sdist"), dir=cache.tmp_dir
+        ) as tmp:
             console.info(f"building {file.filename} into a wheel")
             with index_access(index_urls) as (options, env):  # credentials in a 0600 file, not argv
-                command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", tmp, *options, str(sdist)]
-                result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+                command = [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--no-deps",
+                    "--quiet",
+                    "--wheel-dir",
+                    tmp,
+                    *options,
+                    str(sdist),
+                ]
+                result = subprocess.run(
+                    command, env=env, capture_output=True, text=True, check=False
+                )
             wheels = sorted(Path(tmp).glob("*.whl"))
             if result.returncode != 0 or not wheels:
-                detail = console.redact((result.stderr.strip().splitlines() or ["no output"])[-1])[:300]
+                detail = console.redact((result.stderr.strip().splitlines() or ["no output"])[-1])[
+                    :300
+                ]
                 raise EnvctlError(f"building a wheel from {file.filename} failed: {detail}")
             if not is_pure_wheel(wheels[0]):
                 raise _refusal(file, f"the build produced {wheels[0].name}")
@@ -152,7 +174,9 @@ def build_native(
             record = NativeBuild.from_toml(meta, str(meta_path))
             return out_dir / record.wheel, record
         console.info(f"compiling {file.filename} for {interpreter.python_tag}-{platform} with zig")
-        with tempfile.TemporaryDirectory(prefix=debris.tree_prefix("native"), dir=cache.tmp_dir) as tmp:
+        with tempfile.TemporaryDirectory(
+            prefix=debris.tree_prefix("native"), dir=cache.tmp_dir
+        ) as tmp:
             built = native.build_native_wheel(
                 sdist, interpreter, platform, Path(tmp), repair=repair, index_urls=index_urls
             )

@@ -30,7 +30,9 @@ class SizeBudget:
     max_bytes: int
 
     @classmethod
-    def from_settings(cls, warn_mb: Optional[float] = None, max_mb: Optional[float] = None) -> "SizeBudget":
+    def from_settings(
+        cls, warn_mb: Optional[float] = None, max_mb: Optional[float] = None
+    ) -> SizeBudget:
         warn = warn_mb if warn_mb is not None else settings.WARN_SIZE_MB.get()
         limit = max_mb if max_mb is not None else settings.MAX_SIZE_MB.get()
         if warn <= 0 or limit <= 0:
@@ -93,11 +95,14 @@ class UnpackBudget:
                 f"{what} unpacks to {human(unpacked)}, above the {human(self.max_bytes)} limit "
                 f"({settings.MAX_UNPACKED_MB.name})"
             )
-        if packed is not None and unpacked > RATIO_FLOOR and unpacked > self.max_ratio * max(packed, 1):
+        if (
+            packed is not None
+            and unpacked > RATIO_FLOOR
+            and unpacked > self.max_ratio * max(packed, 1)
+        ):
             raise EnvctlError(
                 f"{what} unpacks to {human(unpacked)} from {human(packed)} "
                 f"({unpacked / max(packed, 1):.0f}:1, above {self.max_ratio:.0f}:1; "
                 "a decompression "
                 f"bomb?); raise {settings.MAX_UNPACK_RATIO.name} if it is genuine"
             )
-

@@ -89,8 +89,12 @@ def interpreter_candidates(minor: str) -> list[Path]:
         candidates.append(override)
     pyenv = (settings.PYENV_ROOT.get() or Path.home() / ".pyenv") / "versions"
     if pyenv.is_dir():
-        installs = [p for p in pyenv.glob(f"{minor}.*") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.name)]
-        candidates += [p / "bin" / f"python{minor}" for p in sorted(installs, key=_version_key, reverse=True)]
+        installs = [
+            p for p in pyenv.glob(f"{minor}.*") if re.fullmatch(rf"{re.escape(minor)}\.\d+", p.name)
+        ]
+        candidates += [
+            p / "bin" / f"python{minor}" for p in sorted(installs, key=_version_key, reverse=True)
+        ]
     on_path = shutil.which(f"python{minor}")
     if on_path:
         candidates.append(Path(on_path))
@@ -109,7 +113,11 @@ def base_interpreter(candidate: Path, minor: str) -> Path | None:
     """The base CPython ``minor`` behind ``candidate`` (a venv's python, a shim), or None."""
     try:
         out = subprocess.run(
-            [str(candidate), "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
+            [str(candidate), "-I", "-S", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -162,7 +170,12 @@ def top_level_modules(packages: Path) -> dict[str, list[str]]:
 
 def _importable(packages: Path, module: str) -> bool:
     """Names in top_level.txt that the wheel does not actually ship are not checked."""
-    return (packages / module).is_dir() or any(packages.glob(f"{module}.py")) or any(packages.glob(f"{module}.*.so")) or any(packages.glob(f"{module}.so"))
+    return (
+        (packages / module).is_dir()
+        or any(packages.glob(f"{module}.py"))
+        or any(packages.glob(f"{module}.*.so"))
+        or any(packages.glob(f"{module}.so"))
+    )
 
 
 _MISSING = re.compile(r"No module named '([^'.]+)")
@@ -184,14 +197,20 @@ def verify_archive(
     """
     excluded = [canonicalize_name(e) for e in excluded]
     minor = ".".join(python.split(".")[:2])
-    interpreter = find_interpreter(minor) if interpreter is None else base_interpreter(interpreter, minor) or interpreter
+    interpreter = (
+        find_interpreter(minor)
+        if interpreter is None
+        else base_interpreter(interpreter, minor) or interpreter
+    )
     if interpreter is None:
         return VerifyResult(None, ())
     with tempfile.TemporaryDirectory(prefix="envctl-verify-") as tmp:
         extract_archive(archive, Path(tmp) / "archive")
         packages = Path(tmp) / "archive" / PACKAGES_DIR
         if not packages.is_dir():
-            raise EnvctlError(f"{archive.name} has no {PACKAGES_DIR}/ directory: not an envctl/pyodps-pack archive")
+            raise EnvctlError(
+                f"{archive.name} has no {PACKAGES_DIR}/ directory: not an envctl/pyodps-pack archive"
+            )
         by_dist = top_level_modules(packages)
         owners = {m: d for d, modules in by_dist.items() for m in modules}
         modules = sorted(owners)
@@ -201,9 +220,17 @@ def verify_archive(
                 [str(box.python), "-I", "-B", "-c", _SCRIPT, json.dumps(modules)],
                 capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp, env=box.env(os.environ), check=False,
             )  # fmt: skip
-            stdout, crash = run.stdout, (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
+            stdout, crash = (
+                run.stdout,
+                (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1],
+            )
         except subprocess.TimeoutExpired as exc:
-            stdout, crash = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""), "timed out"
+            stdout, crash = (
+                (exc.stdout or b"").decode()
+                if isinstance(exc.stdout, bytes)
+                else (exc.stdout or ""),
+                "timed out",
+            )
     done = {}
     for line in stdout.splitlines():
         try:
@@ -214,7 +241,10 @@ def verify_archive(
             done[item["module"]] = item
     results = []
     for module in modules:
-        item = done.get(module) or {"ok": False, "error": f"interpreter stopped before importing it: {crash}"}
+        item = done.get(module) or {
+            "ok": False,
+            "error": f"interpreter stopped before importing it: {crash}",
+        }
         error = str(item.get("error", ""))
         skipped = not item["ok"] and _needs_excluded(error, excluded)
         results.append(ModuleResult(owners[module], module, bool(item["ok"]), error, skipped))

@@ -27,7 +27,6 @@ from envctl.progress import step
 from envctl.spec.loader import Environment
 from envctl.targets.base import ObjectInfo, Target, TargetError
 
-
 BuildFn = Callable[[Environment, Lock], Built]
 
 
@@ -51,16 +50,22 @@ class ApplyResult:
         return any(o.action not in ("noop", "skipped") for o in self.outcomes)
 
 
-def check_fresh(plan: Plan, target: Target, observed: Observed, desired: Mapping[str, DesiredEnv]) -> None:
+def check_fresh(
+    plan: Plan, target: Target, observed: Observed, desired: Mapping[str, DesiredEnv]
+) -> None:
     """A saved plan is only valid for the target state and the locks it was made from."""
     if plan.target != target.url:
         raise EnvctlError(f"the plan was made for target {plan.target}, not {target.url}")
     if plan.fingerprint != observed.fingerprint:
-        raise EnvctlError("stale plan: the target changed since the plan was made; run 'envctl plan' again")
+        raise EnvctlError(
+            "stale plan: the target changed since the plan was made; run 'envctl plan' again"
+        )
     for change in plan.changes:
         if change.action == "delete":
             if change.environment in desired:
-                raise EnvctlError(f"stale plan: environment {change.environment!r} is back in environments/")
+                raise EnvctlError(
+                    f"stale plan: environment {change.environment!r} is back in environments/"
+                )
             continue
         want = desired.get(change.environment)
         if want is None or want.lock_hash != change.desired_lock:
@@ -92,8 +97,10 @@ class Applier:
         return lock
 
     def _save(self, state: State, name: str) -> None:
-        self.guard(f"switching the pointer of {name!r} (environments before it are applied, "
-                   "it and later ones are unchanged)")
+        self.guard(
+            f"switching the pointer of {name!r} (environments before it are applied, "
+            "it and later ones are unchanged)"
+        )
         self.state = write_state(self.target, state)
 
     def _store_sbom(self, lock: Lock, sha256: str) -> str:
@@ -219,7 +226,9 @@ class Applier:
     def _delete(self, change: Change) -> Outcome:
         name = change.environment
         resources = [v.resource for v in self.state.env(name).versions if not v.adopted]
-        self._save(self.state.without_env(name), name)  # pointer first: jobs stop resolving it at once
+        self._save(
+            self.state.without_env(name), name
+        )  # pointer first: jobs stop resolving it at once
         for resource in resources:
             if resource not in self.state.referenced_resources():
                 self.target.delete(resource)
@@ -233,15 +242,21 @@ class Applier:
             if change.action == "noop" or change.environment in adopted:
                 continue
             if change.action == "delete" and not prune:
-                result.outcomes.append(Outcome(change.environment, "skipped", "not deleted: pass --prune to delete"))
+                result.outcomes.append(
+                    Outcome(change.environment, "skipped", "not deleted: pass --prune to delete")
+                )
                 continue
             console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
             started = time.monotonic()
             try:
-                outcome = self._delete(change) if change.action == "delete" else self._deploy(change)
+                outcome = (
+                    self._delete(change) if change.action == "delete" else self._deploy(change)
+                )
             except TargetError as exc:
-                raise EnvctlError(f"{change.environment}: {exc.message}; environments before it are applied, "
-                                  "it and later ones are unchanged") from None
+                raise EnvctlError(
+                    f"{change.environment}: {exc.message}; environments before it are applied, "
+                    "it and later ones are unchanged"
+                ) from None
             if self.progress:
                 console.info(f"{change.environment}: done in {time.monotonic() - started:.1f} s")
             result.outcomes.append(outcome)

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterator, Optional
 
 from envctl import console, settings
-from envctl.errors import EnvctlError
 from envctl.deploy.state import LEASE_OBJECT
+from envctl.errors import EnvctlError
 from envctl.targets.base import ObjectExists, ObjectMissing, Target
 
 POLL_INTERVAL = 1.0
@@ -62,12 +62,19 @@ class Lease:
         return json.dumps(asdict(self), sort_keys=True).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> Optional["Lease"]:
+    def from_bytes(cls, raw: bytes) -> Optional[Lease]:
         """None for an unreadable lease object (treated like an expired one)."""
         try:
             data = json.loads(raw.decode())
-            return cls(str(data["id"]), str(data["owner"]), str(data["operation"]), float(data["created"]),
-                       float(data["expires"]), str(data.get("machine", "")), int(data.get("pid", 0)))
+            return cls(
+                str(data["id"]),
+                str(data["owner"]),
+                str(data["operation"]),
+                float(data["created"]),
+                float(data["expires"]),
+                str(data.get("machine", "")),
+                int(data.get("pid", 0)),
+            )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
 
@@ -194,8 +201,11 @@ def break_lease(target: Target, holder: Lease, *, clock: Callable[[], float] = t
 
 def dead_renewals(target: Target, live_id: str) -> list[str]:
     """Renewal records of leases other than ``live_id`` (the caller's own): left by broken holders."""
-    return [i.name for i in target.list(RENEWAL_PREFIX)
-            if i.name.endswith(RENEWAL_SUFFIX) and i.name != renewal_object(live_id)]
+    return [
+        i.name
+        for i in target.list(RENEWAL_PREFIX)
+        if i.name.endswith(RENEWAL_SUFFIX) and i.name != renewal_object(live_id)
+    ]
 
 
 def acquire(
@@ -213,7 +223,9 @@ def acquire(
     waited = False
     while True:
         now = clock()
-        lease = Lease(uuid.uuid4().hex[:12], whoami(), operation, now, now + ttl, machine_id(), os.getpid())
+        lease = Lease(
+            uuid.uuid4().hex[:12], whoami(), operation, now, now + ttl, machine_id(), os.getpid()
+        )
         try:
             target.create_exclusive(LEASE_OBJECT, lease.to_bytes())
             return lease
@@ -227,7 +239,9 @@ def acquire(
             if not break_lease(target, holder, clock=clock):
                 sleep(BREAK_RETRY)  # another process is breaking it right now
             elif holder.expires > clock():
-                console.warn(f"broke the lease of {holder.describe()}: that process no longer exists")
+                console.warn(
+                    f"broke the lease of {holder.describe()}: that process no longer exists"
+                )
             continue  # the next create decides who wins
         if clock() >= deadline:
             raise EnvctlError(
@@ -235,7 +249,9 @@ def acquire(
                 f"or if that process is gone run 'envctl force-unlock {holder.id}'"
             )
         if not waited:
-            console.info(f"target is locked by {holder.describe()}; waiting up to {timeout:g}s for it")
+            console.info(
+                f"target is locked by {holder.describe()}; waiting up to {timeout:g}s for it"
+            )
             waited = True
         sleep(min(POLL_INTERVAL, max(0.05, deadline - clock())))
 
@@ -249,17 +265,23 @@ def release(target: Target, lease: Lease) -> None:
 
 def _lost(target: Target, lease: Lease, holder: Optional[Lease]) -> LeaseLost:
     now = f"; it is now held by {holder.describe()}" if holder is not None else ""
-    return LeaseLost(f"lease {lease.id} on {target.url} was broken while this {lease.operation} held it "
-                     f"(force-unlock, or it lapsed and was taken over){now}")
+    return LeaseLost(
+        f"lease {lease.id} on {target.url} was broken while this {lease.operation} held it "
+        f"(force-unlock, or it lapsed and was taken over){now}"
+    )
 
 
-def renew(target: Target, lease: Lease, *, ttl: float, clock: Callable[[], float] = time.time) -> Lease:
+def renew(
+    target: Target, lease: Lease, *, ttl: float, clock: Callable[[], float] = time.time
+) -> Lease:
     """Our lease with its expiry moved to ``now + ttl``; LeaseLost when it is no longer ours."""
     holder = current_lease(target, renewals=False)
     if holder is None or holder.id != lease.id:
         raise _lost(target, lease, holder)
     renewed = replace(lease, expires=clock() + ttl)
-    target.put_bytes(renewal_object(lease.id), json.dumps({"id": lease.id, "expires": renewed.expires}).encode())
+    target.put_bytes(
+        renewal_object(lease.id), json.dumps({"id": lease.id, "expires": renewed.expires}).encode()
+    )
     return renewed
 
 
@@ -273,7 +295,9 @@ class HeldLease:
         self.ttl = ttl
         self._lost: Optional[LeaseLost] = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"envctl-lease-{lease.id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._beat, name=f"envctl-lease-{lease.id}", daemon=True
+        )
 
     @property
     def id(self) -> str:
@@ -297,7 +321,9 @@ class HeldLease:
                 self._lost = exc  # never rewrite a lease that is someone else's now
                 return
             except Exception as exc:  # noqa: BLE001 - a failed beat is retried by the next one
-                console.debug(f"lease renewal failed, retrying in {self.ttl / RENEWALS_PER_TTL:g}s: {exc}")
+                console.debug(
+                    f"lease renewal failed, retrying in {self.ttl / RENEWALS_PER_TTL:g}s: {exc}"
+                )
 
     def check(self, before: str) -> None:
         """Raise LeaseLost unless the lease is still ours right now (one read), naming the step skipped."""
@@ -310,7 +336,9 @@ class HeldLease:
 
 
 @contextmanager
-def held(target: Target, operation: str, *, timeout: float = 0.0, ttl: Optional[float] = None) -> Iterator[HeldLease]:
+def held(
+    target: Target, operation: str, *, timeout: float = 0.0, ttl: Optional[float] = None
+) -> Iterator[HeldLease]:
     """The lease for the ``with`` block, renewed in the background, released at the end."""
     ttl = lease_ttl() if ttl is None else ttl
     lease = acquire(target, operation, timeout=timeout, ttl=ttl)
@@ -330,6 +358,8 @@ def force_unlock(target: Target, lease_id: str) -> Lease:
     if holder is None:
         raise EnvctlError(f"target {target.url} is not locked")
     if holder.id != lease_id:
-        raise EnvctlError(f"target {target.url} is locked by {holder.describe()}, not by lease ID {lease_id!r}")
+        raise EnvctlError(
+            f"target {target.url} is locked by {holder.describe()}, not by lease ID {lease_id!r}"
+        )
     _drop(target, holder)
     return holder

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Sequence
 
 from envctl import __version__
+from envctl.deploy.state import Observed, VersionInfo
 from envctl.errors import EnvctlError
 from envctl.files import write_text_atomic
-from envctl.deploy.state import Observed, VersionInfo
 
 Action = Literal["create", "update", "noop", "delete"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "noop")
@@ -92,18 +92,25 @@ class Plan:
         return [
             c.environment
             for c in self.changes
-            if c.action in ("create", "update") and c.reuse_version is None and c.source_target is None
+            if c.action in ("create", "update")
+            and c.reuse_version is None
+            and c.source_target is None
         ]
 
     def to_json(self) -> dict[str, Any]:
         """The saved and ``--format json`` form; ``created`` is ISO 8601 UTC."""
         data = asdict(self)
         data["created"] = iso_utc(self.created)
-        return {"format": PLAN_FORMAT, **data, "has_changes": self.has_changes, "counts": self.counts(),
-                "to_build": self.to_build}
+        return {
+            "format": PLAN_FORMAT,
+            **data,
+            "has_changes": self.has_changes,
+            "counts": self.counts(),
+            "to_build": self.to_build,
+        }
 
     @classmethod
-    def from_json(cls, data: Any) -> "Plan":
+    def from_json(cls, data: Any) -> Plan:
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
             raise ValueError("not an envctl plan (missing or unsupported 'format')")
         changes = []
@@ -129,7 +136,7 @@ class Plan:
         write_text_atomic(path, json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "Plan":
+    def load(cls, path: Path) -> Plan:
         try:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
@@ -155,7 +162,8 @@ def _drift(deployed: VersionInfo, observed: Observed) -> Optional[str]:
     if info is None:
         return f"archive missing: {deployed.resource} was deleted out of band"
     if info.size != deployed.size or (
-        deployed.uploaded_modified and abs(info.modified - deployed.uploaded_modified) > MTIME_TOLERANCE
+        deployed.uploaded_modified
+        and abs(info.modified - deployed.uploaded_modified) > MTIME_TOLERANCE
     ):
         return f"drift: {deployed.resource} was changed out of band"
     return None
@@ -168,7 +176,9 @@ def _reusable(env: str, lock_hash: str, observed: Observed) -> Optional[int]:
     return earlier.version
 
 
-def package_changes(old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+def package_changes(
+    old: Sequence[tuple[str, str]], new: Sequence[tuple[str, str]]
+) -> tuple[str, ...]:
     """Reviewable lines for a lock change, by package name: added, removed, version changed."""
     before, after = dict(old), dict(new)
     lines = []
@@ -186,13 +196,21 @@ def diff_env(want: DesiredEnv, observed: Observed) -> Change:
     """The change for one declared environment (its lock must be usable)."""
     deployed = observed.state.env(want.name).current_version
     base: dict[str, Any] = dict(
-        environment=want.name, desired_lock=want.lock_hash, python=want.python, platform=want.platform,
+        environment=want.name,
+        desired_lock=want.lock_hash,
+        python=want.python,
+        platform=want.platform,
         owners=want.owners,
     )
     if deployed is None:
         reuse = _reusable(want.name, want.lock_hash or "", observed)
-        return Change(action="create", reasons=("not deployed yet",), reuse_version=reuse,
-                      packages_diff=package_changes((), want.packages), **base)
+        return Change(
+            action="create",
+            reasons=("not deployed yet",),
+            reuse_version=reuse,
+            packages_diff=package_changes((), want.packages),
+            **base,
+        )
     reasons = []
     if deployed.adopted:
         reasons.append(f"{deployed.resource} was adopted (not built from a lock): replace it")
@@ -229,13 +247,19 @@ def _lock_errors(desired: Sequence[DesiredEnv]) -> Optional[str]:
 
 
 def plan(
-    desired: Mapping[str, DesiredEnv], observed: Observed, *, target: str = "", only: Sequence[str] = ()
+    desired: Mapping[str, DesiredEnv],
+    observed: Observed,
+    *,
+    target: str = "",
+    only: Sequence[str] = (),
 ) -> Plan:
     """Compare git (``desired``) with the target (``observed``); ``only`` narrows to some envs."""
     deployed = set(observed.state.environments)
     for name in only:
         if name not in desired and name not in deployed:
-            raise EnvctlError(f"--only {name!r}: no such environment in environments/ or in the target")
+            raise EnvctlError(
+                f"--only {name!r}: no such environment in environments/ or in the target"
+            )
     selected = set(only) if only else set(desired) | deployed
     wanted = [desired[name] for name in sorted(selected) if name in desired]
     problem = _lock_errors(wanted)

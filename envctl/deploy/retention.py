@@ -25,8 +25,8 @@ from envctl.deploy.state import (
     RUNTIME_PREFIX,
     State,
     VersionInfo,
-    parse_archive_name,
     is_sbom_name,
+    parse_archive_name,
     parse_build_record_name,
 )
 from envctl.targets.base import ObjectInfo, Target
@@ -167,7 +167,7 @@ class GcResult:
 
 def collect(
     target: Target,
-    lease: Optional["HeldLease"],
+    lease: Optional[HeldLease],
     *,
     keep: int,
     grace: float,

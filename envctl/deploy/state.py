@@ -142,6 +142,7 @@ class BuildRecord:
         _check(_int(record.size) and record.size >= 0, "size", record.size)
         return record
 
+
 @dataclass(frozen=True)
 class VersionInfo:
     """One deployed, immutable build: everything the runtime needs without the archive."""
@@ -180,7 +181,7 @@ class VersionInfo:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "VersionInfo":
+    def from_json(cls, data: Mapping[str, Any]) -> VersionInfo:
         """Parse one version record; a field that fails its rule raises ValueError naming it.
 
         The state object lives on a shared target that others can write, and its fields reach
@@ -188,29 +189,63 @@ class VersionInfo:
         (``python``), so each is checked against the exact form envctl writes.
         """
         values = dict(data)
-        values["packages"] = tuple((_text(n, "package"), _text(v, "package")) for n, v in values.get("packages", ()))
+        values["packages"] = tuple(
+            (_text(n, "package"), _text(v, "package")) for n, v in values.get("packages", ())
+        )
         info = cls(**values)
         _check(_name_ok(info.environment), "environment", info.environment)
         _check(_int(info.version) and info.version >= 1, "version", info.version)
         _check(is_hex_digest(info.sha256, "sha256"), "sha256", info.sha256)
         _check(is_hex_digest(info.md5, "md5"), "md5", info.md5)
         if info.adopted is True:
-            _check(isinstance(info.resource, str) and ADOPTED_RESOURCE.fullmatch(info.resource) is not None,
-                   "resource", info.resource)
+            _check(
+                isinstance(info.resource, str)
+                and ADOPTED_RESOURCE.fullmatch(info.resource) is not None,
+                "resource",
+                info.resource,
+            )
         else:
             _check(info.adopted is False, "adopted", info.adopted)
-            _check(info.resource == archive_name(info.environment, info.sha256), "resource", info.resource)
-        _check(info.note is None or (isinstance(info.note, str) and info.note.isprintable()), "note", info.note)
+            _check(
+                info.resource == archive_name(info.environment, info.sha256),
+                "resource",
+                info.resource,
+            )
+        _check(
+            info.note is None or (isinstance(info.note, str) and info.note.isprintable()),
+            "note",
+            info.note,
+        )
         _check(info.sbom in (None, sbom_name(info.environment, info.sha256)), "sbom", info.sbom)
         _check(_int(info.size) and info.size >= 0, "size", info.size)
-        _check(isinstance(info.lock_hash, str) and info.lock_hash.isprintable(), "lock_hash", info.lock_hash)
-        _check(isinstance(info.python, str) and _PYTHON.fullmatch(info.python) is not None, "python", info.python)
-        _check(isinstance(info.platform, str) and _PLATFORM.fullmatch(info.platform) is not None, "platform", info.platform)
+        _check(
+            isinstance(info.lock_hash, str) and info.lock_hash.isprintable(),
+            "lock_hash",
+            info.lock_hash,
+        )
+        _check(
+            isinstance(info.python, str) and _PYTHON.fullmatch(info.python) is not None,
+            "python",
+            info.python,
+        )
+        _check(
+            isinstance(info.platform, str) and _PLATFORM.fullmatch(info.platform) is not None,
+            "platform",
+            info.platform,
+        )
         for key in ("created", "uploaded_modified"):
             value = getattr(info, key)
-            _check(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0, key, value)
+            _check(
+                isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+                key,
+                value,
+            )
         commit = info.git_commit
-        _check(commit is None or (isinstance(commit, str) and commit.isprintable()), "git_commit", commit)
+        _check(
+            commit is None or (isinstance(commit, str) and commit.isprintable()),
+            "git_commit",
+            commit,
+        )
         return info
 
 
@@ -285,31 +320,33 @@ class State:
     def env(self, name: str) -> EnvState:
         return self.environments.get(name) or EnvState(name)
 
-    def with_env(self, env: EnvState) -> "State":
+    def with_env(self, env: EnvState) -> State:
         return replace(self, environments={**self.environments, env.name: env})
 
-    def without_env(self, name: str) -> "State":
+    def without_env(self, name: str) -> State:
         return replace(self, environments={k: v for k, v in self.environments.items() if k != name})
 
-    def with_version(self, info: VersionInfo) -> "State":
+    def with_version(self, info: VersionInfo) -> State:
         """Record a new version and make it current."""
         env = self.env(info.environment)
         return self.with_env(replace(env, current=info.version, versions=(*env.versions, info)))
 
-    def with_current(self, name: str, number: int) -> "State":
+    def with_current(self, name: str, number: int) -> State:
         env = self.env(name)
         if env.version(number) is None:
             raise EnvctlError(f"environment {name!r} has no version v{number}")
         return self.with_env(replace(env, current=number))
 
-    def without_versions(self, name: str, numbers: set[int]) -> "State":
+    def without_versions(self, name: str, numbers: set[int]) -> State:
         env = self.env(name)
-        return self.with_env(replace(env, versions=tuple(v for v in env.versions if v.version not in numbers)))
+        return self.with_env(
+            replace(env, versions=tuple(v for v in env.versions if v.version not in numbers))
+        )
 
     def referenced_resources(self) -> set[str]:
         return {v.resource for env in self.environments.values() for v in env.versions}
 
-    def next_serial(self) -> "State":
+    def next_serial(self) -> State:
         return replace(self, serial=self.serial + 1)
 
     def to_bytes(self) -> bytes:
@@ -324,13 +361,17 @@ class State:
         return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
     @classmethod
-    def from_bytes(cls, raw: bytes, where: str = STATE_OBJECT) -> "State":
+    def from_bytes(cls, raw: bytes, where: str = STATE_OBJECT) -> State:
         """Parse the index; anything malformed is a clear error, never a traceback."""
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-                raise ValueError(f"unsupported format {data.get('format') if isinstance(data, dict) else data!r}")
-            envs = {name: _env_from_json(name, entry) for name, entry in data["environments"].items()}
+                raise ValueError(
+                    f"unsupported format {data.get('format') if isinstance(data, dict) else data!r}"
+                )
+            envs = {
+                name: _env_from_json(name, entry) for name, entry in data["environments"].items()
+            }
             serial = data["serial"]
             _check(_int(serial) and serial >= 0, "serial", serial)
             return cls(serial=serial, environments=envs)
@@ -347,20 +388,26 @@ def _env_from_json(name: str, entry: Mapping[str, Any]) -> EnvState:
     _check(_name_ok(name), "environment name", name)
     versions = tuple(VersionInfo.from_json(v) for v in entry.get("versions", []))
     for version in versions:
-        _check(version.environment == name, f"environment of {name} {version.label}", version.environment)
+        _check(
+            version.environment == name,
+            f"environment of {name} {version.label}",
+            version.environment,
+        )
     current = entry.get("current")
     _check(current is None or _int(current), "current", current)
     return EnvState(name=name, current=current, versions=versions)
+
+
 @dataclass(frozen=True)
 class Observed:
     """The target as seen at one moment: the index and every envctl object's listing entry."""
 
     state: State
-    objects: Mapping[str, "ObjectInfo"]
+    objects: Mapping[str, ObjectInfo]
     fingerprint: str
 
 
-def fingerprint(state_bytes: bytes, objects: Iterable["ObjectInfo"]) -> str:
+def fingerprint(state_bytes: bytes, objects: Iterable[ObjectInfo]) -> str:
     """Changes whenever the index or any archive changes; ignores the lease and temporaries.
 
     A saved plan stores this; apply refuses the plan when the target no longer matches it.

@@ -57,7 +57,7 @@ class _BadRequest(Exception):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "envctl-emulator"
-    emulator: "Emulator"
+    emulator: Emulator
 
     # -- plumbing -------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -101,7 +101,9 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("emulator failed on %s %s", self.command, self.path)
             self.close_connection = True
             with contextlib.suppress(OSError):
-                self._send_error(ServiceError(500, "InternalServerError", "emulator internal error"))
+                self._send_error(
+                    ServiceError(500, "InternalServerError", "emulator internal error")
+                )
 
     def _gateway_not_found(self) -> None:
         self._drain()
@@ -375,9 +377,14 @@ class Handler(BaseHTTPRequestHandler):
         assert target.project is not None
         record = self._function_body(target, owner)
         self.emulator.functions.save(target.project, target.schema, record, create=True)
-        self._send(201, headers={"Location": f"{self.emulator.endpoint}/projects/"
-                                 f"{quote(target.project, safe='')}/registration/functions/"
-                                 f"{quote(record.name, safe='')}"})
+        self._send(
+            201,
+            headers={
+                "Location": f"{self.emulator.endpoint}/projects/"
+                f"{quote(target.project, safe='')}/registration/functions/"
+                f"{quote(record.name, safe='')}"
+            },
+        )
 
     def _api_function_update(
         self, target: protocol.Route, query: dict[str, str], owner: str
@@ -470,8 +477,16 @@ class Handler(BaseHTTPRequestHandler):
             self._spool(incoming, limit)
             blob = store.adopt(incoming)
         store.publish(
-            target.project, target.schema, blob, name=name, type=rtype, owner=owner,
-            comment=comment, is_temp=is_temp, overwrite=overwrite, is_part=is_part,
+            target.project,
+            target.schema,
+            blob,
+            name=name,
+            type=rtype,
+            owner=owner,
+            comment=comment,
+            is_temp=is_temp,
+            overwrite=overwrite,
+            is_part=is_part,
         )
         self._send(
             200 if overwrite else 201, headers={"Location": self._location(target.project, name)}
@@ -500,8 +515,16 @@ class Handler(BaseHTTPRequestHandler):
         if total > limit:
             raise errors.resource_too_large(total, limit)
         self.emulator.store.merge(
-            target.project, target.schema, name=name, part_names=part_names, md5=md5,
-            type=rtype, owner=owner, comment=comment, is_temp=is_temp, overwrite=overwrite,
+            target.project,
+            target.schema,
+            name=name,
+            part_names=part_names,
+            md5=md5,
+            type=rtype,
+            owner=owner,
+            comment=comment,
+            is_temp=is_temp,
+            overwrite=overwrite,
             limit=limit,
         )
         self._send(

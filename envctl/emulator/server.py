@@ -141,7 +141,7 @@ class Emulator:
         self.port = self._server.server_address[1]
         return self._server
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         """Serve from a daemon thread; returns once the socket is listening."""
         server = self.bind()
         self._thread = threading.Thread(
@@ -172,7 +172,7 @@ class Emulator:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -149,7 +149,7 @@ class ResourceStore:
 
     # -- receiving content ------------------------------------------------------
     @contextmanager
-    def receive(self) -> Iterator["Incoming"]:
+    def receive(self) -> Iterator[Incoming]:
         """A temp file with a running md5 for streaming a request body; removed unless adopted."""
         fd, tmp = tempfile.mkstemp(dir=self.incoming, prefix="upload-")
         incoming = Incoming(Path(tmp), os.fdopen(fd, "wb"))
@@ -159,7 +159,7 @@ class ResourceStore:
             incoming.handle.close()
             incoming.path.unlink(missing_ok=True)
 
-    def adopt(self, incoming: "Incoming") -> Blob:
+    def adopt(self, incoming: Incoming) -> Blob:
         """Move a completely received upload into the blob area (same filesystem: a rename)."""
         incoming.handle.flush()
         os.fsync(incoming.handle.fileno())
@@ -232,8 +232,16 @@ class ResourceStore:
         with self._lock:
             try:
                 return self._publish_locked(
-                    project, schema, blob, name=name, type=type, owner=owner, comment=comment,
-                    is_temp=is_temp, overwrite=overwrite, is_part=is_part,
+                    project,
+                    schema,
+                    blob,
+                    name=name,
+                    type=type,
+                    owner=owner,
+                    comment=comment,
+                    is_temp=is_temp,
+                    overwrite=overwrite,
+                    is_part=is_part,
                 )
             except BaseException:
                 self.discard(blob)
@@ -292,8 +300,11 @@ class ResourceStore:
         directory = self._meta_dir(project, schema)
         if not directory.is_dir():
             return []
-        metas = (self.find(project, schema, k) for k in (
-            self._entry_key(directory, e) for e in os.listdir(directory)) if k is not None)
+        metas = (
+            self.find(project, schema, k)
+            for k in (self._entry_key(directory, e) for e in os.listdir(directory))
+            if k is not None
+        )
         return sorted(meta.name for meta in metas if meta is not None)
 
     def list_page(
@@ -405,8 +416,15 @@ class ResourceStore:
                 self._consume(project, schema, parts)
                 raise errors.merge_signature_mismatch()
             meta = self.publish(
-                project, schema, blob, name=name, type=type, owner=owner, comment=comment,
-                is_temp=is_temp, overwrite=overwrite,
+                project,
+                schema,
+                blob,
+                name=name,
+                type=type,
+                owner=owner,
+                comment=comment,
+                is_temp=is_temp,
+                overwrite=overwrite,
             )
             self._consume(project, schema, parts)
             return meta

@@ -84,7 +84,7 @@ def isolated_env(base: Optional[Mapping[str, str]] = None) -> dict[str, str]:
 
 def _netrc_token(text: str) -> str:
     """A netrc token: bare when plain, else double-quoted with backslash escapes."""
-    if text and not any(c.isspace() or c in "\"\\#" for c in text):
+    if text and not any(c.isspace() or c in '"\\#' for c in text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -20,14 +20,13 @@ from packaging.utils import canonicalize_name
 
 from envctl.errors import EnvctlError
 from envctl.files import write_text_atomic
-from envctl.spec.loader import Environment
 from envctl.lock.target_python import full_version
+from envctl.spec.loader import Environment
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
-
 
 
 def parse_toml(text: str) -> dict[str, Any]:
@@ -88,7 +87,7 @@ class NativeBuild:
         }
 
     @classmethod
-    def from_toml(cls, data: Mapping[str, Any], where: str) -> "NativeBuild":
+    def from_toml(cls, data: Mapping[str, Any], where: str) -> NativeBuild:
         toolchain = data.get("toolchain", {})
         if not isinstance(toolchain, Mapping):
             raise _Bad(f"{where}: 'toolchain' must be a table")
@@ -126,15 +125,21 @@ class Lock:
             "layout": ARCHIVE_LAYOUT,
             "python": self.python,
             "platform": self.platform,
-            "packages": sorted([p.name, p.version, p.filename, p.sha256, p.kind] for p in self.packages),
+            "packages": sorted(
+                [p.name, p.version, p.filename, p.sha256, p.kind] for p in self.packages
+            ),
         }
         if self.builds:
-            content["builds"] = sorted((b.to_toml() for b in self.builds), key=lambda b: str(b["name"]))
+            content["builds"] = sorted(
+                (b.to_toml() for b in self.builds), key=lambda b: str(b["name"])
+            )
         return sha256_json(content)
 
     def build_of(self, file: LockedFile) -> Optional[NativeBuild]:
         """The recorded native build of the sdist ``file``, if the lock has one."""
-        return next((b for b in self.builds if b.name == file.name and b.sdist_sha256 == file.sha256), None)
+        return next(
+            (b for b in self.builds if b.name == file.name and b.sdist_sha256 == file.sha256), None
+        )
 
     def package(self, name: str) -> Optional[LockedFile]:
         wanted = canonicalize_name(name)
@@ -176,7 +181,7 @@ def staleness(env: Environment, lock: Optional[Lock]) -> Optional[str]:
 
 
 def _scalar(value: Any) -> str:
-    return tomli_w.dumps({"v": value})[len("v = "):].rstrip("\n")
+    return tomli_w.dumps({"v": value})[len("v = ") :].rstrip("\n")
 
 
 def _inline(value: Any) -> str:
@@ -209,7 +214,12 @@ def dumps(lock: Lock) -> str:
     if not lock.packages:  # PEP 751 requires the key; an empty environment has no tables
         lines.append("packages = []")
     for file in sorted(lock.packages, key=lambda p: (p.name, p.version)):
-        lines += ["", "[[packages]]", f"name = {_scalar(file.name)}", f"version = {_scalar(file.version)}"]
+        lines += [
+            "",
+            "[[packages]]",
+            f"name = {_scalar(file.name)}",
+            f"version = {_scalar(file.version)}",
+        ]
         if file.is_wheel:
             lines += ["wheels = [", f"    {_inline(_artifact(file))},", "]"]
         else:
@@ -225,7 +235,11 @@ def dumps(lock: Lock) -> str:
         f"resolver = {_scalar(lock.resolver)}",
     ]
     if lock.excluded:
-        lines += ["excluded = [", *(f"    {_inline({'name': n, 'version': v})}," for n, v in sorted(lock.excluded)), "]"]
+        lines += [
+            "excluded = [",
+            *(f"    {_inline({'name': n, 'version': v})}," for n, v in sorted(lock.excluded)),
+            "]",
+        ]
     else:
         lines.append("excluded = []")
     if lock.builds:
@@ -237,7 +251,9 @@ def dumps(lock: Lock) -> str:
 def _without_provenance(lock: Lock) -> str:
     """The lock text minus what depends on which resolver ran: its name and file sizes (uv
     reports sizes, pip does not); neither is part of ``lock_hash``."""
-    return dumps(replace(lock, resolver="", packages=tuple(replace(p, size=None) for p in lock.packages)))
+    return dumps(
+        replace(lock, resolver="", packages=tuple(replace(p, size=None) for p in lock.packages))
+    )
 
 
 def same_lock_text(before: Optional[str], lock: Lock) -> bool:
@@ -303,7 +319,9 @@ def _file(package: Mapping[str, Any], index: int) -> LockedFile:
     wheels = package.get("wheels") or []
     sdist = package.get("sdist")
     if len(wheels) + (1 if sdist else 0) != 1:
-        raise _Bad(f"{where} ({name}): expected exactly one wheel or one sdist for this single-target lock")
+        raise _Bad(
+            f"{where} ({name}): expected exactly one wheel or one sdist for this single-target lock"
+        )
     artifact, kind = (wheels[0], "wheel") if wheels else (sdist, "sdist")
     if not isinstance(artifact, Mapping):
         raise _Bad(f"{where} ({name}): {kind} must be a table")
@@ -337,7 +355,9 @@ def loads(text: str) -> Lock:
     except tomllib.TOMLDecodeError as exc:
         raise _Bad(f"not valid TOML ({exc})") from None
     if data.get("lock-version") != LOCK_VERSION:
-        raise _Bad(f"unsupported lock-version {data.get('lock-version')!r} (expected {LOCK_VERSION!r})")
+        raise _Bad(
+            f"unsupported lock-version {data.get('lock-version')!r} (expected {LOCK_VERSION!r})"
+        )
     check_pep751(data)
     tool = data.get("tool", {}).get("envctl")
     if not isinstance(tool, dict):
@@ -352,7 +372,9 @@ def loads(text: str) -> Lock:
         platform=_get(tool, "platform", str, "tool.envctl"),
         inputs_hash=_get(tool, "inputs-hash", str, "tool.envctl"),
         packages=tuple(_file(p, i) for i, p in enumerate(packages)),
-        excluded=tuple((str(e.get("name")), str(e.get("version"))) for e in excluded if isinstance(e, dict)),
+        excluded=tuple(
+            (str(e.get("name")), str(e.get("version"))) for e in excluded if isinstance(e, dict)
+        ),
         resolver=str(tool.get("resolver", "unknown")),
         builds=_builds(tool.get("builds", [])),
     )
@@ -373,4 +395,6 @@ def read_lock(path: Path) -> Lock:
     try:
         return loads(text)
     except _Bad as exc:
-        raise EnvctlError(f"corrupt lock file {path}: {exc}; run 'envctl lock' to regenerate it") from None
+        raise EnvctlError(
+            f"corrupt lock file {path}: {exc}; run 'envctl lock' to regenerate it"
+        ) from None

@@ -16,7 +16,21 @@ from typing import Sequence
 
 from envctl.errors import EnvctlError
 
-NATIVE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".c++", ".pyx", ".f", ".f90", ".cu", ".rs", ".go", ".m", ".mm")
+NATIVE_SUFFIXES = (
+    ".c",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".c++",
+    ".pyx",
+    ".f",
+    ".f90",
+    ".cu",
+    ".rs",
+    ".go",
+    ".m",
+    ".mm",
+)
 NATIVE_FILES = ("Cargo.toml", "meson.build", "CMakeLists.txt")
 # What envctl.build.native cannot compile: no front end in zig, or a build system it does not drive.
 UNBUILDABLE_SUFFIXES = (".f", ".f90", ".cu", ".rs", ".go", ".m", ".mm")
@@ -36,7 +50,11 @@ def sdist_members(path: Path) -> list[str]:
 
 def native_sources(members: Sequence[str]) -> list[str]:
     """Members that mean compiled code (C/C++/Cython/Fortran/Rust/... sources or build files)."""
-    return sorted(m for m in members if m.lower().endswith(NATIVE_SUFFIXES) or m.rsplit("/", 1)[-1] in NATIVE_FILES)
+    return sorted(
+        m
+        for m in members
+        if m.lower().endswith(NATIVE_SUFFIXES) or m.rsplit("/", 1)[-1] in NATIVE_FILES
+    )
 
 
 def describe_sources(found: Sequence[str]) -> str:
@@ -47,5 +65,7 @@ def describe_sources(found: Sequence[str]) -> str:
 def unbuildable_sources(members: Sequence[str]) -> list[str]:
     """Members that mean compiled code envctl cannot build (Fortran, Rust, CMake, meson, ...)."""
     return sorted(
-        m for m in members if m.lower().endswith(UNBUILDABLE_SUFFIXES) or m.rsplit("/", 1)[-1] in NATIVE_FILES
+        m
+        for m in members
+        if m.lower().endswith(UNBUILDABLE_SUFFIXES) or m.rsplit("/", 1)[-1] in NATIVE_FILES
     )

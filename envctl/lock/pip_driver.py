@@ -41,7 +41,9 @@ def _bare_metadata(parent: Path, name: str, version: str) -> str:
     """A ``.dist-info`` with only Name and Version: what pip may know of an unbuilt sdist."""
     directory = parent / "unbuilt" / f"{name}-{version}.dist-info"
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+    (directory / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
     return str(directory)
 
 
@@ -68,10 +70,16 @@ def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
             try:
                 name, version = parse_sdist_filename(filename)
             except ValueError:
-                raise InstallationError(f"envctl: {filename} has compiled code ({', '.join(found[:3])}); "
-                                        "not building it") from None
-            data = {"name": canonicalize_name(name), "version": str(version), "filename": filename,
-                    "sources": found[:5]}
+                raise InstallationError(
+                    f"envctl: {filename} has compiled code ({', '.join(found[:3])}); "
+                    "not building it"
+                ) from None
+            data = {
+                "name": canonicalize_name(name),
+                "version": str(version),
+                "filename": filename,
+                "sources": found[:5],
+            }
             with report.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(data) + "\n")
             req.metadata_directory = _bare_metadata(report.parent, name, str(version))

@@ -21,13 +21,13 @@ from packaging.utils import canonicalize_name
 
 from envctl import console, settings
 from envctl.errors import EnvctlError
-from envctl.spec.indexes import index_urls, requirements_and_credentials, strip_auth
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
-from envctl.lock.pip_driver import BUILDABLE_NATIVE, NATIVE_REPORT
 from envctl.lock.native import describe_sources, unbuildable_sources
-from envctl.spec.loader import Environment
+from envctl.lock.pip_driver import BUILDABLE_NATIVE, NATIVE_REPORT
 from envctl.lock.target_python import TargetPython
+from envctl.spec.indexes import index_urls, requirements_and_credentials, strip_auth
+from envctl.spec.loader import Environment
 
 RESOLVERS = ("pip", "uv")
 
@@ -55,7 +55,9 @@ def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -
             f"{candidate.name} {candidate.version} has no wheel for {where} and the spec sets allow_sdist: false; "
             "pin a version that ships wheels or allow pure-Python sdists"
         )
-    raise EnvctlError(f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one")
+    raise EnvctlError(
+        f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one"
+    )
 
 
 def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
@@ -64,7 +66,9 @@ def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
     if choice not in RESOLVERS:
         raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
     if choice == "uv" and find_uv() is None:
-        raise EnvctlError("resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')")
+        raise EnvctlError(
+            "resolver 'uv' requested but uv is not installed (pip install 'envctl[fast]')"
+        )
     return choice
 
 
@@ -86,9 +90,13 @@ def resolve_environment(
         return Lock(env.name, target.version, target.platform, inputs_hash(env), (), (), "none")
     which = pick_resolver(env, resolver)
     if which == "uv" and not uv_gives_pip_answer(env):
-        console.info(f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip")
+        console.info(
+            f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip"
+        )
         which = "pip"
-    console.debug(f"resolving {env.name} for CPython {target.version} {target.platform} with {which}")
+    console.debug(
+        f"resolving {env.name} for CPython {target.version} {target.platform} with {which}"
+    )
     try:
         which, candidates = _candidates(env, target, which, tuple(constraints))
     except EnvctlError:
@@ -179,7 +187,11 @@ def _error_summary(stderr: str) -> str:
     """
     raw = stderr.splitlines()
     lines = [line.strip() for line in raw if line.strip()]
-    errors = [line for line in lines if line.lower().startswith(("error", "cause", "×", "╰", "because", "hint"))]
+    errors = [
+        line
+        for line in lines
+        if line.lower().startswith(("error", "cause", "×", "╰", "because", "hint"))
+    ]
     errors = [line for line in errors if "ResolutionImpossible" not in line]
     picked = (errors or lines[-3:])[:4]
     if CONFLICT_HEADER in lines:
@@ -211,7 +223,12 @@ def pip_command(
     ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
     ``index_access`` (no credentials on the command line).
     """
-    command = [sys.executable, "-m", "envctl.lock.pip_driver", json.dumps(target.marker_environment())]
+    command = [
+        sys.executable,
+        "-m",
+        "envctl.lock.pip_driver",
+        json.dumps(target.marker_environment()),
+    ]
     if env.allow_sdist:
         command += ["--allow-sdist"] + ([BUILDABLE_NATIVE] if build_native else [])
         command += [NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
@@ -246,8 +263,12 @@ def _pip_candidate(item: dict[str, Any]) -> Candidate:
         sha256 = archive["hash"].split("=", 1)[1]
     filename = _filename(url)
     if not url or not sha256:
-        raise EnvctlError(f"the index gave no sha256 for {filename or name}; envctl only locks hashed files")
-    return Candidate(name, version, (LockedFile(name, version, filename, url, sha256, None, _kind(filename)),))
+        raise EnvctlError(
+            f"the index gave no sha256 for {filename or name}; envctl only locks hashed files"
+        )
+    return Candidate(
+        name, version, (LockedFile(name, version, filename, url, sha256, None, _kind(filename)),)
+    )
 
 
 _NATIVE_JSON = "native.json"
@@ -286,18 +307,26 @@ def _run_pip(
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
         report_path, native_path = Path(tmp) / "report.json", Path(tmp) / _NATIVE_JSON
         pinned = _constraints_file(Path(tmp), constraints)
-        with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (options, child_env):
+        with index_access(index_urls(env), requirements_and_credentials(env)[1]) as (
+            options,
+            child_env,
+        ):
             command = pip_command(
                 env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
                 index_options=options, constraints_file=pinned, build_native=build_native,
             )  # fmt: skip
             _run(command, "pip", child_env)
         report = json.loads(report_path.read_text(encoding="utf-8"))
-        natives = [json.loads(line) for line in native_path.read_text(encoding="utf-8").splitlines()] \
-            if native_path.is_file() else []
+        natives = (
+            [json.loads(line) for line in native_path.read_text(encoding="utf-8").splitlines()]
+            if native_path.is_file()
+            else []
+        )
     seen = report.get("environment", {}).get("python_full_version")
     if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
-        raise EnvctlError(f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?")
+        raise EnvctlError(
+            f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?"
+        )
     candidates = [_pip_candidate(item) for item in report.get("install", [])]
     chosen = {(c.name, c.version) for c in candidates}
     for native in natives:
@@ -327,7 +356,9 @@ def _native_only(native: NativeSdist, target: TargetPython) -> EnvctlError:
     )
 
 
-def _preferred_instead(native: NativeSdist, target: TargetPython, candidates: list[Candidate]) -> str:
+def _preferred_instead(
+    native: NativeSdist, target: TargetPython, candidates: list[Candidate]
+) -> str:
     """The warning when a native sdist was replaced by resolving again with --prefer-binary."""
     chosen = next((c for c in candidates if c.name == native.name), None)
     head = f"{native.name} {native.version} ships only an sdist with native code for {_wheel_tag(target)}; "
@@ -351,7 +382,13 @@ def _resolve_pip(
     """
     if env.native_builds == "prefer-newest":
         try:
-            return _run_pip(env, target, prefer_binary=env.prefer_binary, constraints=constraints, build_native=True)
+            return _run_pip(
+                env,
+                target,
+                prefer_binary=env.prefer_binary,
+                constraints=constraints,
+                build_native=True,
+            )
         except NativeSdist as native:
             raise _native_only(native, target) from None
     try:
@@ -369,10 +406,14 @@ def _resolve_pip(
     if env.native_builds == "never":
         raise _native_only(rejected, target)
     try:
-        candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints, build_native=True)
+        candidates = _run_pip(
+            env, target, prefer_binary=True, constraints=constraints, build_native=True
+        )
     except NativeSdist as unbuildable:
         raise _native_only(unbuildable, target) from None
-    console.info(f"{rejected.name} {rejected.version} has no wheel for {_wheel_tag(target)}; it will be compiled from its sdist")
+    console.info(
+        f"{rejected.name} {rejected.version} has no wheel for {_wheel_tag(target)}; it will be compiled from its sdist"
+    )
     return candidates
 
 
@@ -412,7 +453,15 @@ def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[Lock
         url = strip_auth(artifact.get("url", ""))
         sha256 = (artifact.get("hashes") or {}).get("sha256")
         if url and sha256:
-            yield LockedFile(name, version, artifact.get("name") or _filename(url), url, sha256, artifact.get("size"), kind)
+            yield LockedFile(
+                name,
+                version,
+                artifact.get("name") or _filename(url),
+                url,
+                sha256,
+                artifact.get("size"),
+                kind,
+            )
 
 
 def _resolve_uv(
@@ -428,10 +477,17 @@ def _resolve_uv(
             command = uv_command(uv, env, target, output, options, pinned)
             console.debug("running " + " ".join(command))
             result = subprocess.run(
-                command, input="\n".join(requirements) + "\n", env=child_env, capture_output=True, text=True, check=False
+                command,
+                input="\n".join(requirements) + "\n",
+                env=child_env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
         if result.returncode != 0:
-            raise EnvctlError(f"uv failed to resolve the requirements: {_error_summary(result.stderr)}")
+            raise EnvctlError(
+                f"uv failed to resolve the requirements: {_error_summary(result.stderr)}"
+            )
         data = parse_toml(output.read_text(encoding="utf-8"))
     candidates = []
     for package in data.get("packages", []):
@@ -440,6 +496,8 @@ def _resolve_uv(
         name, version = canonicalize_name(package["name"]), package["version"]
         files = tuple(_uv_files(name, version, package))
         if not files:
-            raise EnvctlError(f"the index gave no sha256 for any file of {name} {version}; envctl only locks hashed files")
+            raise EnvctlError(
+                f"the index gave no sha256 for any file of {name} {version}; envctl only locks hashed files"
+            )
         candidates.append(Candidate(name, version, files))
     return candidates

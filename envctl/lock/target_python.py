@@ -36,7 +36,9 @@ DEFAULT_PATCH_LEVELS: dict[tuple[int, int], int] = {
     (3, 13): 0,
 }
 
-_PLATFORM = re.compile(r"^(?:manylinux(?P<legacy>1|2010|2014)|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>x86_64|aarch64|i686)$")
+_PLATFORM = re.compile(
+    r"^(?:manylinux(?P<legacy>1|2010|2014)|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>x86_64|aarch64|i686)$"
+)
 _LEGACY_GLIBC = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
 _LEGACY_ALIAS = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
 
@@ -52,7 +54,9 @@ def full_version(python: str) -> str:
         return ".".join(map(str, numbers))
     if len(numbers) != 2 or numbers not in DEFAULT_PATCH_LEVELS:
         known = ", ".join(f"{a}.{b}" for a, b in DEFAULT_PATCH_LEVELS)
-        raise EnvctlError(f"python {python!r} is not a supported target; use one of {known} or a full version")
+        raise EnvctlError(
+            f"python {python!r} is not a supported target; use one of {known} or a full version"
+        )
     return f"{numbers[0]}.{numbers[1]}.{DEFAULT_PATCH_LEVELS[numbers]}"  # type: ignore[index, unused-ignore]
 
 
@@ -65,10 +69,14 @@ def platform_tags(platform: str) -> list[str]:
     """
     match = _PLATFORM.match(platform)
     if not match:
-        raise EnvctlError(f"platform {platform!r} is not a manylinux platform tag such as 'manylinux2014_x86_64'")
+        raise EnvctlError(
+            f"platform {platform!r} is not a manylinux platform tag such as 'manylinux2014_x86_64'"
+        )
     arch = match["arch"]
     glibc_major, glibc_minor = (
-        _LEGACY_GLIBC[match["legacy"]] if match["legacy"] else (int(match["major"]), int(match["minor"]))
+        _LEGACY_GLIBC[match["legacy"]]
+        if match["legacy"]
+        else (int(match["major"]), int(match["minor"]))
     )
     tags: list[str] = []
     for minor in range(glibc_minor, 4, -1):
@@ -87,7 +95,7 @@ class TargetPython:
     platform: str  # e.g. "manylinux2014_x86_64"
 
     @classmethod
-    def of(cls, python: str, platform: str) -> "TargetPython":
+    def of(cls, python: str, platform: str) -> TargetPython:
         platform_tags(platform)  # validate early
         return cls(full_version(python), platform)
 
@@ -167,7 +175,11 @@ class TargetPython:
         """uv's ``--python-platform`` spelling, e.g. ``x86_64-manylinux2014``."""
         match = _PLATFORM.match(self.platform)
         assert match is not None
-        flavour = f"manylinux{match['legacy']}" if match["legacy"] else f"manylinux_{match['major']}_{match['minor']}"
+        flavour = (
+            f"manylinux{match['legacy']}"
+            if match["legacy"]
+            else f"manylinux_{match['major']}_{match['minor']}"
+        )
         return f"{match['arch']}-{flavour}"
 
     def requires_python(self) -> str:

@@ -29,7 +29,6 @@ from envctl.spec.requirements import (
 )
 from envctl.spec.yamlpos import Document, Key, YamlProblem, parse
 
-
 _FORMAT_LIBRARIES = (
     "fqdn", "idna", "isoduration", "jsonpointer", "rfc3339_validator", "rfc3986_validator",
     "rfc3987", "rfc3987_syntax", "uri_template", "webcolors",
@@ -108,7 +107,9 @@ class Environment:
     pre_release: bool = False
     allow_sdist: bool = True
     native_builds: str = DEFAULT_NATIVE_BUILDS
-    audit_wheel: bool = True  # False: the runtime's no_audit_wheel (no auditwheel repair); no spec key
+    audit_wheel: bool = (
+        True  # False: the runtime's no_audit_wheel (no auditwheel repair); no spec key
+    )
     exclude: tuple[str, ...] = ()
     index_url: Optional[str] = None
     extra_index_urls: tuple[str, ...] = ()
@@ -162,7 +163,9 @@ class _Parsed:
         value: dict[str, Any] = self.doc.value  # the schema check made it a mapping
         return value
 
-    def problem(self, key: Key, message: str, *, of_key: bool = False, pointer: tuple[str, ...] = ()) -> Problem:
+    def problem(
+        self, key: Key, message: str, *, of_key: bool = False, pointer: tuple[str, ...] = ()
+    ) -> Problem:
         line, col = self.doc.position(key, of_key=of_key)
         return Problem(self.path, line, col, message, pointer)
 
@@ -174,7 +177,9 @@ class _Parsed:
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """The environment JSON Schema shipped with the package (the file in ``schemas/``)."""
-    text = resources.files("envctl.spec").joinpath("schema/environment.schema.json").read_text("utf-8")
+    text = (
+        resources.files("envctl.spec").joinpath("schema/environment.schema.json").read_text("utf-8")
+    )
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -202,8 +207,8 @@ _FRIENDLY = {
     ("name", "pattern"): "name {value!r} is invalid: use lower-case letters, digits, '-' and '_' "
     "(starting with a letter or digit, at most 63 characters)",
     ("extends", "pattern"): "extends {value!r} is not a valid environment name",
-    ("python", "pattern"): "python {value!r} is not a supported CPython version: use \"3.6\" to "
-    "\"3.13\", optionally with a patch level such as \"3.7.9\"",
+    ("python", "pattern"): 'python {value!r} is not a supported CPython version: use "3.6" to '
+    '"3.13", optionally with a patch level such as "3.7.9"',
     ("platform", "enum"): "platform {value!r} is not supported; choose one of: {choices}",
     ("index_url", "pattern"): "index_url {value!r} must be an http(s):// or file:// URL "
     "without spaces or control characters",
@@ -224,7 +229,11 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
         messages = []
         for name in unknown:
             close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; allowed keys: {', '.join(allowed)}"
+            )
             messages.append(parsed.problem((name,), f"unknown key {name!r}{hint}", of_key=True))
         return messages[0] if len(messages) == 1 else _Multi(messages)  # type: ignore[return-value]
     if error.validator == "format" and error.validator_value == "pep508-requirements":
@@ -233,9 +242,14 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
         return parsed.problem(key, f"requirements: {cause}", pointer=pointer)
     if error.validator == "required":
         return parsed.problem(key, f"missing required key: {error.message.split()[0]}")
-    if error.validator == "type" and field_name == "python" and isinstance(error.instance, (int, float)):
+    if (
+        error.validator == "type"
+        and field_name == "python"
+        and isinstance(error.instance, (int, float))
+    ):
         return parsed.problem(
-            key, f"python must be a quoted string such as \"3.10\"; YAML read {error.instance!r} as a number"
+            key,
+            f'python must be a quoted string such as "3.10"; YAML read {error.instance!r} as a number',
         )
     template = _FRIENDLY.get((str(top), str(error.validator)))
     if template:
@@ -274,7 +288,9 @@ def spec_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+            files.extend(
+                sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -299,7 +315,9 @@ def _read(path: Path) -> tuple[Optional[_Parsed], list[Problem]]:
     parsed = _Parsed(path, doc)
     if not isinstance(doc.value, dict):
         kind = type(doc.value).__name__
-        return None, [parsed.problem((), f"expected a mapping with at least 'name', found a {kind}")]
+        return None, [
+            parsed.problem((), f"expected a mapping with at least 'name', found a {kind}")
+        ]
     return parsed, []
 
 
@@ -310,8 +328,11 @@ def _check_file(parsed: _Parsed) -> list[Problem]:
     name = parsed.data["name"]
     if parsed.path.suffix in SPEC_SUFFIXES and parsed.path.stem != name:
         problems.append(
-            parsed.problem(("name",), f"name {name!r} does not match the file name "
-                           f"{parsed.path.name!r}; rename one so they agree")
+            parsed.problem(
+                ("name",),
+                f"name {name!r} does not match the file name "
+                f"{parsed.path.name!r}; rename one so they agree",
+            )
         )
     if parsed.data.get("extends") == name:
         problems.append(parsed.problem(("extends",), f"environment {name!r} cannot extend itself"))
@@ -330,8 +351,11 @@ def _literal_credentials(parsed: _Parsed) -> list[Problem]:
         for url in direct_urls([text]):
             urls.append((("requirements", i), "requirements entry", url))
     return [
-        parsed.problem(key, f"{what} embeds a literal password; reference an environment variable such as "
-                            f"{with_variable_password(url)}")
+        parsed.problem(
+            key,
+            f"{what} embeds a literal password; reference an environment variable such as "
+            f"{with_variable_password(url)}",
+        )
         for key, what, url in urls
         if literal_password(url)
     ]
@@ -411,7 +435,7 @@ def _resolve_links(by_name: Mapping[str, _Parsed], broken: set[str]) -> dict[str
                 end = memo[name]
                 break
             if name in position:  # a cycle: each member reports it starting from itself
-                members = path[position[name]:]
+                members = path[position[name] :]
                 for i, member in enumerate(members):
                     memo[member] = _Link(cycle=" -> ".join([*members[i:], *members[:i], member]))
                 path = path[: position[name]]
@@ -450,7 +474,11 @@ def _build(
     chain = link.chain
     parsed = by_name[name]
     if "python" not in merged:
-        return None, [parsed.problem((), "missing required key 'python' (not set here or in any environment it extends)")]
+        return None, [
+            parsed.problem(
+                (), "missing required key 'python' (not set here or in any environment it extends)"
+            )
+        ]
     return (
         Environment(
             name=name,
@@ -501,7 +529,11 @@ def load_environments(paths: Iterable[Path]) -> LoadResult:
             continue
         if name in by_name:
             first = by_name[name].path
-            result.problems.append(parsed.problem(("name",), f"duplicate environment name {name!r} (also defined in {first})"))
+            result.problems.append(
+                parsed.problem(
+                    ("name",), f"duplicate environment name {name!r} (also defined in {first})"
+                )
+            )
             continue
         by_name[name] = parsed
         if file_problems:
@@ -528,7 +560,9 @@ def load_environments(paths: Iterable[Path]) -> LoadResult:
     return result
 
 
-def load_project_environments(environments_dir: Path, names: Optional[Iterable[str]] = None) -> dict[str, Environment]:
+def load_project_environments(
+    environments_dir: Path, names: Optional[Iterable[str]] = None
+) -> dict[str, Environment]:
     """All environments in a directory (or the ``names`` asked for); any problem is an error.
 
     Most callers want ``Project.environments()``, which finds the directory first.
@@ -536,7 +570,11 @@ def load_project_environments(environments_dir: Path, names: Optional[Iterable[s
     result = load_environments([environments_dir])
     if result.problems:
         first = result.problems[0]
-        more = f" (and {len(result.problems) - 1} more; run 'envctl validate')" if len(result.problems) > 1 else ""
+        more = (
+            f" (and {len(result.problems) - 1} more; run 'envctl validate')"
+            if len(result.problems) > 1
+            else ""
+        )
         raise EnvctlError(f"{first}{more}")
     if names is None:
         return result.environments

@@ -43,12 +43,16 @@ class Project:
     def require_environments_dir(self) -> Path:
         """``environments/``, or the one-line error every command gives outside a repository."""
         if not self.environments_dir.is_dir():
-            raise EnvctlError(f"no environments/ directory in {self.root}; run envctl from your repository or pass --root")
+            raise EnvctlError(
+                f"no environments/ directory in {self.root}; run envctl from your repository or pass --root"
+            )
         return self.environments_dir
 
-    def environments(self, names: Optional[Iterable[str]] = None) -> "dict[str, Environment]":
+    def environments(self, names: Optional[Iterable[str]] = None) -> dict[str, Environment]:
         """Validated environments of this project; any spec problem is an EnvctlError."""
-        from envctl.spec.loader import load_project_environments  # jsonschema: only when specs are read
+        from envctl.spec.loader import (
+            load_project_environments,
+        )  # jsonschema: only when specs are read
 
         return load_project_environments(self.require_environments_dir(), names)
 

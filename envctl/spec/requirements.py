@@ -7,8 +7,8 @@ the longest run of whitespace-separated tokens that parses as one PEP 508 requir
 
 from __future__ import annotations
 
-from functools import lru_cache
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement

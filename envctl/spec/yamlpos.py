@@ -75,7 +75,9 @@ class _Builder:
     def build(self, node: yaml.Node, key: Key) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise YamlProblem(f"document too large: more than {MAX_NODES} values (alias expansion?)")
+            raise YamlProblem(
+                f"document too large: more than {MAX_NODES} values (alias expansion?)"
+            )
         self.doc.values[key] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, key)
@@ -92,7 +94,9 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, col = _mark(key_node)
-                raise YamlProblem("YAML merge keys ('<<') are not supported; use 'extends'", line, col)
+                raise YamlProblem(
+                    "YAML merge keys ('<<') are not supported; use 'extends'", line, col
+                )
             if not isinstance(key_node, yaml.ScalarNode):
                 line, col = _mark(key_node)
                 raise YamlProblem("mapping keys must be plain strings", line, col)

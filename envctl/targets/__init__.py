@@ -54,7 +54,9 @@ def _local(url: str, path: str) -> Target:
     return LocalTarget(Path(unquote(path)))
 
 
-def _odps(url: str, project: str, query: str, credential_vars: Optional[dict[str, str]] = None) -> Target:
+def _odps(
+    url: str, project: str, query: str, credential_vars: Optional[dict[str, str]] = None
+) -> Target:
     from envctl.targets.odps import OdpsTarget
 
     params = parse_qs(query, keep_blank_values=True)
@@ -101,7 +103,9 @@ def open_target(url: Optional[str], project: Project) -> Target:
     return open_url(url, project, named.credential_vars if named else None)
 
 
-def open_url(url: str, project: Project, credential_vars: Optional[dict[str, str]] = None) -> Target:
+def open_url(
+    url: str, project: Project, credential_vars: Optional[dict[str, str]] = None
+) -> Target:
     """The target at ``url`` (no names: see ``open_target``)."""
     if url == "local":
         from envctl.targets.local import LocalTarget

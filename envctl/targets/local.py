@@ -21,15 +21,15 @@ from envctl import crashpoints
 from envctl.errors import EnvctlError
 from envctl.files import atomic_writer, file_hexdigest, write_text_atomic
 from envctl.targets.base import (
-    FunctionInfo,
-    TargetError,
     MD5_BUFFER,
+    FunctionInfo,
     Kind,
     ObjectExists,
     ObjectInfo,
     ObjectMissing,
     Progress,
     Target,
+    TargetError,
     verify_uploaded,
 )
 
@@ -62,7 +62,9 @@ class LocalTarget(Target):
         With ``exclusive`` an existing object is left alone and ObjectExists is raised.
         """
         try:
-            with atomic_writer(self._path(name), exclusive=exclusive, suffix=STAGING_SUFFIX) as handle:
+            with atomic_writer(
+                self._path(name), exclusive=exclusive, suffix=STAGING_SUFFIX
+            ) as handle:
                 yield handle
         except FileExistsError:
             raise ObjectExists(name) from None
@@ -118,7 +120,11 @@ class LocalTarget(Target):
         infos = []
         with os.scandir(self.root) as entries:
             for entry in entries:
-                if entry.name.startswith(prefix) and not entry.name.startswith(".") and entry.is_file():
+                if (
+                    entry.name.startswith(prefix)
+                    and not entry.name.startswith(".")
+                    and entry.is_file()
+                ):
                     infos.append(self._info(entry.name, entry.stat()))
         return sorted(infos, key=lambda i: i.name)
 

@@ -122,16 +122,30 @@ class OdpsTarget(Target):
         # pyodps's own retry layer is switched off: stacked under ours it multiplied the attempts
         # (a dead endpoint took ~20 s to report) and ignored ENVCTL_RETRY_WAIT_SCALE.
         try:
-            self.client: ODPS = ODPS(project=project, endpoint=endpoint, overwrite_global=False,
-                                     rest_client_kwargs={"retry_enabled": False}, **credentials)
+            self.client: ODPS = ODPS(
+                project=project,
+                endpoint=endpoint,
+                overwrite_global=False,
+                rest_client_kwargs={"retry_enabled": False},
+                **credentials,
+            )
         except TypeError:  # a pyodps without rest_client_kwargs: keep its retries
-            self.client = ODPS(project=project, endpoint=endpoint, overwrite_global=False, **credentials)
+            self.client = ODPS(
+                project=project, endpoint=endpoint, overwrite_global=False, **credentials
+            )
 
     def clone(self) -> OdpsTarget:
         """A second client: pyodps caches resource objects per client, unsafe across threads."""
-        return OdpsTarget(self.project, self.endpoint, chunk_size=self.chunk_size, attempts=self.attempts,
-                          retry_wait=self.retry_wait, credential_vars=self.credential_vars,
-                          entry=self.entry, schema=self.schema)
+        return OdpsTarget(
+            self.project,
+            self.endpoint,
+            chunk_size=self.chunk_size,
+            attempts=self.attempts,
+            retry_wait=self.retry_wait,
+            credential_vars=self.credential_vars,
+            entry=self.entry,
+            schema=self.schema,
+        )
 
     @classmethod
     def from_entry(cls, entry: ODPS, **kwargs: Any) -> OdpsTarget:
@@ -184,17 +198,28 @@ class OdpsTarget(Target):
         try:
             return call_with_retries(fn, attempts=self.attempts, wait=self.retry_wait)
         except odps_errors.NoSuchProject:
-            raise EnvctlError(f"MaxCompute project {self.project!r} does not exist at {self.endpoint}") from None
+            raise EnvctlError(
+                f"MaxCompute project {self.project!r} does not exist at {self.endpoint}"
+            ) from None
         except odps_errors.NoSuchObject as exc:
             if not getattr(exc, "code", None):  # pyodps's reading of a 404 it could not parse
                 raise self._not_maxcompute(operation, name) from None
             raise ObjectMissing(name) from None
         except odps_errors.ObjectAlreadyExists:
             raise ObjectExists(name) from None
-        except (odps_errors.AuthorizationRequired, odps_errors.SignatureNotMatch, odps_errors.NoPermission) as exc:
-            raise EnvctlError(f"MaxCompute refused {operation} {name}: {type(exc).__name__} (check the credentials)") from None
+        except (
+            odps_errors.AuthorizationRequired,
+            odps_errors.SignatureNotMatch,
+            odps_errors.NoPermission,
+        ) as exc:
+            raise EnvctlError(
+                f"MaxCompute refused {operation} {name}: {type(exc).__name__} (check the credentials)"
+            ) from None
         except Exception as exc:
-            if getattr(exc, "status_code", None) in (401, 403):  # whatever code the service names it
+            if getattr(exc, "status_code", None) in (
+                401,
+                403,
+            ):  # whatever code the service names it
                 raise EnvctlError(
                     f"MaxCompute refused {operation} {name}: HTTP {exc.status_code} {type(exc).__name__} "  # type: ignore[attr-defined]
                     "(check the credentials and the account's permissions on the project)"
@@ -204,7 +229,9 @@ class OdpsTarget(Target):
                     f"{operation} {name} on {self.url} failed after {self.attempts} attempts: {_short(exc)}"
                 ) from None
             if isinstance(exc, (odps_errors.ODPSError, OSError)):
-                raise TargetError(f"{operation} {name} on {self.url} failed: {_short(exc)}") from None
+                raise TargetError(
+                    f"{operation} {name} on {self.url} failed: {_short(exc)}"
+                ) from None
             raise
 
     def _not_maxcompute(self, operation: str, name: str) -> EnvctlError:
@@ -238,7 +265,11 @@ class OdpsTarget(Target):
     # -- the Target interface --------------------------------------------------------------
     def list(self, prefix: str) -> list[ObjectInfo]:
         def run() -> list[ObjectInfo]:
-            return [self._info(r) for r in self.client.list_resources(prefix=prefix, schema=self.schema) if r.name.startswith(prefix)]
+            return [
+                self._info(r)
+                for r in self.client.list_resources(prefix=prefix, schema=self.schema)
+                if r.name.startswith(prefix)
+            ]
 
         return sorted(self._call("list", run, prefix), key=lambda i: i.name)
 
@@ -254,8 +285,9 @@ class OdpsTarget(Target):
             return None
 
     def _stream(self, name: str) -> Iterator[bytes]:
-        with self.client.open_resource(name, mode="rb", type="file", stream=True,
-                                       schema=self.schema) as handle:
+        with self.client.open_resource(
+            name, mode="rb", type="file", stream=True, schema=self.schema
+        ) as handle:
             while chunk := handle.read(READ_CHUNK):
                 yield chunk
 
@@ -277,8 +309,9 @@ class OdpsTarget(Target):
     def put_bytes(self, name: str, data: bytes, *, temp: bool = False) -> None:
         def run() -> None:
             try:
-                self.client.create_resource(name, "file", fileobj=data, temp=temp,
-                                            schema=self.schema)
+                self.client.create_resource(
+                    name, "file", fileobj=data, temp=temp, schema=self.schema
+                )
             except Exception as exc:
                 from odps import errors as odps_errors
 
@@ -331,8 +364,9 @@ class OdpsTarget(Target):
         names = [f"{name}{PART_INFIX}{attempt:06d}.{index:06d}" for index in range(count)]
         journal = f"{name}{JOURNAL_INFIX}{attempt:06d}.json"
         record = {"object": name, "parts": names, "started": time.time()}
-        self.client.create_resource(journal, "file", fileobj=json.dumps(record).encode(), temp=True,
-                                    schema=self.schema)
+        self.client.create_resource(
+            journal, "file", fileobj=json.dumps(record).encode(), temp=True, schema=self.schema
+        )
         try:
             digest = hashlib.md5()
             parts: builtins.list[Any] = []
@@ -342,8 +376,11 @@ class OdpsTarget(Target):
                     if not chunk:
                         raise TargetError(f"{path} shrank while it was uploaded")
                     digest.update(chunk)
-                    parts.append(resources.create(name=part_name, type="file", temp=True,
-                                                  part=True, fileobj=chunk))
+                    parts.append(
+                        resources.create(
+                            name=part_name, type="file", temp=True, part=True, fileobj=chunk
+                        )
+                    )
                     if progress:
                         progress(len(chunk))
                     del chunk
@@ -405,8 +442,11 @@ class OdpsTarget(Target):
 
         def tail() -> bytes:
             resource = self._resources().get_typed(name, "file")
-            return bytes(self._resources().read_resource(resource, offset=offset,
-                                                         read_size=TAIL_CHECK).read())
+            return bytes(
+                self._resources()
+                .read_resource(resource, offset=offset, read_size=TAIL_CHECK)
+                .read()
+            )
 
         remote_tail = self._call("read", tail, name)
         with open(path, "rb") as handle:
@@ -424,7 +464,8 @@ class OdpsTarget(Target):
         """
         common = os.path.commonprefix(list(prefixes))  # noqa: RUF071 - name prefixes, not paths
         journals = [
-            info for info in self.list(common)
+            info
+            for info in self.list(common)
             if info.name.startswith(tuple(prefixes)) and _JOURNAL.match(info.name)
         ]
         found: builtins.list[ObjectInfo] = []
@@ -460,7 +501,9 @@ class OdpsTarget(Target):
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(ObjectMissing):
-            self._call("delete", lambda: self.client.delete_resource(name, schema=self.schema), name)
+            self._call(
+                "delete", lambda: self.client.delete_resource(name, schema=self.schema), name
+            )
 
 
 def _short(exc: BaseException) -> str:

@@ -28,9 +28,13 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, odps_errors.ODPSError):
         status = getattr(exc, "status_code", None)
         return isinstance(status, int) and status >= 500
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+    if isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    ):
         return True
-    return isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, TimeoutError))
+    return isinstance(
+        exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, TimeoutError)
+    )
 
 
 def wait_scale() -> float:
@@ -43,7 +47,11 @@ def wait_scale() -> float:
 
 
 def call_with_retries(
-    fn: Callable[[], T], *, attempts: int = DEFAULT_ATTEMPTS, wait: float = 0.5, max_wait: float = 8.0
+    fn: Callable[[], T],
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    wait: float = 0.5,
+    max_wait: float = 8.0,
 ) -> T:
     """Run ``fn`` with exponential backoff on transient errors; the last error is re-raised."""
     scale = wait_scale()

@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from envctl.build.cache import Cache
 from envctl import settings
-from envctl.spec.requirements import split_requirements
+from envctl.build.cache import Cache
 from envctl.spec.loader import Environment
+from envctl.spec.requirements import split_requirements
 from envctl.testing.index import LocalIndex
 
 

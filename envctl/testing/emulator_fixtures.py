@@ -46,7 +46,7 @@ CONTRACT_ENDPOINT_VAR = settings.CONTRACT_ENDPOINT.name
 CONTRACT_PROJECT_VAR = settings.CONTRACT_PROJECT.name
 
 
-def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> "ODPS":
+def make_odps_client(emulator: Emulator, project: str = TEST_PROJECT) -> ODPS:
     """A real pyodps client pointed at the emulator (does not touch pyodps's global options)."""
     from odps import ODPS
 
@@ -142,8 +142,13 @@ def resource_service(request: pytest.FixtureRequest) -> Iterator[ResourceService
 
         emulator, (endpoint, project) = None, external
         credentials = credentials_from_env()
-    client = ODPS(project=project, endpoint=endpoint, overwrite_global=False,
-                  rest_client_kwargs={"retry_enabled": False}, **credentials)
+    client = ODPS(
+        project=project,
+        endpoint=endpoint,
+        overwrite_global=False,
+        rest_client_kwargs={"retry_enabled": False},
+        **credentials,
+    )
     service = ResourceService(client, project, emulator, f"envctl_contract_{uuid.uuid4().hex[:8]}_")
     try:
         yield service
@@ -158,14 +163,16 @@ def odps_emulator(tmp_path: Path) -> Iterator[Emulator]:
     Skips when ``ENVCTL_CONTRACT_ENDPOINT`` is set: the test needs emulator internals.
     """
     if _external() is not None:
-        pytest.skip(f"needs the bundled emulator (fault injection or internals); "
-                    f"{CONTRACT_ENDPOINT_VAR} is set")
+        pytest.skip(
+            f"needs the bundled emulator (fault injection or internals); "
+            f"{CONTRACT_ENDPOINT_VAR} is set"
+        )
     with Emulator(tmp_path / "odps-emulator") as emulator:
         yield emulator
 
 
 @pytest.fixture
-def odps_client(odps_emulator: Emulator) -> "ODPS":
+def odps_client(odps_emulator: Emulator) -> ODPS:
     """``odps.ODPS`` for project ``envctl_test`` on ``odps_emulator``."""
     return make_odps_client(odps_emulator)
 

@@ -20,13 +20,25 @@ def start_emulator_process(
     *extra: str,
     stderr: Any = subprocess.DEVNULL,
     preexec_fn: Optional[Callable[[], None]] = None,
-) -> "subprocess.Popen[str]":
+) -> subprocess.Popen[str]:
     """Start the emulator on a free port; its first stdout line is JSON with endpoint and target.
 
     ``preexec_fn`` runs in the child before exec (e.g. to start it with a signal ignored).
     """
     return subprocess.Popen(
-        [sys.executable, "-m", "envctl", "emulator", "--port", "0", "--data", str(data), "--format", "json", *extra],
+        [
+            sys.executable,
+            "-m",
+            "envctl",
+            "emulator",
+            "--port",
+            "0",
+            "--data",
+            str(data),
+            "--format",
+            "json",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
@@ -35,7 +47,7 @@ def start_emulator_process(
 
 
 def stop_emulator_process(
-    process: "subprocess.Popen[str]", signum: int, timeout: float = STOP_TIMEOUT
+    process: subprocess.Popen[str], signum: int, timeout: float = STOP_TIMEOUT
 ) -> tuple[str, Optional[str], bool]:
     """Send ``signum`` and collect stdout/stderr; returns them and whether it exited in time.
 

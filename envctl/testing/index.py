@@ -72,9 +72,13 @@ def write_simple_index(root: Path, requires_python: Optional[dict[str, str]] = N
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             rp = (requires_python or {}).get(path.name) or (requires_python or {}).get(name)
             attr = f' data-requires-python="{html.escape(rp)}"' if rp else ""
-            rows.append(f'<a href="../../files/{path.name}#sha256={digest}"{attr}>{path.name}</a>\n')
+            rows.append(
+                f'<a href="../../files/{path.name}#sha256={digest}"{attr}>{path.name}</a>\n'
+            )
         (simple / name).mkdir(exist_ok=True)
-        (simple / name / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{''.join(rows)}</body></html>\n")
+        (simple / name / "index.html").write_text(
+            f"<!DOCTYPE html><html><body>\n{''.join(rows)}</body></html>\n"
+        )
 
 
 @dataclass
@@ -88,8 +92,11 @@ class LocalIndex:
 
     @classmethod
     def create(
-        cls, root: Path, dists: Sequence[Dist] = STANDARD_DISTS, auth: Optional[tuple[str, str]] = None
-    ) -> "LocalIndex":
+        cls,
+        root: Path,
+        dists: Sequence[Dist] = STANDARD_DISTS,
+        auth: Optional[tuple[str, str]] = None,
+    ) -> LocalIndex:
         rp = {}  # per file, like PyPI's data-requires-python
         for dist in dists:
             for path in write_dist(dist, root / "files"):
@@ -105,7 +112,7 @@ class LocalIndex:
     def file(self, filename: str) -> Path:
         return self.root / "files" / filename
 
-    def start(self) -> "LocalIndex":
+    def start(self) -> LocalIndex:
         handler_class: type[_QuietHandler] = _QuietHandler
         if self.auth is not None:
             token = base64.b64encode(":".join(self.auth).encode()).decode()
@@ -131,7 +138,7 @@ class LocalIndex:
         finally:
             self.start()
 
-    def __enter__(self) -> "LocalIndex":
+    def __enter__(self) -> LocalIndex:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -131,7 +131,10 @@ def sdist_bytes(dist: Dist) -> bytes:
         'build-backend = "tiny_backend"\nbackend-path = ["_backend"]\n'
     ).encode()
     members["_backend/tiny_backend.py"] = _BACKEND.format(
-        name=dist.name, version=dist.version, files=sorted(dist.files), metadata=metadata(dist),
+        name=dist.name,
+        version=dist.version,
+        files=sorted(dist.files),
+        metadata=metadata(dist),
         prelude=dist.backend_prelude,
     ).encode()
     buffer = io.BytesIO()
@@ -168,19 +171,38 @@ def _module(name: str, version: str, body: str = "") -> str:
 
 STANDARD_DISTS: tuple[Dist, ...] = (
     # Pure wheel with a dependency only for old interpreters (markers must use the target).
-    Dist("tinypure", "1.0", {"tinypure/__init__.py": _module("tinypure", "1.0")}, requires=('tinydep; python_version < "3.8"',)),
+    Dist(
+        "tinypure",
+        "1.0",
+        {"tinypure/__init__.py": _module("tinypure", "1.0")},
+        requires=('tinydep; python_version < "3.8"',),
+    ),
     Dist("tinydep", "1.0", {"tinydep.py": _module("tinydep", "1.0")}),
     # Binary wheels for the two main targets (and no wheel for anything else).
     Dist(
         "tinynative",
         "1.0",
         {"tinynative/__init__.py": _module("tinynative", "1.0")},
-        tags=("cp37-cp37m-manylinux2014_x86_64", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"),
+        tags=(
+            "cp37-cp37m-manylinux2014_x86_64",
+            "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        ),
     ),
     # A chain: tinychain -> tinypure (-> tinydep on 3.7).
-    Dist("tinychain", "1.0", {"tinychain.py": _module("tinychain", "1.0", "import tinypure\n")}, requires=("tinypure>=1.0",)),
+    Dist(
+        "tinychain",
+        "1.0",
+        {"tinychain.py": _module("tinychain", "1.0", "import tinypure\n")},
+        requires=("tinypure>=1.0",),
+    ),
     # Only an sdist, pure Python: allowed (allow_sdist) and built into a wheel.
-    Dist("tinysdist", "1.0", {"tinysdist/__init__.py": _module("tinysdist", "1.0")}, tags=(), sdist=True),
+    Dist(
+        "tinysdist",
+        "1.0",
+        {"tinysdist/__init__.py": _module("tinysdist", "1.0")},
+        tags=(),
+        sdist=True,
+    ),
     # Only an sdist with a C extension: always refused.
     Dist(
         "tinycext",
@@ -198,7 +220,13 @@ STANDARD_DISTS: tuple[Dist, ...] = (
     # prefer_binary), and a newer sdist-only release with C code over an older wheel (the
     # wheel wins, with a warning).
     Dist("tinyfresh", "1.0", {"tinyfresh/__init__.py": _module("tinyfresh", "1.0")}),
-    Dist("tinyfresh", "2.0", {"tinyfresh/__init__.py": _module("tinyfresh", "2.0")}, tags=(), sdist=True),
+    Dist(
+        "tinyfresh",
+        "2.0",
+        {"tinyfresh/__init__.py": _module("tinyfresh", "2.0")},
+        tags=(),
+        sdist=True,
+    ),
     Dist("tinyaccel", "1.0", {"tinyaccel/__init__.py": _module("tinyaccel", "1.0")}),
     Dist(
         "tinyaccel",
@@ -211,9 +239,22 @@ STANDARD_DISTS: tuple[Dist, ...] = (
     # The newest release supports only old interpreters (Requires-Python <3.11, like numpy
     # 1.21.6): a 3.7 target must get it even when the host is newer.
     Dist("tinylegacy", "1.0", {"tinylegacy.py": _module("tinylegacy", "1.0")}),
-    Dist("tinylegacy", "2.0", {"tinylegacy.py": _module("tinylegacy", "2.0")}, requires_python=">=3.7,<3.11"),
+    Dist(
+        "tinylegacy",
+        "2.0",
+        {"tinylegacy.py": _module("tinylegacy", "2.0")},
+        requires_python=">=3.7,<3.11",
+    ),
     # A wheel whose module fails to import (verify must report it).
-    Dist("tinybroken", "1.0", {"tinybroken/__init__.py": "raise ImportError('tinybroken is broken on purpose')\n"}),
+    Dist(
+        "tinybroken",
+        "1.0",
+        {"tinybroken/__init__.py": "raise ImportError('tinybroken is broken on purpose')\n"},
+    ),
     # ~1 MiB of incompressible data, for size budget tests.
-    Dist("tinybig", "1.0", {"tinybig/__init__.py": "", "tinybig/blob.bin": random.Random(0).randbytes(1 << 20)}),
+    Dist(
+        "tinybig",
+        "1.0",
+        {"tinybig/__init__.py": "", "tinybig/blob.bin": random.Random(0).randbytes(1 << 20)},
+    ),
 )

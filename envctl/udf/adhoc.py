@@ -80,7 +80,9 @@ def ensure_temporary(
             target.delete(name)  # expired: replace, never reuse
         uploaded: Optional[ObjectInfo]
         try:
-            uploaded = target.put_file(name, archive.path, md5=archive.md5, kind="archive", temp=True)
+            uploaded = target.put_file(
+                name, archive.path, md5=archive.md5, kind="archive", temp=True
+            )
         except ObjectExists:  # another machine published it between our stat and upload
             uploaded = target.stat(name)
         stats["uploads"] += 1
@@ -110,7 +112,11 @@ def ensure_pinned(target: Target, request: AdhocRequest, name: str) -> AdhocArch
 def expired_temporaries(listing: Iterable[ObjectInfo], now: float) -> list[str]:
     """gc's rule: ad-hoc temporaries whose upload is older than the configured TTL."""
     ttl = settings.ADHOC_TTL.get()
-    return [info.name for info in listing if is_temporary_resource(info.name) and info.modified + ttl <= now]
+    return [
+        info.name
+        for info in listing
+        if is_temporary_resource(info.name) and info.modified + ttl <= now
+    ]
 
 
 def superseded_pins(listing: Iterable[ObjectInfo], now: float) -> list[str]:

@@ -18,7 +18,6 @@ from envctl import settings
 from envctl.files import write_json_atomic
 
 
-
 def resolve_ttl() -> float:
     """Seconds a resolution stays valid (``ENVCTL_RESOLVE_TTL``; 0 disables caching)."""
     return settings.RESOLVE_TTL.get()
@@ -62,7 +61,9 @@ class ResolutionCache:
         expires_at = self.clock() + ttl
         self._memory[key] = (expires_at, value)
         try:
-            write_json_atomic(self._path(key), {"key": key, "expires_at": expires_at, "value": value})
+            write_json_atomic(
+                self._path(key), {"key": key, "expires_at": expires_at, "value": value}
+            )
         except OSError:
             pass  # a read-only or full cache dir only costs a lookup next time
 

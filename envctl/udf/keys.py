@@ -12,10 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from envctl.deploy.state import TEMP_PREFIX
 from envctl.errors import EnvctlError
 from envctl.spec.requirements import RequirementError, normalize_requirements
-
-from envctl.deploy.state import TEMP_PREFIX
 
 PINNED_PREFIX = "envctl_pin-"
 """Long-term ``force_rebuild`` archives, outside the controller's ``envctl-`` listing; gc keeps
@@ -49,7 +48,7 @@ class AdhocRequest:
         index_url: Optional[str] = None,
         extra_index_urls: Sequence[str] = (),
         no_audit_wheel: bool = False,
-    ) -> "AdhocRequest":
+    ) -> AdhocRequest:
         try:
             normalized = normalize_requirements(requirements)
         except RequirementError as exc:
@@ -111,4 +110,6 @@ def is_temporary_resource(name: str) -> bool:
 
 def is_adhoc_resource(name: str) -> bool:
     """Whether a resource name was produced by the ad-hoc path, temporary or pinned."""
-    return is_temporary_resource(name) or (name.startswith(PINNED_PREFIX) and name.endswith(ARCHIVE_SUFFIX))
+    return is_temporary_resource(name) or (
+        name.startswith(PINNED_PREFIX) and name.endswith(ARCHIVE_SUFFIX)
+    )

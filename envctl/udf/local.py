@@ -21,12 +21,12 @@ from envctl.build import sandbox
 from envctl.build.archive import extract_archive
 from envctl.build.builder import cached_archive
 from envctl.build.cache import Cache
-from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
-from envctl.errors import EnvctlError
 from envctl.build.install import PACKAGES_DIR
 from envctl.build.size import MB, UnpackBudget
-from envctl.spec.project import Project, cache_dir
 from envctl.deploy.state import VersionInfo
+from envctl.errors import EnvctlError
+from envctl.files import atomic_directory, file_hexdigest, is_hex_digest
+from envctl.spec.project import Project, cache_dir
 from envctl.targets.base import Target
 
 SOURCES = ("auto", "deployed", "local")
@@ -53,7 +53,9 @@ def fetch_deployed(target: Target, version: VersionInfo) -> LocalArchive:
     actual = file_hexdigest(dest)
     if actual != version.sha256:
         dest.unlink(missing_ok=True)
-        raise EnvctlError(f"downloaded {version.resource} has sha256 {actual}, the state records {version.sha256}")
+        raise EnvctlError(
+            f"downloaded {version.resource} has sha256 {actual}, the state records {version.sha256}"
+        )
     return LocalArchive(dest, actual, origin)
 
 
@@ -115,7 +117,9 @@ def exec_cache_entries(root: Path) -> list[Path]:
         return []
     special = ("archives", "venvs")
     entries = [
-        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in special
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in special
     ]
     entries += list((root / "archives").glob("*.tar.gz"))
     entries += [p for p in (root / "venvs").glob("*") if p.is_dir() and not p.name.startswith(".")]
@@ -123,7 +127,11 @@ def exec_cache_entries(root: Path) -> list[Path]:
 
 
 def collect_exec_cache(
-    cap_bytes: Optional[int] = None, *, now: float, keep: Sequence[Path] = (), root: Optional[Path] = None
+    cap_bytes: Optional[int] = None,
+    *,
+    now: float,
+    keep: Sequence[Path] = (),
+    root: Optional[Path] = None,
 ) -> list[Path]:
     """Delete the least recently used exec cache entries until the rest fit in ``cap_bytes``.
 

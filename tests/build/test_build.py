@@ -11,10 +11,10 @@ import zipfile
 import pytest
 
 from envctl.build.builder import build, build_requirements
+from envctl.build.size import SizeBudget
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash
 from envctl.lock.resolve import resolve_environment
-from envctl.build.size import SizeBudget
 
 
 def _names(path):
@@ -31,13 +31,29 @@ def test_archive_has_packages_root_no_bytecode_and_honours_exclude(project, caps
     report = json.loads(capsys.readouterr().out)
     names = _names(out)
     assert all(n == "packages" or n.startswith("packages/") for n in names)
-    assert {"packages/tinychain.py", "packages/tinypure/__init__.py", "packages/tinysdist/__init__.py"} <= set(names)
+    assert {
+        "packages/tinychain.py",
+        "packages/tinypure/__init__.py",
+        "packages/tinysdist/__init__.py",
+    } <= set(names)
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     assert not [n for n in names if "tinydep" in n]
-    assert {p["name"] for p in report["packages"]} == {"tinychain", "tinynative", "tinypure", "tinysdist"}
+    assert {p["name"] for p in report["packages"]} == {
+        "tinychain",
+        "tinynative",
+        "tinypure",
+        "tinysdist",
+    }
     with tarfile.open(out) as tar:
         member = tar.getmember("packages/tinychain.py")
-        assert (member.uid, member.gid, member.uname, member.gname, member.mtime, member.mode) == (0, 0, "", "", 0, 0o644)
+        assert (member.uid, member.gid, member.uname, member.gname, member.mtime, member.mode) == (
+            0,
+            0,
+            "",
+            "",
+            0,
+            0o644,
+        )
 
 
 def test_same_lock_gives_byte_identical_archives(local_env, envctl_cache):
@@ -78,17 +94,23 @@ def test_pure_sdist_is_built_into_a_cached_wheel(local_env, envctl_cache):
     assert lock.packages[0].kind == "sdist"
     built = build(env, lock, progress=False, cache=envctl_cache)
     assert "packages/tinysdist/__init__.py" in _names(built.path)
-    assert list(envctl_cache.built_wheel_dir(lock.packages[0].sha256).glob("tinysdist-1.0-py3-none-any.whl"))
+    assert list(
+        envctl_cache.built_wheel_dir(lock.packages[0].sha256).glob("tinysdist-1.0-py3-none-any.whl")
+    )
 
 
-def test_native_sdist_in_a_lock_is_refused_at_build_with_advice(local_env, local_index, envctl_cache):
+def test_native_sdist_in_a_lock_is_refused_at_build_with_advice(
+    local_env, local_index, envctl_cache
+):
     """Resolution never picks one, but a hand-written or old lock may still list it."""
     env = local_env("demo", "3.11", "tinycext")
     path = local_index.file("tinycext-1.0.tar.gz")
     sdist = LockedFile("tinycext", "1.0", path.name, f"{local_index.url}/../files/{path.name}",
                        hashlib.sha256(path.read_bytes()).hexdigest(), None, "sdist")  # fmt: skip
     lock = Lock(env.name, "3.11.9", env.platform, inputs_hash(env), (sdist,))
-    with pytest.raises(EnvctlError, match=r"tinycext 1\.0 is only available as an sdist with compiled code") as info:
+    with pytest.raises(
+        EnvctlError, match=r"tinycext 1\.0 is only available as an sdist with compiled code"
+    ) as info:
         build(env, lock, progress=False, cache=envctl_cache)
     assert "_speedups.c" in str(info.value) and "manylinux wheels" in str(info.value)
 
@@ -155,8 +177,12 @@ def test_size_limits_from_environment(monkeypatch):
 
 
 def test_build_requirements_reuses_its_lock_and_archive_offline(local_index, envctl_cache):
-    lock, built = build_requirements(["tinychain tinynative"], python="3.7", index_url=local_index.url, cache=envctl_cache)
+    lock, built = build_requirements(
+        ["tinychain tinynative"], python="3.7", index_url=local_index.url, cache=envctl_cache
+    )
     assert lock.package("tinydep") is not None and not built.cached
     with local_index.stopped():
-        again_lock, again = build_requirements(["tinychain tinynative"], python="3.7", index_url=local_index.url, cache=envctl_cache)
+        again_lock, again = build_requirements(
+            ["tinychain tinynative"], python="3.7", index_url=local_index.url, cache=envctl_cache
+        )
     assert again.cached and again.sha256 == built.sha256 and again_lock == lock

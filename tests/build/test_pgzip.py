@@ -54,7 +54,9 @@ def test_gunzip_command_reads_it(tmp_path: Path) -> None:
     data = _sample(BLOCK_SIZE + 5)
     path = tmp_path / "x.gz"
     path.write_bytes(_compress(data, workers=2))
-    assert subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=True).stdout == data
+    assert (
+        subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=True).stdout == data
+    )
 
 
 def test_tell_counts_uncompressed_bytes() -> None:

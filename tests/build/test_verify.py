@@ -12,7 +12,12 @@ def test_verify_imports_every_module_in_the_target_interpreter(project, python31
     assert project.run("verify", "demo", "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["verified"] is True
-    assert {m["module"] for m in report["modules"]} == {"tinychain", "tinynative", "tinypure", "tinysdist"}
+    assert {m["module"] for m in report["modules"]} == {
+        "tinychain",
+        "tinynative",
+        "tinypure",
+        "tinysdist",
+    }
 
 
 def test_verify_reports_a_broken_module_and_fails(project, python311, capsys):
@@ -64,7 +69,9 @@ def test_verify_is_isolated_from_the_interpreters_site_packages(tmp_path, monkey
             info.size = len(text.encode())
             tar.addfile(info, io.BytesIO(text.encode()))
     minor = "{}.{}".format(*sys.version_info[:2])
-    monkeypatch.setenv(f"ENVCTL_PYTHON_{minor.replace('.', '_')}", sys.executable)  # the dev venv's python
+    monkeypatch.setenv(
+        f"ENVCTL_PYTHON_{minor.replace('.', '_')}", sys.executable
+    )  # the dev venv's python
     result = verify_archive(archive, minor)
     assert [(r.module, r.ok) for r in result.results] == [("leaky", False)]
     assert "No module named 'requests'" in result.results[0].error

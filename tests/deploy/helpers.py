@@ -20,10 +20,24 @@ TarBuilt = BuiltArchive
 
 def make_lock(env: str, *packages: tuple[str, str], python: str = "3.11.9") -> Lock:
     files = tuple(
-        LockedFile(n, v, f"{n}-{v}-py3-none-any.whl", f"https://example.invalid/{n}", hashlib.sha256(f"{n}{v}".encode()).hexdigest(), 10, "wheel")
+        LockedFile(
+            n,
+            v,
+            f"{n}-{v}-py3-none-any.whl",
+            f"https://example.invalid/{n}",
+            hashlib.sha256(f"{n}{v}".encode()).hexdigest(),
+            10,
+            "wheel",
+        )
         for n, v in packages
     )
-    return Lock(environment=env, python=python, platform="manylinux2014_x86_64", inputs_hash="i" * 64, packages=files)
+    return Lock(
+        environment=env,
+        python=python,
+        platform="manylinux2014_x86_64",
+        inputs_hash="i" * 64,
+        packages=files,
+    )
 
 
 def tar_builder(out_dir: Path, padding: int = 0) -> Callable[[Environment, Lock], TarBuilt]:
@@ -32,7 +46,10 @@ def tar_builder(out_dir: Path, padding: int = 0) -> Callable[[Environment, Lock]
     def build(env: Environment, lock: Lock) -> TarBuilt:
         payload = json.dumps([p.filename for p in lock.packages]).encode() + b"\0" * padding
         raw = io.BytesIO()
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        with (
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w") as tar,
+        ):
             info = tarfile.TarInfo("manifest.json")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
@@ -40,7 +57,13 @@ def tar_builder(out_dir: Path, padding: int = 0) -> Callable[[Environment, Lock]
         path = out_dir / f"{lock.lock_hash()}.tar.gz"
         out_dir.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        return TarBuilt(path, hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data),
-                        lock.lock_hash(), tuple((p.name, p.version) for p in lock.packages))
+        return TarBuilt(
+            path,
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),
+            len(data),
+            lock.lock_hash(),
+            tuple((p.name, p.version) for p in lock.packages),
+        )
 
     return build

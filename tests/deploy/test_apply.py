@@ -41,8 +41,16 @@ def desired_for(lock) -> dict[str, DesiredEnv]:
 
 def apply_lock(target: Target, builds, lock, *, prune: bool = False, desired=None):
     observed = observe(target)
-    the_plan = plan(desired if desired is not None else desired_for(lock), observed, target=target.url)
-    applier = Applier(target, Desired.of({"nlp": ENV}, {"nlp": lock}), builds, observed.state, dict(observed.objects))
+    the_plan = plan(
+        desired if desired is not None else desired_for(lock), observed, target=target.url
+    )
+    applier = Applier(
+        target,
+        Desired.of({"nlp": ENV}, {"nlp": lock}),
+        builds,
+        observed.state,
+        dict(observed.objects),
+    )
     return the_plan, applier.run(the_plan, prune=prune)
 
 
@@ -60,7 +68,9 @@ def test_apply_uploads_then_points_and_second_apply_does_nothing(target: Target,
     assert target.stats["list"] + target.stats["read"] == 2  # plan is O(1) requests
 
 
-def test_changed_lock_builds_new_version_and_earlier_lock_is_repointed_without_build(target: Target, builds) -> None:
+def test_changed_lock_builds_new_version_and_earlier_lock_is_repointed_without_build(
+    target: Target, builds
+) -> None:
     apply_lock(target, builds, LOCK1)
     apply_lock(target, builds, LOCK2)
     assert current_resource(target, "nlp").version == 2
@@ -103,7 +113,9 @@ def test_delete_happens_only_with_prune(target: Target, builds) -> None:
 
 def test_second_lease_fails_naming_the_holder_then_waits_with_timeout(target: Target) -> None:
     first = acquire(target, "apply")
-    with pytest.raises(EnvctlError, match=rf"locked by .*@.*:\d+ \(apply, since .*lease ID {first.id}\)"):
+    with pytest.raises(
+        EnvctlError, match=rf"locked by .*@.*:\d+ \(apply, since .*lease ID {first.id}\)"
+    ):
         acquire(target, "apply", timeout=0)
     pauses: list[float] = []
 
@@ -127,13 +139,17 @@ def test_expired_lease_is_broken_and_force_unlock_needs_the_right_id(target: Tar
     assert current_lease(target) is None
 
 
-def test_renewal_extends_the_lease_and_a_late_one_from_a_broken_holder_is_ignored(target: Target) -> None:
+def test_renewal_extends_the_lease_and_a_late_one_from_a_broken_holder_is_ignored(
+    target: Target,
+) -> None:
     old = acquire(target, "apply", ttl=60)
     renewed = renew(target, old, ttl=600)
     assert current_lease(target).expires == renewed.expires > old.expires
     force_unlock(target, old.id)
     new = acquire(target, "apply", ttl=60)
-    with pytest.raises(LeaseLost, match=f"lease {old.id} .* was broken .* now held by .*lease ID {new.id}"):
+    with pytest.raises(
+        LeaseLost, match=f"lease {old.id} .* was broken .* now held by .*lease ID {new.id}"
+    ):
         renew(target, old, ttl=600)
     # The race renew() cannot rule out (read ours, then broken and re-taken, then written):
     target.put_bytes(renewal_object(old.id), b'{"id": "%s", "expires": 9e12}' % old.id.encode())
@@ -144,7 +160,9 @@ def test_renewal_extends_the_lease_and_a_late_one_from_a_broken_holder_is_ignore
 
 
 @pytest.mark.parametrize("text, expected", [("", 3600.0), ("90s", 90.0), ("2h", 7200.0)])
-def test_lease_ttl_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, text: str, expected: float) -> None:
+def test_lease_ttl_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: float
+) -> None:
     monkeypatch.setenv("ENVCTL_LEASE_TTL", text)
     assert lease_ttl() == expected
 
@@ -165,9 +183,13 @@ def test_gc_keeps_current_and_newest_and_respects_grace(target: Target, builds) 
     now = time.time()
     assert select(state, observed.objects, now=now, keep=1, grace=3600).empty  # all too young
     doomed = select(state, observed.objects, now=now + 7200, keep=1, grace=3600)
-    assert [v.version for v in doomed.versions["nlp"]] == [3, 2]  # not v4 (newest), not v1 (current)
+    assert [v.version for v in doomed.versions["nlp"]] == [
+        3,
+        2,
+    ]  # not v4 (newest), not v1 (current)
     assert set(doomed.objects) == {v.resource for v in doomed.versions["nlp"]} | {
-        v.sbom for v in doomed.versions["nlp"]  # each version's SBOM goes with it
+        v.sbom
+        for v in doomed.versions["nlp"]  # each version's SBOM goes with it
     }
 
 
@@ -180,21 +202,29 @@ def test_gc_collects_orphaned_archives_after_grace(target: Target, builds, tmp_p
     assert late.objects == (archive_name("nlp", built.sha256),)
 
 
-def test_a_late_breaker_of_an_expired_lease_never_deletes_the_new_holders_lease(target: Target) -> None:
+def test_a_late_breaker_of_an_expired_lease_never_deletes_the_new_holders_lease(
+    target: Target,
+) -> None:
     stale = acquire(target, "apply", ttl=-1)
     seen_by_slow_process = current_lease(target)  # a second process reads the expired lease ...
     winner = acquire(target, "apply")  # ... while a third breaks it and takes the target
     assert seen_by_slow_process is not None and seen_by_slow_process.id == stale.id
     assert break_lease(target, seen_by_slow_process)  # the slow one breaks "its" expired lease
-    assert current_lease(target).id == winner.id  # which is no longer there: the winner keeps its lease
+    assert (
+        current_lease(target).id == winner.id
+    )  # which is no longer there: the winner keeps its lease
     assert [o.name for o in target.list("envctl-lease-") if o.name.endswith(".breaking")] == []
 
 
-def test_a_break_in_progress_elsewhere_makes_others_wait_and_a_stale_marker_is_cleared(target: Target) -> None:
+def test_a_break_in_progress_elsewhere_makes_others_wait_and_a_stale_marker_is_cleared(
+    target: Target,
+) -> None:
     stale = acquire(target, "apply", ttl=-1)
     marker = f"envctl-lease-{stale.id}.breaking"
     target.create_exclusive(marker, b"")
     assert not break_lease(target, stale) and current_lease(target).id == stale.id
-    assert not break_lease(target, stale, clock=lambda: time.time() + 3600)  # marker of a killed breaker: removed
+    assert not break_lease(
+        target, stale, clock=lambda: time.time() + 3600
+    )  # marker of a killed breaker: removed
     assert target.stat(marker) is None
     assert break_lease(target, stale) and current_lease(target) is None

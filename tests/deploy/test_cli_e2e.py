@@ -21,14 +21,19 @@ from envctl.udf.resolution import resource_ref
 
 def write_spec(root: Path, name: str, python: str) -> None:
     (root / "environments").mkdir(parents=True, exist_ok=True)
-    (root / "environments" / f"{name}.yaml").write_text(f'name: {name}\npython: "{python}"\nrequirements: []\n')
+    (root / "environments" / f"{name}.yaml").write_text(
+        f'name: {name}\npython: "{python}"\nrequirements: []\n'
+    )
 
 
 def relock(root: Path, name: str) -> None:
     """A current lock with no packages: real locks/builds without any package index."""
     project = Project(root)
     env = project.environments([name])[name]
-    write_lock(project.lock_path(name), Lock(name, full_version(env.python), env.platform, inputs_hash(env), ()))
+    write_lock(
+        project.lock_path(name),
+        Lock(name, full_version(env.python), env.platform, inputs_hash(env), ()),
+    )
 
 
 @pytest.fixture
@@ -97,7 +102,9 @@ def test_saved_plan_applies_once_then_is_stale(repo: Path, tmp_path: Path, capsy
     assert code == 1 and "stale plan: the target changed" in err and "Traceback" not in err
 
 
-def test_removed_environment_is_deleted_only_with_prune(repo: Path, target_url: str, capsys) -> None:
+def test_removed_environment_is_deleted_only_with_prune(
+    repo: Path, target_url: str, capsys
+) -> None:
     run(capsys, "apply", "--auto-approve")
     (repo / "environments" / "etl.yaml").unlink()
     code, out, _ = run(capsys, "plan", "--format", "markdown", "--detailed-exitcode")
@@ -136,21 +143,28 @@ def test_force_unlock_breaks_a_stale_lease(repo: Path, target_url: str, capsys) 
     assert run(capsys, "apply", "--auto-approve")[0] == 0
 
 
-def test_gc_dry_run_deletes_nothing_and_never_touches_current(repo: Path, target_url: str, capsys) -> None:
+def test_gc_dry_run_deletes_nothing_and_never_touches_current(
+    repo: Path, target_url: str, capsys
+) -> None:
     for python in ("3.11", "3.10", "3.9"):
         write_spec(repo, "nlp", python)
         relock(repo, "nlp")
         run(capsys, "apply", "--auto-approve")
     target = open_target(target_url, Project(repo))
     names = sorted(o.name for o in target.list("envctl-"))
-    code, out, _ = run(capsys, "gc", "--keep", "0", "--grace", "0s", "--dry-run", "--format", "json")
+    code, out, _ = run(
+        capsys, "gc", "--keep", "0", "--grace", "0s", "--dry-run", "--format", "json"
+    )
     report = json.loads(out)
     assert code == 0 and report["versions"] == {"nlp": ["v2", "v1"]}
     assert sorted(o.name for o in target.list("envctl-")) == names
     run(capsys, "gc", "--keep", "0", "--grace", "0s")
     assert current_resource(target, "nlp").version == 3
     assert current_resource(target, "etl").version == 1
-    assert sorted(o.name.endswith(".tar.gz") for o in target.list("envctl-nlp-")) == [False, True]  # + SBOM
+    assert sorted(o.name.endswith(".tar.gz") for o in target.list("envctl-nlp-")) == [
+        False,
+        True,
+    ]  # + SBOM
 
 
 @pytest.mark.parametrize(
@@ -171,7 +185,9 @@ def test_bad_input_is_a_one_line_error(repo: Path, capsys, args, message: str) -
     assert err.startswith("envctl: error:") and "Traceback" not in err
 
 
-def test_corrupt_plan_file_and_state_object_are_clear_errors(repo: Path, target_url: str, tmp_path: Path, capsys) -> None:
+def test_corrupt_plan_file_and_state_object_are_clear_errors(
+    repo: Path, target_url: str, tmp_path: Path, capsys
+) -> None:
     bad_plan = tmp_path / "bad.json"
     bad_plan.write_text("{not json")
     code, _, err = run(capsys, "apply", str(bad_plan))

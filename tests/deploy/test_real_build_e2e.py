@@ -29,7 +29,12 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_lock_apply_change_relock_apply_rollback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, target_url: str, local_index, envctl_cache  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    target_url: str,
+    local_index,  # noqa: F811
+    envctl_cache,  # noqa: F811
 ) -> None:
     root = tmp_path / "repo"
     write_spec(root, local_index.url, "tinypure")

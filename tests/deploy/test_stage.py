@@ -192,11 +192,15 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
         n: DesiredEnv(n, locks[n].python, locks[n].platform, locks[n].lock_hash()) for n in names
     }
     the_plan = plan(desired, observed, target=target.url)
-    applier = Applier(target, Desired.of(envs, locks), build, observed.state, dict(observed.objects))
+    applier = Applier(
+        target, Desired.of(envs, locks), build, observed.state, dict(observed.objects)
+    )
     target.stats.clear()
     result = applier.run(the_plan, prune=False)
     assert built_by_apply == ["b1"]
-    assert sorted(o.environment for o in result.outcomes if "uploaded ahead" in o.detail) == names[:3]
+    assert (
+        sorted(o.environment for o in result.outcomes if "uploaded ahead" in o.detail) == names[:3]
+    )
     state = observe(target).state
     assert all(state.env(n).current_version is not None for n in names)
     writes = target.stats["write"] - len(names)  # each new version's SBOM is one small write

@@ -102,7 +102,11 @@ def test_merge_larger_than_limit_is_rejected(
     ],
 )
 def test_bad_merge_requests_publish_nothing(
-    odps_emulator: Emulator, odps_client: ODPS, body: str, reason: str, status: int,
+    odps_emulator: Emulator,
+    odps_client: ODPS,
+    body: str,
+    reason: str,
+    status: int,
     parts_kept: bool,
 ) -> None:
     odps_client.get_project().resources.create(

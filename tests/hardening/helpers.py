@@ -41,9 +41,17 @@ VARIANTS = {
 }
 
 
-def write_spec(envdir: Path, name: str, python: str, requirements: str, index_url: str, **fields: object) -> None:
+def write_spec(
+    envdir: Path, name: str, python: str, requirements: str, index_url: str, **fields: object
+) -> None:
     envdir.mkdir(parents=True, exist_ok=True)
-    data = {"name": name, "python": python, "index_url": index_url, "requirements": requirements.split(), **fields}
+    data = {
+        "name": name,
+        "python": python,
+        "index_url": index_url,
+        "requirements": requirements.split(),
+        **fields,
+    }
     (envdir / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
@@ -87,12 +95,19 @@ class Repo:
     def fingerprint(self) -> dict[str, str]:
         """sha256 of every file under environments/ (what must survive any crash untouched)."""
         envdir = self.root / "environments"
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(envdir.iterdir())}
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(envdir.iterdir())
+        }
 
 
 @pytest.fixture
-def repo(tmp_path: Path, templates: dict[str, Path], target_url: str, envctl_cache: object,
-         monkeypatch: pytest.MonkeyPatch) -> Repo:
+def repo(
+    tmp_path: Path,
+    templates: dict[str, Path],
+    target_url: str,
+    envctl_cache: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Repo:
     """A checkout of variant "a"; ENVCTL_* point every CLI run (in-process or not) at it."""
     root = tmp_path / "repo"
     shutil.copytree(templates["a"], root)
@@ -129,21 +144,42 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def envctl(*args: str, timeout: float = CLI_TIMEOUT, **extra: str) -> subprocess.CompletedProcess[str]:
+def envctl(
+    *args: str, timeout: float = CLI_TIMEOUT, **extra: str
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (the current ENVCTL_* settings plus ``extra``)."""
-    return subprocess.run(cli_command(*args), env=cli_env(**extra), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        cli_command(*args),
+        env=cli_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def spawn(*args: str, stderr_file: Optional[Path] = None, **extra: str) -> subprocess.Popen[str]:
     """The real CLI in the background; its stderr goes to ``stderr_file`` when given (readable while
     it runs), else to a pipe for ``communicate``."""
     if stderr_file is None:
-        return subprocess.Popen(cli_command(*args), env=cli_env(**extra), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        return subprocess.Popen(
+            cli_command(*args),
+            env=cli_env(**extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
     with open(stderr_file, "wb") as err:
-        return subprocess.Popen(cli_command(*args), env=cli_env(**extra), stdout=subprocess.PIPE,
-                                stderr=err, stdin=subprocess.DEVNULL, text=True)
+        return subprocess.Popen(
+            cli_command(*args),
+            env=cli_env(**extra),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
 
 
 def wait_for(
@@ -224,12 +260,18 @@ def assert_intact(target: Target, state: Optional[State] = None) -> State:
     """Every version the index names has its archive in the target with the recorded size and md5."""
     state = state if state is not None else read_state(target)
     for env in state.environments.values():
-        assert env.current is None or env.current_version is not None, f"{env.name}: current names no version"
+        assert env.current is None or env.current_version is not None, (
+            f"{env.name}: current names no version"
+        )
         for version in env.versions:
             info = target.stat(version.resource)
             assert info is not None, f"{env.name} {version.label}: {version.resource} is missing"
-            assert info.size == version.size, f"{version.resource}: size {info.size} != recorded {version.size}"
-            assert info.md5 in (None, version.md5), f"{version.resource}: md5 {info.md5} != recorded {version.md5}"
+            assert info.size == version.size, (
+                f"{version.resource}: size {info.size} != recorded {version.size}"
+            )
+            assert info.md5 in (None, version.md5), (
+                f"{version.resource}: md5 {info.md5} != recorded {version.md5}"
+            )
     return state
 
 
@@ -245,7 +287,11 @@ def lease_present(target: Target) -> bool:
 
 
 def observed_archives(target: Target) -> dict[str, int]:
-    return {name: info.size for name, info in observe(target).objects.items() if name.endswith(".tar.gz")}
+    return {
+        name: info.size
+        for name, info in observe(target).objects.items()
+        if name.endswith(".tar.gz")
+    }
 
 
 @pytest.fixture

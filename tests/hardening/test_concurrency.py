@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from envctl.deploy.lease import acquire, current_lease, release
+from envctl.deploy.observe import read_state
+from envctl.deploy.state import State
+from envctl.targets import Target
 from tests.hardening.helpers import (
     CLI_TIMEOUT,
     Barrier,
@@ -24,11 +29,6 @@ from tests.hardening.helpers import (
     spawn,
     wait_for,
 )
-
-from envctl.deploy.lease import acquire, current_lease, release
-from envctl.deploy.observe import read_state
-from envctl.deploy.state import State
-from envctl.targets import Target
 
 
 def test_second_apply_fails_naming_the_holder_or_waits_for_it_and_both_land(
@@ -50,11 +50,21 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it_and_both_land(
     assert "Traceback" not in refused.stderr
     line = refused.stderr.strip().splitlines()[-1]
     assert line.startswith("envctl: error: target ") and "is locked by" in line
-    assert f":{holder.pid} (apply, since" in line and "--lock-timeout" in line and "force-unlock" in line
+    assert (
+        f":{holder.pid} (apply, since" in line
+        and "--lock-timeout" in line
+        and "force-unlock" in line
+    )
 
     waiter_log = tmp_path / "waiter.stderr"
-    waiter = spawn("apply", "--auto-approve", "--lock-timeout", "600s", stderr_file=waiter_log,
-                   ENVCTL_ROOT=str(other.root))
+    waiter = spawn(
+        "apply",
+        "--auto-approve",
+        "--lock-timeout",
+        "600s",
+        stderr_file=waiter_log,
+        ENVCTL_ROOT=str(other.root),
+    )
     no_stray_processes.append(waiter)
     wait_for(lambda: "waiting up to" in waiter_log.read_text(), "the waiter", proc=waiter)
     barrier.release()
@@ -67,11 +77,16 @@ def test_second_apply_fails_naming_the_holder_or_waits_for_it_and_both_land(
 
     state = assert_intact(target)
     assert {name: env.current for name, env in state.environments.items()} == {"nlp": 1, "etl": 1}
-    assert state.serial == 2, "each apply wrote the index exactly once, the second on top of the first"
+    assert state.serial == 2, (
+        "each apply wrote the index exactly once, the second on top of the first"
+    )
     assert read_state(target) == state
     assert not lease_present(target)
     assert run(capsys, "plan", "--only", "nlp", "--detailed-exitcode")[0] == 0
-    assert run(capsys, "--root", str(other.root), "plan", "--only", "etl", "--detailed-exitcode")[0] == 0
+    assert (
+        run(capsys, "--root", str(other.root), "plan", "--only", "etl", "--detailed-exitcode")[0]
+        == 0
+    )
 
 
 def test_slow_apply_renews_a_short_lease_so_another_apply_cannot_take_it(
@@ -102,7 +117,10 @@ def test_slow_apply_renews_a_short_lease_so_another_apply_cannot_take_it(
     barrier.release()
     _, holder_err = holder.communicate(timeout=CLI_TIMEOUT)
     assert holder.returncode == 0, holder_err
-    assert {name: env.current for name, env in assert_intact(target).environments.items()} == {"nlp": 1, "etl": 1}
+    assert {name: env.current for name, env in assert_intact(target).environments.items()} == {
+        "nlp": 1,
+        "etl": 1,
+    }
     assert not lease_present(target)
 
 
@@ -127,7 +145,10 @@ def test_apply_whose_lease_is_force_unlocked_stops_before_switching_a_pointer(
     _, err = holder.communicate(timeout=CLI_TIMEOUT)
     assert holder.returncode == 1, err
     line = one_line_error(err)
-    assert f"lease {broken.id} on {target.url} was broken" in line and "stopped before switching the pointer" in line
+    assert (
+        f"lease {broken.id} on {target.url} was broken" in line
+        and "stopped before switching the pointer" in line
+    )
     assert f"lease ID {other.id}" in line
     assert read_state(target) == State(), "a pointer was switched without the lease"
     assert current_lease(target).id == other.id, "the stopped apply released someone else's lease"

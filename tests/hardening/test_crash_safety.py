@@ -10,13 +10,22 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.hardening.helpers import Repo, archive_members, assert_intact, envctl, kill_when, lease_present, run, spawn
 
-from envctl.emulator import Emulator
-from envctl.lock.lockfile import read_lock
 from envctl.deploy.observe import read_state
 from envctl.deploy.state import State
+from envctl.emulator import Emulator
+from envctl.lock.lockfile import read_lock
 from envctl.targets import Target
+from tests.hardening.helpers import (
+    Repo,
+    archive_members,
+    assert_intact,
+    envctl,
+    kill_when,
+    lease_present,
+    run,
+    spawn,
+)
 
 KILLED = -signal.SIGKILL
 # In apply order; each later run gets past the earlier points (cache, uploaded archive reused).
@@ -32,14 +41,18 @@ def deploy_v1(repo: Repo, target: Target, capsys: pytest.CaptureFixture[str]) ->
     return state
 
 
-def assert_converges(repo: Repo, target: Target, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def assert_converges(
+    repo: Repo, target: Target, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """A plain re-run finishes the change; afterwards plan sees nothing to do and no lease is left."""
     code, _, err = run(capsys, "apply", "--auto-approve")
     assert code == 0, err
     assert run(capsys, "plan", "--detailed-exitcode")[0] == 0
     state = assert_intact(target)
     current = state.env("nlp").current_version
-    assert current.lock_hash == read_lock(repo.root / "environments" / "pylock.nlp.toml").lock_hash()
+    assert (
+        current.lock_hash == read_lock(repo.root / "environments" / "pylock.nlp.toml").lock_hash()
+    )
     assert ("tinydep", "1.0") in current.packages
     assert "packages/tinydep.py" in archive_members(target, current.resource, tmp_path)
     assert not lease_present(target)
@@ -51,7 +64,9 @@ def test_apply_killed_at_each_step_never_exposes_a_bad_archive_and_then_converge
     v1 = deploy_v1(repo, target, capsys).env("nlp").current_version
     repo.use("b", "nlp")
     files = repo.fingerprint()
-    points = POINTS if target_url.startswith("local") else POINTS[:-1]  # state-write hook: local store only
+    points = (
+        POINTS if target_url.startswith("local") else POINTS[:-1]
+    )  # state-write hook: local store only
     for point in points:
         result = envctl("apply", "--auto-approve", ENVCTL_TEST_CRASH_AT=point)
         assert result.returncode == KILLED, f"{point}: not killed: {result.stderr}"
@@ -87,12 +102,16 @@ def test_emulator_kill_mid_part_upload_publishes_nothing_and_rerun_uploads_again
     odps_emulator.faults.delay(0.5, kind="part")
     proc = spawn("apply", "--auto-approve")
     no_stray_processes.append(proc)
-    kill_when(proc, lambda: odps_emulator.stats.count(kind="part") >= 2)  # the 2nd part is in flight
+    kill_when(
+        proc, lambda: odps_emulator.stats.count(kind="part") >= 2
+    )  # the 2nd part is in flight
     odps_emulator.faults.clear()
     state = assert_intact(target)
     assert state.env("nlp").current_version == v1
     archives = [i for i in target.list("envctl-nlp-") if i.name.endswith(".tar.gz")]
-    assert [a.name for a in archives] == [v1.resource], "a partial upload was published as an archive"
+    assert [a.name for a in archives] == [v1.resource], (
+        "a partial upload was published as an archive"
+    )
     assert_converges(repo, target, capsys, tmp_path)
 
 

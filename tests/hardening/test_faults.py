@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.hardening.helpers import Repo, assert_intact, envctl, one_line_error, run
 
-from envctl.emulator import Emulator
 from envctl.deploy.observe import read_state
+from envctl.emulator import Emulator
 from envctl.targets import Target
+from tests.hardening.helpers import Repo, assert_intact, envctl, one_line_error, run
 
 pytestmark = pytest.mark.parametrize("target_url", ["odps"], indirect=True)
 
@@ -25,7 +25,9 @@ def test_transient_5xx_and_dropped_connections_are_retried_and_the_apply_succeed
     result = envctl("apply", "--auto-approve", "--target", target_url)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert all(rule["fired"] == (rule["times"] or 1) for rule in faults.rules()), [(r["kind"], r["path"], r["fired"], r["seen"]) for r in faults.rules()]
+    assert all(rule["fired"] == (rule["times"] or 1) for rule in faults.rules()), [
+        (r["kind"], r["path"], r["fired"], r["seen"]) for r in faults.rules()
+    ]
     state = assert_intact(target)
     assert {name: env.current for name, env in state.environments.items()} == {"nlp": 1, "etl": 1}
     faults.clear()
@@ -44,7 +46,13 @@ def test_transient_5xx_and_dropped_connections_are_retried_and_the_apply_succeed
     ids=["part-503", "part-drop", "list-500"],
 )
 def test_persistent_failure_is_one_clear_line_exit_1_and_changes_nothing(
-    repo: Repo, target: Target, target_url: str, odps_emulator: Emulator, fault: dict, phrase: str, capsys
+    repo: Repo,
+    target: Target,
+    target_url: str,
+    odps_emulator: Emulator,
+    fault: dict,
+    phrase: str,
+    capsys,
 ) -> None:
     assert run(capsys, "apply", "--auto-approve")[0] == 0
     before = read_state(target)
@@ -57,7 +65,11 @@ def test_persistent_failure_is_one_clear_line_exit_1_and_changes_nothing(
     odps_emulator.faults.clear()
     assert read_state(target) == before
     assert_intact(target)
-    assert not [i.name for i in target.list("envctl-") if ".part.tmp." in i.name or i.name == "envctl-lease.json"]
+    assert not [
+        i.name
+        for i in target.list("envctl-")
+        if ".part.tmp." in i.name or i.name == "envctl-lease.json"
+    ]
     code, _, err = run(capsys, "apply", "--auto-approve")
     assert code == 0, err
     assert read_state(target).env("nlp").current == 2
@@ -70,5 +82,7 @@ def test_refused_credentials_are_a_clear_line_not_a_retry_loop(
     result = envctl("apply", "--auto-approve", "--target", target_url)
     assert result.returncode == 1
     line = one_line_error(result.stderr)
-    assert "MaxCompute refused list" in line and "HTTP 403" in line and "check the credentials" in line, line
+    assert (
+        "MaxCompute refused list" in line and "HTTP 403" in line and "check the credentials" in line
+    ), line
     assert odps_emulator.stats.count(kind="list") == 1, "an authorization error was retried"

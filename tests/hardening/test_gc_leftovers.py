@@ -23,17 +23,23 @@ def gc_json(capsys, *args: str) -> dict:
     return json.loads(out)
 
 
-def test_gc_removes_debris_of_a_killed_upload_once_older_than_grace(repo: Repo, target: Target, capsys) -> None:
+def test_gc_removes_debris_of_a_killed_upload_once_older_than_grace(
+    repo: Repo, target: Target, capsys
+) -> None:
     code, _, err = run(capsys, "apply", "--auto-approve")
     assert code == 0, err
     repo.use("b", "nlp")
-    killed = envctl("apply", "--auto-approve", ENVCTL_TEST_CRASH_AT="upload:2")  # in nlp's archive upload
+    killed = envctl(
+        "apply", "--auto-approve", ENVCTL_TEST_CRASH_AT="upload:2"
+    )  # in nlp's archive upload
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     debris = sorted(info.name for info in target.leftovers(OWN))
     assert debris and all("envctl-nlp-" in name for name in debris)
     state, archives = read_state(target), observed_archives(target)
 
-    assert gc_json(capsys, "--grace", "1h")["leftovers"] == []  # young: could be an upload still running
+    assert (
+        gc_json(capsys, "--grace", "1h")["leftovers"] == []
+    )  # young: could be an upload still running
     assert sorted(info.name for info in target.leftovers(OWN)) == debris
 
     stray = renewal_object("0123456789ab")  # as a broken holder's late heartbeat leaves it

@@ -7,9 +7,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envctl.cli.views.plan import render_json
 from envctl.deploy.observe import Observed, fingerprint
 from envctl.deploy.plan import DesiredEnv, Plan, plan
-from envctl.cli.views.plan import render_json
 from envctl.deploy.state import EnvState, State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
 
@@ -27,8 +27,18 @@ def deployed_env(draw: st.DrawFn, name: str) -> tuple[EnvState, list[ObjectInfo]
     versions, objects = [], []
     for number in range(1, count + 1):
         sha = f"{name[0]}{number}".ljust(64, "0")
-        info = VersionInfo(name, number, archive_name(name, sha), sha, "m", 100, draw(st.sampled_from(LOCKS)),
-                           draw(st.sampled_from(PYTHONS)), PLATFORM, uploaded_modified=MODIFIED)
+        info = VersionInfo(
+            name,
+            number,
+            archive_name(name, sha),
+            sha,
+            "m",
+            100,
+            draw(st.sampled_from(LOCKS)),
+            draw(st.sampled_from(PYTHONS)),
+            PLATFORM,
+            uploaded_modified=MODIFIED,
+        )
         versions.append(info)
         archive = draw(st.sampled_from(("present", "missing", "resized")))
         if archive != "missing":
@@ -49,7 +59,9 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, DesiredEnv], Observed]:
     state = State(serial=draw(st.integers(0, 5)), environments=envs)
     observed = Observed(state, listing, fingerprint(state.to_bytes(), listing.values()))
     desired = {
-        name: DesiredEnv(name, draw(st.sampled_from(PYTHONS)), PLATFORM, draw(st.sampled_from(LOCKS)))
+        name: DesiredEnv(
+            name, draw(st.sampled_from(PYTHONS)), PLATFORM, draw(st.sampled_from(LOCKS))
+        )
         for name in sorted(desired_names)
     }
     return desired, observed
@@ -69,19 +81,32 @@ def test_plan_covers_each_environment_once_and_noop_means_exactly_in_sync(scenar
     assert len(by_name) == len(result.changes), "an environment appears twice"
     assert set(by_name) == set(desired) | set(observed.state.environments)
     for name, change in by_name.items():
-        assert (change.action == "delete") == (name not in desired), "delete only (and always) for undeclared envs"
+        assert (change.action == "delete") == (name not in desired), (
+            "delete only (and always) for undeclared envs"
+        )
         if name not in desired:
             continue
         want, current = desired[name], observed.state.env(name).current_version
-        in_sync = (current is not None and current.lock_hash == want.lock_hash and current.python == want.python
-                   and intact(observed, current))
+        in_sync = (
+            current is not None
+            and current.lock_hash == want.lock_hash
+            and current.python == want.python
+            and intact(observed, current)
+        )
         assert (change.action == "noop") == in_sync, (change, current)
         if change.reuse_version is not None:
             reused = observed.state.env(name).version(change.reuse_version)
-            assert reused is not None and reused.lock_hash == want.lock_hash and intact(observed, reused)
+            assert (
+                reused is not None
+                and reused.lock_hash == want.lock_hash
+                and intact(observed, reused)
+            )
             assert change.reuse_version != observed.state.env(name).current
-    assert result.to_build == [c.environment for c in result.changes
-                               if c.action in ("create", "update") and c.reuse_version is None]
+    assert result.to_build == [
+        c.environment
+        for c in result.changes
+        if c.action in ("create", "update") and c.reuse_version is None
+    ]
 
 
 @settings(max_examples=150, deadline=None)

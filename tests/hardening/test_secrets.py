@@ -71,7 +71,9 @@ def command_lines() -> Iterator[set[str]]:
 def test_whole_flow_never_prints_or_stores_a_secret(
     repo: Repo, odps_emulator: Emulator, envctl_cache, capfd, monkeypatch, tmp_path: Path
 ) -> None:
-    ak_secret, ak_id, password = (f"{kind}{uuid.uuid4().hex}" for kind in ("aksecret", "akid", "idxpass"))
+    ak_secret, ak_id, password = (
+        f"{kind}{uuid.uuid4().hex}" for kind in ("aksecret", "akid", "idxpass")
+    )
     monkeypatch.setenv(ACCESS_KEY_SECRET.name, ak_secret)
     monkeypatch.setenv(ACCESS_KEY_ID.name, ak_id)
     monkeypatch.setenv("IDX_USER", "alice")
@@ -83,7 +85,9 @@ def test_whole_flow_never_prints_or_stores_a_secret(
         "tinybuilt", "1.0", {"tinybuilt/__init__.py": ""}, tags=(), sdist=True, build_requires=("tinydep",),
         backend_prelude=f"with open({str(backend_env)!r}, 'a') as f:\n    f.write(repr(dict(os.environ)))\n",
     )  # fmt: skip
-    local_index = LocalIndex.create(tmp_path / "index", (*STANDARD_DISTS, recorder), auth=("alice", password))
+    local_index = LocalIndex.create(
+        tmp_path / "index", (*STANDARD_DISTS, recorder), auth=("alice", password)
+    )
     local_index.start()
     host = local_index.url.split("://", 1)[1]
     literal = f"http://alice:{password}@{host}"
@@ -92,7 +96,14 @@ def test_whole_flow_never_prints_or_stores_a_secret(
         lock.unlink()
     # Specs reference the credentials as variables; their values must never show up anywhere.
     from_vars = "http://${IDX_USER}:${IDX_PASS}@" + host
-    write_spec(envdir, "nlp", "3.11", "tinypure tinysdist tinybuilt", from_vars, extra_index_urls=[from_vars])
+    write_spec(
+        envdir,
+        "nlp",
+        "3.11",
+        "tinypure tinysdist tinybuilt",
+        from_vars,
+        extra_index_urls=[from_vars],
+    )
     write_spec(envdir, "etl", "3.7", "tinydep", from_vars, allow_sdist=False)
     (envdir / "broken.yaml").write_text("name: broken\n")  # error paths, removed below
     # A password written into a spec is a validation problem whose message must not echo it.
@@ -130,9 +141,22 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     step(0, "-v", "gc", "--keep", "0", "--grace", "0s", "--dry-run")
     step(0, "gc", "--keep", "0", "--grace", "0s", "--format", "json")
     # A literal password in a --target endpoint (the CLI prints the target in errors).
-    step(1, "-v", "apply", "--auto-approve", "--target", f"odps://envctl_test?endpoint=http://alice:{password}@127.0.0.1:9/api")
+    step(
+        1,
+        "-v",
+        "apply",
+        "--auto-approve",
+        "--target",
+        f"odps://envctl_test?endpoint=http://alice:{password}@127.0.0.1:9/api",
+    )
     etl_spec = (envdir / "etl.yaml").read_bytes()
-    write_spec(envdir, "etl", "3.7", "tinydep", "http://${IDX_USER}:${IDX_PASS}@" + host.replace("/simple", "/gone"))
+    write_spec(
+        envdir,
+        "etl",
+        "3.7",
+        "tinydep",
+        "http://${IDX_USER}:${IDX_PASS}@" + host.replace("/simple", "/gone"),
+    )
     step(1, "-v", "lock", "etl")  # the index answers 404: the error names the index
     (envdir / "etl.yaml").write_bytes(etl_spec)
 
@@ -152,10 +176,14 @@ def test_whole_flow_never_prints_or_stores_a_secret(
 
     locks = {path.name: read_lock(path) for path in envdir.glob("pylock.*.toml")}
     assert set(locks) == {"pylock.nlp.toml", "pylock.etl.toml"}
-    assert all(not p.url.startswith("http://alice") for lock in locks.values() for p in lock.packages)
+    assert all(
+        not p.url.startswith("http://alice") for lock in locks.values() for p in lock.packages
+    )
     haystack = {"transcript": "\n".join(transcript).encode()}
     stored = files_under(odps_emulator.data_dir, repo.root / ".envctl", envctl_cache.root)
-    haystack.update({str(p): p.read_bytes() for p in [plan_file, *envdir.glob("pylock.*"), *stored]})
+    haystack.update(
+        {str(p): p.read_bytes() for p in [plan_file, *envdir.glob("pylock.*"), *stored]}
+    )
     assert len(haystack) > 10
     for secret in (ak_secret, password):
         leaks = [where for where, data in haystack.items() if secret.encode() in data]
@@ -163,7 +191,9 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     # The access key ID is an identifier, not a secret (MaxCompute records it as the owner),
     # but envctl still never prints it.
     assert ak_id.encode() not in haystack["transcript"]
-    assert "http://***@127.0.0.1" in haystack["transcript"].decode(), "the -v output shows no (redacted) index URL"
+    assert "http://***@127.0.0.1" in haystack["transcript"].decode(), (
+        "the -v output shows no (redacted) index URL"
+    )
     local_index.stop()
 
     # No credential on any child's command line, in lock, build, sdist builds and ad-hoc builds.
@@ -176,9 +206,13 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     }
     missing = [kind for kind, needle in kinds.items() if not any(needle in c for c in children)]
     assert not missing, f"never saw a {missing} process: {sorted(children)}"
-    assert any("pip_driver" in c for c in runtime_children), "the ad-hoc build resolved no requirements"
+    assert any("pip_driver" in c for c in runtime_children), (
+        "the ad-hoc build resolved no requirements"
+    )
     leaks = [c for c in commands if password in c]
-    assert not leaks, f"index password on a command line: {leaks[0].replace(password, '<password>')[:300]}"
+    assert not leaks, (
+        f"index password on a command line: {leaks[0].replace(password, '<password>')[:300]}"
+    )
     # The build backend (code from the index) ran without the cloud or index secrets.
     recorded = backend_env.read_text()
     assert "NETRC" in recorded

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.hardening.helpers import Repo, lock_all, run, write_spec
 
-from envctl.lock.lockfile import read_lock
 from envctl.deploy.observe import read_state
+from envctl.lock.lockfile import read_lock
 from envctl.targets import Target
 from envctl.testing.index import LocalIndex
 from envctl.testing.wheels import STANDARD_DISTS
+from tests.hardening.helpers import Repo, lock_all, run, write_spec
 
 
 def one_error_line(err: str) -> str:
@@ -57,15 +57,35 @@ def test_wheel_tampered_after_locking_fails_the_apply_naming_it_and_caches_nothi
         # compiled by default, but its backend skips the C file: never packed as if pure
         ("tinycext", True, "when-no-wheel", "gave the pure wheel"),
     ],
-    ids=["pure-sdist-not-allowed", "native-sdist-refused-by-policy", "native-sdist-that-compiles-nothing"],
+    ids=[
+        "pure-sdist-not-allowed",
+        "native-sdist-refused-by-policy",
+        "native-sdist-that-compiles-nothing",
+    ],
 )
 def test_sdists_are_used_only_when_allowed_and_never_with_compiled_code(
-    repo: Repo, local_index: LocalIndex, capsys, requirement: str, allow_sdist: bool, policy: str, phrase: str,
+    repo: Repo,
+    local_index: LocalIndex,
+    capsys,
+    requirement: str,
+    allow_sdist: bool,
+    policy: str,
+    phrase: str,
 ) -> None:
     envdir = repo.root / "environments"
-    write_spec(envdir, "nlp", "3.11", requirement, local_index.url, allow_sdist=allow_sdist, native_builds=policy)
+    write_spec(
+        envdir,
+        "nlp",
+        "3.11",
+        requirement,
+        local_index.url,
+        allow_sdist=allow_sdist,
+        native_builds=policy,
+    )
     code, _, err = run(capsys, "lock", "nlp")
     assert code == 1
     line = one_error_line(err)
     assert requirement in line and phrase in line
-    assert read_lock(envdir / "pylock.nlp.toml").package(requirement) is None, "the refused sdist was locked"
+    assert read_lock(envdir / "pylock.nlp.toml").package(requirement) is None, (
+        "the refused sdist was locked"
+    )

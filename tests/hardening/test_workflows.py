@@ -55,7 +55,10 @@ def help_text(capsys: pytest.CaptureFixture[str], command: str) -> str:
 
 
 def test_workflows_call_only_existing_commands_flags_and_formats(capsys) -> None:
-    invocations = [(where, [a for a in argv if a not in GLOBAL_OPTIONS]) for where, argv in envctl_invocations()]
+    invocations = [
+        (where, [a for a in argv if a not in GLOBAL_OPTIONS])
+        for where, argv in envctl_invocations()
+    ]
     assert {argv[0] for _, argv in invocations} >= {"validate", "lock", "plan", "apply", "status"}
     for where, argv in invocations:
         command, rest = argv[0], argv[1:]
@@ -66,7 +69,9 @@ def test_workflows_call_only_existing_commands_flags_and_formats(capsys) -> None
             assert token in text, f"{where}: envctl {command} has no option {token}"
             if token == "--format":
                 value = rest[index + 1]
-                assert re.search(rf"\b{value}\b", text), f"{where}: envctl {command} --format has no {value!r}"
+                assert re.search(rf"\b{value}\b", text), (
+                    f"{where}: envctl {command} --format has no {value!r}"
+                )
 
 
 def _steps() -> list[tuple[str, dict[str, object]]]:
@@ -120,4 +125,3 @@ def test_zizmor_finds_nothing(tmp_path: Path) -> None:
     command = [zizmor, "--offline", "--no-progress", ".github/", "action.yml"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-

@@ -12,7 +12,10 @@ from envctl.lock.lockfile import read_lock, tomllib
 from envctl.lock.resolve import pick_resolver
 from envctl.spec.loader import Environment
 
-RESOLVERS = ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="uv not installed"))]
+RESOLVERS = [
+    "pip",
+    pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="uv not installed")),
+]
 
 
 def test_lock_writes_pep751_with_a_hash_for_every_file(project):
@@ -29,12 +32,16 @@ def test_lock_writes_pep751_with_a_hash_for_every_file(project):
 @pytest.mark.parametrize("resolver", RESOLVERS)
 @pytest.mark.parametrize(("python", "has_dep"), [("3.7", True), ("3.11", False)])
 def test_markers_are_evaluated_for_the_target_python(project, resolver, python, has_dep):
-    project.spec("demo", python, ["tinychain tinynative"], prefer_binary=True)  # uv resolves only these
+    project.spec(
+        "demo", python, ["tinychain tinynative"], prefer_binary=True
+    )  # uv resolves only these
     assert project.run("lock", "demo", "--resolver", resolver) == 0
     lock = read_lock(project.lock_path("demo"))
     assert (lock.package("tinydep") is not None) is has_dep
     assert lock.resolver == resolver
-    assert lock.package("tinynative").filename.startswith(f"tinynative-1.0-cp{python.replace('.', '')}-")
+    assert lock.package("tinynative").filename.startswith(
+        f"tinynative-1.0-cp{python.replace('.', '')}-"
+    )
 
 
 def test_relock_without_changes_is_byte_identical(project, capsys):
@@ -73,7 +80,10 @@ def test_unknown_environment_is_a_one_line_error(project, capsys):
     project.spec("demo", "3.11", ["tinypure"])
     assert project.run("lock", "demox") == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("envctl: error: no environment named 'demox'") and "did you mean 'demo'" in err
+    assert (
+        err.startswith("envctl: error: no environment named 'demox'")
+        and "did you mean 'demo'" in err
+    )
     assert "\n" not in err
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from packaging.pylock import Pylock
 
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import (
@@ -20,12 +21,29 @@ from envctl.lock.lockfile import (
     write_lock,
 )
 from envctl.spec.loader import Environment
-from packaging.pylock import Pylock
 
 ENV = Environment(name="demo", python="3.11", requirements=("tinypure",))
-WHEEL = LockedFile("tinypure", "1.0", "tinypure-1.0-py3-none-any.whl", "http://x/tinypure-1.0-py3-none-any.whl", "a" * 64, 10, "wheel")
-SDIST = LockedFile("tinysdist", "1.0", "tinysdist-1.0.tar.gz", "http://x/tinysdist-1.0.tar.gz", "b" * 64, None, "sdist")
-LOCK = Lock("demo", "3.11.9", "manylinux2014_x86_64", inputs_hash(ENV), (WHEEL, SDIST), (("numpy", "1.0"),))
+WHEEL = LockedFile(
+    "tinypure",
+    "1.0",
+    "tinypure-1.0-py3-none-any.whl",
+    "http://x/tinypure-1.0-py3-none-any.whl",
+    "a" * 64,
+    10,
+    "wheel",
+)
+SDIST = LockedFile(
+    "tinysdist",
+    "1.0",
+    "tinysdist-1.0.tar.gz",
+    "http://x/tinysdist-1.0.tar.gz",
+    "b" * 64,
+    None,
+    "sdist",
+)
+LOCK = Lock(
+    "demo", "3.11.9", "manylinux2014_x86_64", inputs_hash(ENV), (WHEEL, SDIST), (("numpy", "1.0"),)
+)
 
 
 def test_lock_round_trips_and_is_pep751_shaped(tmp_path: Path):
@@ -42,7 +60,14 @@ def test_lock_round_trips_and_is_pep751_shaped(tmp_path: Path):
 
 
 def test_output_is_independent_of_package_order():
-    reordered = Lock(LOCK.environment, LOCK.python, LOCK.platform, LOCK.inputs_hash, (SDIST, WHEEL), LOCK.excluded)
+    reordered = Lock(
+        LOCK.environment,
+        LOCK.python,
+        LOCK.platform,
+        LOCK.inputs_hash,
+        (SDIST, WHEEL),
+        LOCK.excluded,
+    )
     assert dumps(reordered) == dumps(LOCK)
     assert reordered.lock_hash() == LOCK.lock_hash()
 
@@ -60,7 +85,10 @@ def test_lock_is_stale_when_the_spec_changes():
         ('lock-version = "9.0"\n', "unsupported lock-version"),
         ('lock-version = "1.0"\ncreated-by = "x"\npackages = []\n', "no [tool.envctl] table"),
         ('lock-version = "1.0"\n', "not a valid PEP 751 lock"),
-        ('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nversion = "1"\n', "not a valid PEP 751 lock"),
+        (
+            'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nversion = "1"\n',
+            "not a valid PEP 751 lock",
+        ),
     ],
 )
 def test_corrupt_lock_is_a_one_line_error_naming_the_file(tmp_path: Path, text: str, message: str):
@@ -68,7 +96,9 @@ def test_corrupt_lock_is_a_one_line_error_naming_the_file(tmp_path: Path, text: 
     path.write_text(text)
     with pytest.raises(EnvctlError, match="corrupt lock file") as info:
         read_lock(path)
-    assert message in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+    assert (
+        message in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
+    )
 
 
 def test_hand_edited_hash_is_detected(tmp_path: Path):
@@ -80,12 +110,16 @@ def test_hand_edited_hash_is_detected(tmp_path: Path):
 
 
 def test_resolver_and_sizes_are_recorded_but_not_a_difference():
-    by_uv = replace(LOCK, resolver="uv", packages=(replace(WHEEL, size=None), replace(SDIST, size=123)))
+    by_uv = replace(
+        LOCK, resolver="uv", packages=(replace(WHEEL, size=None), replace(SDIST, size=123))
+    )
     assert 'resolver = "uv"' in dumps(by_uv) and "size = 123" in dumps(by_uv)
     assert by_uv.lock_hash() == LOCK.lock_hash()
     assert same_lock_text(dumps(LOCK), by_uv) and same_lock_text(dumps(by_uv), LOCK)
     assert not same_lock_text(dumps(LOCK), replace(LOCK, excluded=()))
-    assert not same_lock_text(dumps(LOCK), replace(LOCK, packages=(replace(WHEEL, url="http://y/t.whl"), SDIST)))
+    assert not same_lock_text(
+        dumps(LOCK), replace(LOCK, packages=(replace(WHEEL, url="http://y/t.whl"), SDIST))
+    )
 
 
 def test_missing_corrupt_or_hand_formatted_lock_text_is_rewritten():
@@ -140,6 +174,12 @@ def test_native_build_provenance_round_trips_and_keys_the_archive(tmp_path: Path
     assert read_lock(path) == built and read_lock(path).build_of(SDIST) == build
     Pylock.from_dict(tomllib.loads(path.read_text())).validate()
     assert built.lock_hash() != LOCK.lock_hash()
-    assert replace(built, builds=(replace(build, wheel_sha256="d" * 64),)).lock_hash() != built.lock_hash()
-    assert replace(built, builds=(replace(build, toolchain={"zig": "0.18"}),)).lock_hash() != built.lock_hash()
+    assert (
+        replace(built, builds=(replace(build, wheel_sha256="d" * 64),)).lock_hash()
+        != built.lock_hash()
+    )
+    assert (
+        replace(built, builds=(replace(build, toolchain={"zig": "0.18"}),)).lock_hash()
+        != built.lock_hash()
+    )
     assert "builds" not in dumps(LOCK) and not same_lock_text(dumps(LOCK), built)

@@ -8,16 +8,18 @@ import tarfile
 import pytest
 import yaml
 
+from envctl.build.verify import find_interpreter
 from envctl.lock.isolation import find_uv
 from envctl.lock.lockfile import read_lock
-from envctl.build.verify import find_interpreter
 
 pytestmark = pytest.mark.network
 
 
 def _spec(project, name, python, requirements, **fields):
     path = project.root / "environments" / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "python": python, "requirements": requirements, **fields}))
+    path.write_text(
+        yaml.safe_dump({"name": name, "python": python, "requirements": requirements, **fields})
+    )
 
 
 def _interpreter(minor):
@@ -52,10 +54,13 @@ def test_py37_pandas_requests_environment_builds_and_imports(project):
 
 
 @pytest.mark.parametrize(
-    "resolver", ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="no uv"))]
+    "resolver",
+    ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="no uv"))],
 )
 def test_click_on_37_pulls_importlib_metadata(project, resolver):
-    _spec(project, "cli", "3.7", ["click==8.1.7"], prefer_binary=True)  # so uv, not pip, resolves it
+    _spec(
+        project, "cli", "3.7", ["click==8.1.7"], prefer_binary=True
+    )  # so uv, not pip, resolves it
     assert project.run("lock", "cli", "--resolver", resolver) == 0
     lock = read_lock(project.lock_path("cli"))
     assert lock.package("importlib-metadata") is not None and lock.resolver == resolver

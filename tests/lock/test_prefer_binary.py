@@ -7,7 +7,10 @@ import pytest
 from envctl.lock.isolation import find_uv
 from envctl.lock.lockfile import read_lock
 
-RESOLVERS = ["pip", pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="uv not installed"))]
+RESOLVERS = [
+    "pip",
+    pytest.param("uv", marks=pytest.mark.skipif(find_uv() is None, reason="uv not installed")),
+]
 
 
 def _locked(project, name="demo"):
@@ -81,10 +84,14 @@ def test_pinning_the_wheel_version_silences_the_warning(project, capsys):
 @pytest.mark.parametrize("prefer_binary", [False, True])
 def test_native_only_sdist_fails_the_lock_with_advice(project, capsys, prefer_binary):
     """With ``native_builds: never`` (the default compiles it: tests/build/test_native.py)."""
-    project.spec("demo", "3.11", ["tinycext tinypure"], prefer_binary=prefer_binary, native_builds="never")
+    project.spec(
+        "demo", "3.11", ["tinycext tinypure"], prefer_binary=prefer_binary, native_builds="never"
+    )
     assert project.run("lock", "demo") == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("envctl: error: tinycext 1.0 ships only an sdist with compiled code (src/_speedups.c)")
+    assert err.startswith(
+        "envctl: error: tinycext 1.0 ships only an sdist with compiled code (src/_speedups.c)"
+    )
     assert "for cp311-manylinux2014_x86_64" in err and "Pin tinycext" in err
     assert not project.lock_path("demo").exists()
 

@@ -49,4 +49,6 @@ def test_wheel_compatibility_uses_target_tags(filename, python, ok):
 
 def test_specific_binary_wheel_ranks_above_pure_wheel():
     target = TargetPython.of("3.11", "manylinux2014_x86_64")
-    assert target.wheel_rank("x-1-cp311-cp311-manylinux2014_x86_64.whl") > target.wheel_rank("x-1-py3-none-any.whl")
+    assert target.wheel_rank("x-1-cp311-cp311-manylinux2014_x86_64.whl") > target.wheel_rank(
+        "x-1-py3-none-any.whl"
+    )

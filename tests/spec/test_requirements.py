@@ -13,7 +13,10 @@ from envctl.spec.requirements import RequirementError, normalize_requirements, s
         ("jieba==0.40 cloudpickle pandas", ["jieba==0.40", "cloudpickle", "pandas"]),
         ("pandas >= 1.0, < 3", ["pandas >= 1.0, < 3"]),
         ("pandas >= 1.0 numpy", ["pandas >= 1.0", "numpy"]),
-        ('importlib-metadata; python_version < "3.8"', ['importlib-metadata; python_version < "3.8"']),
+        (
+            'importlib-metadata; python_version < "3.8"',
+            ['importlib-metadata; python_version < "3.8"'],
+        ),
         ("requests[security]>=2 six", ["requests[security]>=2", "six"]),
     ],
 )
@@ -54,7 +57,9 @@ def test_a_bad_requirement_is_quoted_whole_with_a_caret_at_the_error(text: str, 
 def test_validate_shows_the_caret_under_the_problem_line(tmp_path, capsys) -> None:
     from envctl.cli import main
 
-    (tmp_path / "a.yaml").write_text('name: a\npython: "3.11"\nrequirements: ["numpy; python_version >"]\n')
+    (tmp_path / "a.yaml").write_text(
+        'name: a\npython: "3.11"\nrequirements: ["numpy; python_version >"]\n'
+    )
     assert main(["validate", str(tmp_path / "a.yaml")]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith(

@@ -23,7 +23,11 @@ def test_defaults_fill_unset_fields(tmp_path: Path) -> None:
 
 
 def test_space_separated_requirements_are_split_like_the_seed_example(tmp_path: Path) -> None:
-    _write(tmp_path, "nlp", 'python: "3.11"\nrequirements: ["jieba==0.40 cloudpickle pandas", "numpy >= 1.20"]\n')
+    _write(
+        tmp_path,
+        "nlp",
+        'python: "3.11"\nrequirements: ["jieba==0.40 cloudpickle pandas", "numpy >= 1.20"]\n',
+    )
     env = load_environments([tmp_path]).environments["nlp"]
     assert env.requirements == ("jieba==0.40", "cloudpickle", "pandas", "numpy >= 1.20")
 
@@ -34,10 +38,18 @@ def test_exclude_names_are_canonicalized(tmp_path: Path) -> None:
 
 
 def test_child_inherits_and_overrides_parent(tmp_path: Path) -> None:
-    _write(tmp_path, "base", 'python: "3.7"\nrequirements: ["requests==2.31.0 six"]\nexclude: [numpy]\n'
-           "labels: {team: a, tier: gold}\nowners: [alice]\nextra_index_urls: ['https://a.example/simple']\n")
-    _write(tmp_path, "child", "extends: base\nrequirements: ['requests==2.32.0', pandas]\nexclude: [scipy]\n"
-           "labels: {team: b}\nowners: [bob, alice]\nprefer_binary: true\n")
+    _write(
+        tmp_path,
+        "base",
+        'python: "3.7"\nrequirements: ["requests==2.31.0 six"]\nexclude: [numpy]\n'
+        "labels: {team: a, tier: gold}\nowners: [alice]\nextra_index_urls: ['https://a.example/simple']\n",
+    )
+    _write(
+        tmp_path,
+        "child",
+        "extends: base\nrequirements: ['requests==2.32.0', pandas]\nexclude: [scipy]\n"
+        "labels: {team: b}\nowners: [bob, alice]\nprefer_binary: true\n",
+    )
     envs = load_environments([tmp_path]).environments
     child = envs["child"]
     assert child.python == "3.7"
@@ -109,7 +121,11 @@ def test_only_a_written_out_index_password_is_a_problem_and_it_is_never_echoed(
     _write(tmp_path, "idx", f'python: "3.11"\nindex_url: "{url}"\nextra_index_urls: ["{url}"]\n')
     problems = load_environments([tmp_path]).problems
     assert [(p.line, p.message.split(";")[0]) for p in problems] == (
-        [(3, "index_url embeds a literal password"), (4, "extra_index_urls entry embeds a literal password")]
-        if literal else []
+        [
+            (3, "index_url embeds a literal password"),
+            (4, "extra_index_urls entry embeds a literal password"),
+        ]
+        if literal
+        else []
     )
     assert not any("hunter2" in p.message or "pre" in p.message for p in problems)

@@ -28,7 +28,9 @@ def test_there_are_at_least_twenty_malformed_fixtures() -> None:
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
-def test_malformed_file_reports_positioned_problem_and_exits_1(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_file_reports_positioned_problem_and_exits_1(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     line, col, text = _expectation(path)
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr()
@@ -45,11 +47,15 @@ def test_examples_in_repository_are_valid(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out == ""
 
 
-def test_every_problem_in_every_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_problem_in_every_file_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a.yaml").write_text('name: a\npython: "3.11"\nfoo: 1\nbar: 2\n')
     (tmp_path / "b.yaml").write_text('name: b\npython: 3.1\nrequirements: ["x=="]\n')
     assert main(["validate", str(tmp_path)]) == 1
-    out = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]  # not the caret
+    out = [
+        line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")
+    ]  # not the caret
     assert [line.split(": ", 1)[0] for line in out] == [
         f"{tmp_path}/a.yaml:3:1",
         f"{tmp_path}/a.yaml:4:1",
@@ -58,7 +64,9 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path, capsys: pytest.
     ]
 
 
-def test_json_format_lists_problems_with_positions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_format_lists_problems_with_positions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     (tmp_path / "a.yaml").write_text('name: a\npython: "3.11"\nnope: 1\n')
@@ -87,7 +95,10 @@ def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "x.yaml"
     bad.write_bytes(b"name: x\npython: [\x00\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "envctl", "validate", str(bad)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "envctl", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr

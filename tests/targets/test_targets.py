@@ -18,7 +18,9 @@ from envctl.targets import ObjectExists, ObjectMissing, Target, open_target
 OWN = (PREFIX, TEMP_PREFIX)
 
 
-def test_put_file_streams_and_verifies_then_lists_and_downloads(target: Target, tmp_path: Path) -> None:
+def test_put_file_streams_and_verifies_then_lists_and_downloads(
+    target: Target, tmp_path: Path
+) -> None:
     data = os.urandom(300 * 1024)  # several 64 KiB parts on odps
     src = tmp_path / "a.tar.gz"
     src.write_bytes(data)
@@ -78,7 +80,9 @@ def test_temp_flag_is_reported_by_stat(target: Target) -> None:
     assert target.stat("envctl_tmp-abc").temp is True
 
 
-def test_listing_many_objects_is_one_call_however_many_pages(odps_emulator, odps_credentials, tmp_path: Path) -> None:
+def test_listing_many_objects_is_one_call_however_many_pages(
+    odps_emulator, odps_credentials, tmp_path: Path
+) -> None:
     from envctl.testing.emulator_fixtures import emulator_target_url
 
     odps_emulator.list_page_size = 7
@@ -91,7 +95,9 @@ def test_listing_many_objects_is_one_call_however_many_pages(odps_emulator, odps
     assert odps_emulator.stats.count(method="GET") == 3  # 20 objects in pages of 7
 
 
-def test_transient_server_errors_are_retried(odps_emulator, odps_credentials, tmp_path: Path) -> None:
+def test_transient_server_errors_are_retried(
+    odps_emulator, odps_credentials, tmp_path: Path
+) -> None:
     from envctl.testing.emulator_fixtures import emulator_target_url
 
     target = open_target(emulator_target_url(odps_emulator), Project(tmp_path))
@@ -123,10 +129,14 @@ def test_bad_target_url_is_a_clear_error(url: str, message: str, tmp_path: Path)
         open_target(url, Project(tmp_path))
 
 
-def test_large_upload_goes_in_parts_and_survives_a_failed_part(odps_emulator, odps_credentials, tmp_path: Path) -> None:
+def test_large_upload_goes_in_parts_and_survives_a_failed_part(
+    odps_emulator, odps_credentials, tmp_path: Path
+) -> None:
     from envctl.testing.emulator_fixtures import emulator_target_url
 
-    target = open_target(emulator_target_url(odps_emulator) + "&chunk_size=65536", Project(tmp_path))
+    target = open_target(
+        emulator_target_url(odps_emulator) + "&chunk_size=65536", Project(tmp_path)
+    )
     target.retry_wait = 0.01
     data = os.urandom(5 * 65536 + 100)
     src = tmp_path / "big.tar.gz"
@@ -138,7 +148,9 @@ def test_large_upload_goes_in_parts_and_survives_a_failed_part(odps_emulator, od
     assert [i.name for i in target.list("envctl-")] == ["envctl-big-000000000001.tar.gz"]
 
 
-def test_sts_credentials_sign_with_the_security_token(odps_emulator, odps_credentials, monkeypatch, tmp_path) -> None:
+def test_sts_credentials_sign_with_the_security_token(
+    odps_emulator, odps_credentials, monkeypatch, tmp_path
+) -> None:
     from odps.accounts import StsAccount
 
     monkeypatch.setenv(SECURITY_TOKEN.name, "sts-token-for-test")

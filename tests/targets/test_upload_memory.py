@@ -36,12 +36,21 @@ def test_200mb_upload_streams_in_parts_with_bounded_memory(tmp_path: Path) -> No
     size = 200 << 20
     payload = tmp_path / "payload.bin"
     md5 = write_random_file(payload, size)
-    env = {**os.environ, "ALIBABA_CLOUD_ACCESS_KEY_ID": "id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret"}
+    env = {
+        **os.environ,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "id",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "secret",
+    }
     # The emulator runs in its own process so nothing else in this test session shares its CPU.
     with emulator_process(tmp_path / "emu") as info:
         proc = subprocess.run(
             [sys.executable, "-c", UPLOAD, info["target"], str(payload), md5],
-            capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+            timeout=300,
         )
         request = urllib.request.Request(
             f"{info['control']}/stats", headers={TOKEN_HEADER: info["control_token"]}
@@ -51,5 +60,7 @@ def test_200mb_upload_streams_in_parts_with_bounded_memory(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     uploaded, growth, _peak = (int(x) for x in proc.stdout.split())
     assert uploaded == size
-    assert growth < 2 * DEFAULT_CHUNK_SIZE + (8 << 20), f"upload grew the process by {growth >> 20} MB"
+    assert growth < 2 * DEFAULT_CHUNK_SIZE + (8 << 20), (
+        f"upload grew the process by {growth >> 20} MB"
+    )
     assert stats["requests"].get("POST part", 0) == -(-size // DEFAULT_CHUNK_SIZE)

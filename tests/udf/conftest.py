@@ -9,14 +9,14 @@ from typing import Callable, Iterator
 import pytest
 
 from envctl import settings
-from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
-from envctl.spec.project import Project
 from envctl.deploy.state import State, VersionInfo, archive_name
-from envctl.targets import Target
+from envctl.errors import EnvctlError
 from envctl.files import file_hexdigest
+from envctl.spec.project import Project
+from envctl.targets import Target
+from envctl.testing.emulator_fixtures import TEST_ACCESS_ID, TEST_SECRET, emulator_target_url
 from envctl.testing.index import LocalIndex, write_simple_index
 from envctl.testing.wheels import Dist, write_dist
-from envctl.errors import EnvctlError
 from envctl.udf import adhoc, background
 from envctl.udf.resolution import clear_memo
 
@@ -74,8 +74,14 @@ def deploy_fake_version(target: Target, environment: str, payload: bytes, tmp: P
     except Exception:  # noqa: BLE001 - no (or an unreadable) state: start a fresh one
         state = State()
     info = VersionInfo(
-        environment=environment, version=state.env(environment).next_number, resource=name, sha256=sha,
-        md5=file_hexdigest(path, "md5"), size=len(payload), lock_hash="0" * 64, python="3.11",
+        environment=environment,
+        version=state.env(environment).next_number,
+        resource=name,
+        sha256=sha,
+        md5=file_hexdigest(path, "md5"),
+        size=len(payload),
+        lock_hash="0" * 64,
+        python="3.11",
         platform="manylinux2014_x86_64",
     )
     target.put_bytes("envctl-state.json", state.with_version(info).next_serial().to_bytes())
@@ -86,19 +92,24 @@ def deploy_fake_version(target: Target, environment: str, payload: bytes, tmp: P
 def deploy(tmp_path: Path) -> Callable[[Target, str, bytes], VersionInfo]:
     staging = tmp_path / "staging"
     staging.mkdir()
-    return lambda target, environment, payload: deploy_fake_version(target, environment, payload, staging)
-
+    return lambda target, environment, payload: deploy_fake_version(
+        target, environment, payload, staging
+    )
 
 
 def tiny(name: str, version: str, *requires: str) -> Dist:
     """A pure-Python wheel whose module reports ``__version__``."""
-    return Dist(name, version, {f"{name}/__init__.py": f'__version__ = "{version}"\n'}, requires=requires)
+    return Dist(
+        name, version, {f"{name}/__init__.py": f'__version__ = "{version}"\n'}, requires=requires
+    )
 
 
 @pytest.fixture
 def adhoc_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalIndex]:
     """A private simple index (tests may publish newer versions) used by ad-hoc builds."""
-    with LocalIndex.create(tmp_path / "index", (tiny("tinytext", "1.0", "tinyseg"), tiny("tinyseg", "0.40"))) as index:
+    with LocalIndex.create(
+        tmp_path / "index", (tiny("tinytext", "1.0", "tinyseg"), tiny("tinyseg", "0.40"))
+    ) as index:
         monkeypatch.setenv("ENVCTL_INDEX_URL", index.url)
         yield index
 

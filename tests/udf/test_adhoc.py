@@ -14,11 +14,10 @@ import textwrap
 import pytest
 
 from envctl.cli import main
-from envctl.testing.emulator_fixtures import TEST_PROJECT
 from envctl.targets import open_target
+from envctl.testing.emulator_fixtures import TEST_PROJECT
 from envctl.udf import adhoc, ready, resources_of, with_python_requirements
 from envctl.udf.resolution import clear_memo
-
 
 HOUR = 3600
 
@@ -57,7 +56,9 @@ def test_first_use_builds_and_uploads_a_temporary_resource(emulated, adhoc_index
     assert uploads(odps_emulator) == 1
 
 
-def test_second_use_reuses_the_resource_without_building(emulated, adhoc_index, odps_emulator, monkeypatch):
+def test_second_use_reuses_the_resource_without_building(
+    emulated, adhoc_index, odps_emulator, monkeypatch
+):
     first = resource_name(with_python_requirements("tinytext tinyseg==0.40")(process))
     monkeypatch.setenv("ENVCTL_RESOLVE_TTL", "0")  # skip the resolution cache: ask the target again
     clear_memo()
@@ -91,13 +92,17 @@ def test_deleted_resource_is_repackaged_not_an_error(emulated, adhoc_index, monk
     assert emulated.stat(name) is not None
 
 
-def test_force_rebuild_takes_the_latest_versions_into_a_long_term_resource(emulated, adhoc_index, release):
+def test_force_rebuild_takes_the_latest_versions_into_a_long_term_resource(
+    emulated, adhoc_index, release
+):
     temporary = resource_name(with_python_requirements("tinytext")(process))
     release("tinyseg", "0.41")
     pinned = resource_name(with_python_requirements("tinytext", force_rebuild=True)(process))
     assert pinned.startswith("envctl_pin-") and pinned != temporary
     assert emulated.stat(pinned).temp is False
-    assert resource_name(with_python_requirements("tinytext", force_rebuild=True)(process)) == pinned
+    assert (
+        resource_name(with_python_requirements("tinytext", force_rebuild=True)(process)) == pinned
+    )
     assert adhoc.stats["builds"] == 2  # once per process, not once per decorated function
 
 
@@ -117,20 +122,28 @@ def test_gc_removes_expired_temporaries_only(
     assert emulated.stat(pinned) is not None  # the newest pin of its key stays
 
 
-def test_gc_keeps_the_newest_pin_per_key_and_removes_older_ones_after_the_grace(emulated, monkeypatch):
-    from envctl.udf.adhoc import superseded_pins
+def test_gc_keeps_the_newest_pin_per_key_and_removes_older_ones_after_the_grace(
+    emulated, monkeypatch
+):
     from envctl.targets.base import ObjectInfo
+    from envctl.udf.adhoc import superseded_pins
 
     def pin(key: str, stamp: str, modified: float) -> ObjectInfo:
         return ObjectInfo(f"envctl_pin-{key}-{stamp}.tar.gz", 1, modified)
 
     monkeypatch.setenv("ENVCTL_PIN_GRACE", "100")
-    listing = [pin("aaaaaaaaaaaa", "20260101000000", 0), pin("aaaaaaaaaaaa", "20260102000000", 50),
-               pin("aaaaaaaaaaaa", "20260103000000", 500), pin("bbbbbbbbbbbb", "20260101000000", 0),
-               ObjectInfo("envctl_tmp-x.tar.gz", 1, 0)]
+    listing = [
+        pin("aaaaaaaaaaaa", "20260101000000", 0),
+        pin("aaaaaaaaaaaa", "20260102000000", 50),
+        pin("aaaaaaaaaaaa", "20260103000000", 500),
+        pin("bbbbbbbbbbbb", "20260101000000", 0),
+        ObjectInfo("envctl_tmp-x.tar.gz", 1, 0),
+    ]
     assert superseded_pins(listing, now=140) == ["envctl_pin-aaaaaaaaaaaa-20260101000000.tar.gz"]
-    assert superseded_pins(listing, now=1000) == ["envctl_pin-aaaaaaaaaaaa-20260101000000.tar.gz",
-                                                  "envctl_pin-aaaaaaaaaaaa-20260102000000.tar.gz"]
+    assert superseded_pins(listing, now=1000) == [
+        "envctl_pin-aaaaaaaaaaaa-20260101000000.tar.gz",
+        "envctl_pin-aaaaaaaaaaaa-20260102000000.tar.gz",
+    ]
 
 
 CONCURRENT = textwrap.dedent(
@@ -147,11 +160,18 @@ CONCURRENT = textwrap.dedent(
 )
 
 
-def test_concurrent_first_use_from_several_processes_builds_once(emulated, adhoc_index, odps_emulator):
+def test_concurrent_first_use_from_several_processes_builds_once(
+    emulated, adhoc_index, odps_emulator
+):
     env = {**os.environ, "ENVCTL_RESOLVE_TTL": "0"}
     procs = [
-        subprocess.Popen([sys.executable, "-c", CONCURRENT], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     results = [p.communicate(timeout=300) for p in procs]

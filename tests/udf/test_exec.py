@@ -7,7 +7,6 @@ import sys
 import tarfile
 from pathlib import Path
 
-
 from envctl.cli import main
 from envctl.targets import open_target
 from envctl.udf.local import command_and_env
@@ -30,8 +29,18 @@ GREETER = archive_bytes({"greeter/__init__.py": "__version__ = '0.40'\n"})
 
 def test_exec_puts_the_deployed_archive_on_pythonpath(project, deploy, capfd):
     deploy(open_target(None, project), "nlp", GREETER)
-    code = main(["exec", "nlp", "--python", sys.executable, "--",
-                 "python", "-c", "import greeter; print('row_' + greeter.__version__)"])
+    code = main(
+        [
+            "exec",
+            "nlp",
+            "--python",
+            sys.executable,
+            "--",
+            "python",
+            "-c",
+            "import greeter; print('row_' + greeter.__version__)",
+        ]
+    )
     out = capfd.readouterr()
     assert code == 0, out.err
     assert out.out.strip() == "row_0.40"
@@ -42,22 +51,36 @@ def test_exec_is_isolated_from_the_developer_site_packages(project, deploy, capf
     import requests  # noqa: F401  (present on the host, which is the point)
 
     deploy(open_target(None, project), "nlp", GREETER)
-    code = main(["exec", "nlp", "--python", sys.executable, "--", "python", "-c", "import greeter, requests"])
+    code = main(
+        [
+            "exec",
+            "nlp",
+            "--python",
+            sys.executable,
+            "--",
+            "python",
+            "-c",
+            "import greeter, requests",
+        ]
+    )
     err = capfd.readouterr().err
     assert code == 1
     assert "ModuleNotFoundError: No module named 'requests'" in err
 
 
-def test_exec_hides_the_callers_pythonpath_and_processes_pth_files(project, deploy, tmp_path, capfd,
-                                                                   monkeypatch):
+def test_exec_hides_the_callers_pythonpath_and_processes_pth_files(
+    project, deploy, tmp_path, capfd, monkeypatch
+):
     leaked = tmp_path / "leaked"
     (leaked / "leakymod").mkdir(parents=True)
     (leaked / "leakymod" / "__init__.py").write_text("")
     monkeypatch.setenv("PYTHONPATH", str(leaked))
     payload = archive_bytes({"extra.pth": "extra_dir\n", "extra_dir/pthmod.py": "X = 1\n"})
     deploy(open_target(None, project), "nlp", payload)
-    script = ("import sys, importlib.util as u; import pthmod; "
-              "print(u.find_spec('leakymod') is None, sys.prefix != sys.base_prefix)")
+    script = (
+        "import sys, importlib.util as u; import pthmod; "
+        "print(u.find_spec('leakymod') is None, sys.prefix != sys.base_prefix)"
+    )
     assert main(["exec", "nlp", "--python", sys.executable, "--", "python", "-c", script]) == 0
     assert capfd.readouterr().out.split() == ["True", "True"]
 
@@ -77,8 +100,9 @@ def test_exec_returns_the_command_exit_code(project, deploy):
     assert main(["exec", "nlp", "--", sys.executable, "-c", "raise SystemExit(7)"]) == 7
 
 
-def test_exec_downloads_and_unpacks_once_from_maxcompute(project, deploy, odps_target_url, odps_emulator,
-                                                         monkeypatch, tmp_path):
+def test_exec_downloads_and_unpacks_once_from_maxcompute(
+    project, deploy, odps_target_url, odps_emulator, monkeypatch, tmp_path
+):
     monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
     info = deploy(open_target(None, project), "nlp", GREETER)
     odps_emulator.stats.reset()
@@ -118,8 +142,9 @@ def test_exec_refuses_archives_escaping_the_unpack_dir(project, deploy, capfd):
 def test_python_command_becomes_the_sandbox_interpreter(tmp_path, monkeypatch):
     monkeypatch.setenv("ENVCTL_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "packages").mkdir()
-    argv, env = command_and_env(["python", "x.py"], tmp_path, Path(sys.executable),
-                                {"PATH": "/usr/bin", "PYTHONPATH": "/a"})
+    argv, env = command_and_env(
+        ["python", "x.py"], tmp_path, Path(sys.executable), {"PATH": "/usr/bin", "PYTHONPATH": "/a"}
+    )
     assert Path(argv[0]).parent.parent.parent.name == "venvs" and argv[1:] == ["x.py"]
     assert env["PATH"].split(":") == [str(Path(argv[0]).parent), "/usr/bin"]
     assert "PYTHONPATH" not in env
@@ -139,6 +164,21 @@ def test_exec_uses_the_local_build_when_nothing_is_deployed(project, adhoc_index
     assert main(["lock", "nlp"]) == 0
     assert main(["build", "nlp"]) == 0
     capfd.readouterr()
-    assert main(["exec", "nlp", "--source", "local", "--python", sys.executable, "--", "python", "-c",
-                 "import tinyseg; print('row_' + tinyseg.__version__)"]) == 0
+    assert (
+        main(
+            [
+                "exec",
+                "nlp",
+                "--source",
+                "local",
+                "--python",
+                sys.executable,
+                "--",
+                "python",
+                "-c",
+                "import tinyseg; print('row_' + tinyseg.__version__)",
+            ]
+        )
+        == 0
+    )
     assert capfd.readouterr().out.strip() == "row_0.40"

@@ -51,10 +51,14 @@ def test_mark_composes_with_running_options_in_either_order(running_first):
 def test_mark_composes_with_maxframe_python_requirements():
     from envctl.udf import StackedDecoratorWarning
 
-    with pytest.warns(StackedDecoratorWarning):  # it works, but ships both: said once, at decoration
+    with pytest.warns(
+        StackedDecoratorWarning
+    ):  # it works, but ships both: said once, at decoration
         func = mark(maxframe_udf.with_python_requirements("jieba==0.40")(process), ["r.tar.gz"])
     assert maxframe_udf.get_udf_resources(func) == ["r.tar.gz"]
-    assert [list(p.requirements) for p in maxframe_udf.get_udf_pythonpacks(func)] == [["jieba==0.40"]]
+    assert [list(p.requirements) for p in maxframe_udf.get_udf_pythonpacks(func)] == [
+        ["jieba==0.40"]
+    ]
     assert resources_of(func) == ["r.tar.gz"]
 
 

@@ -48,8 +48,9 @@ def test_new_deployment_is_seen_after_the_resolve_ttl(project, deploy, monkeypat
     assert resources_of(with_environment("nlp")(make_process())) == [v2.resource]
 
 
-def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_target_url, odps_emulator,
-                                                       monkeypatch):
+def test_thousands_of_decorations_read_the_target_once(
+    project, deploy, odps_target_url, odps_emulator, monkeypatch
+):
     monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
     deploy(open_target(None, project), "nlp", b"archive")
     odps_emulator.stats.reset()
@@ -61,14 +62,20 @@ def test_thousands_of_decorations_read_the_target_once(project, deploy, odps_tar
 
 
 def test_unknown_environment_names_environment_and_target(project, no_maxframe):
-    with pytest.raises(EnvctlError, match=r"environment 'nope' is not defined in this project and is not "
-                                          r"deployed to local://.*envctl apply --only nope"):
+    with pytest.raises(
+        EnvctlError,
+        match=r"environment 'nope' is not defined in this project and is not "
+        r"deployed to local://.*envctl apply --only nope",
+    ):
         with_environment("nope")(process)
 
 
 def test_defined_but_undeployed_environment_without_a_lock_is_an_error(project, no_maxframe):
-    with pytest.raises(EnvctlError, match=r"environment 'nlp' is not deployed to local://.* and has no "
-                                          r"committed lock; run 'envctl lock nlp'"):
+    with pytest.raises(
+        EnvctlError,
+        match=r"environment 'nlp' is not deployed to local://.* and has no "
+        r"committed lock; run 'envctl lock nlp'",
+    ):
         with_python_requirements(env="nlp")(process)
 
 
@@ -76,8 +83,10 @@ def test_unreachable_target_is_a_clear_error(project, monkeypatch):
     from envctl.targets import retry
 
     # keep the retries, only shorten their waits
-    monkeypatch.setattr("envctl.targets.odps.call_with_retries",
-                        functools.partial(retry.call_with_retries, max_wait=0.01))
+    monkeypatch.setattr(
+        "envctl.targets.odps.call_with_retries",
+        functools.partial(retry.call_with_retries, max_wait=0.01),
+    )
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
     monkeypatch.setenv("ENVCTL_TARGET", "odps://proj?endpoint=http://127.0.0.1:9/api")

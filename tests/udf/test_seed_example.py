@@ -29,8 +29,12 @@ def test_seed_example_runs_under_exec_with_the_deployed_environment(project, cap
 
 @pytest.mark.network
 @pytest.mark.slow
-def test_seed_example_builds_in_the_background_in_client_mode(project, odps_target_url, monkeypatch):
-    (project.environments_dir / "nlp.yaml").unlink()  # not defined here, not deployed: requirements only
+def test_seed_example_builds_in_the_background_in_client_mode(
+    project, odps_target_url, monkeypatch
+):
+    (
+        project.environments_dir / "nlp.yaml"
+    ).unlink()  # not defined here, not deployed: requirements only
     monkeypatch.setenv("ENVCTL_INDEX_URL", "https://pypi.org/simple")
     monkeypatch.setenv("ENVCTL_ADHOC", "client")
     monkeypatch.setenv("ENVCTL_TARGET", odps_target_url)
@@ -40,7 +44,9 @@ def test_seed_example_builds_in_the_background_in_client_mode(project, odps_targ
         "assert pending(); ready(); "
         "print(resources_of(m['process'])[0], resources_of(m['process_adhoc'])[0])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=False
+    )
     assert out.returncode == 0, out.stderr
     named, adhoc = out.stdout.split()
     assert named == adhoc and adhoc.startswith("envctl_test/resources/envctl_tmp-")
