@@ -98,7 +98,7 @@ def open_target(url: Optional[str], project: Project) -> Target:
         if entry is not None:  # handed over in Python: its project is where the code runs
             from envctl.targets.odps import OdpsTarget, entry_location
 
-            return OdpsTarget(*entry_location(entry))
+            return OdpsTarget(**entry_location(entry))
     url, named = select(chosen, load_config(project))
     return open_url(url, project, named.credential_vars if named else None)
 

@@ -77,11 +77,15 @@ def credentials_from_env(variables: Optional[Mapping[str, str]] = None) -> dict[
     return dict(found.kwargs)
 
 
-def entry_location(entry: ODPS) -> tuple[str, str]:
-    """``(project, endpoint)`` of an ``odps.ODPS`` entry, which must name a project."""
+def entry_location(entry: ODPS) -> dict[str, Any]:
+    """``project``, ``endpoint`` and ``schema`` of an ``odps.ODPS`` entry (it must name a project).
+
+    Only a schema the entry was given: its ``schema`` property would ask the service.
+    """
     if not getattr(entry, "project", None):
         raise EnvctlError("the odps.ODPS entry has no project: pass project= when creating it")
-    return entry.project, entry.endpoint
+    schema = getattr(entry, "_schema", None)
+    return {"project": entry.project, "endpoint": entry.endpoint, "schema": schema or None}
 
 
 class OdpsTarget(Target):
@@ -150,7 +154,7 @@ class OdpsTarget(Target):
     @classmethod
     def from_entry(cls, entry: ODPS, **kwargs: Any) -> OdpsTarget:
         """The target of ``entry``'s project and endpoint, signed with its account."""
-        return cls(*entry_location(entry), entry=entry, **kwargs)
+        return cls(**entry_location(entry), entry=entry, **kwargs)
 
     # -- SQL functions ------------------------------------------------------------------
     def list_functions(self) -> dict[str, FunctionInfo]:

@@ -112,10 +112,16 @@ def _lock_build(decision: LockBuild, func: Callable[..., Any]) -> Any:
 
 
 def _ref(target_url: str, name: str) -> str:
-    from urllib.parse import urlsplit
+    """How MaxFrame names resource ``name`` of the target at ``target_url`` (schema included)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from envctl.udf.decide import TargetFacts
 
     parts = urlsplit(target_url)
-    return f"{parts.netloc}/resources/{name}" if parts.scheme == "odps" else name
+    if parts.scheme != "odps":
+        return name
+    schema = (parse_qs(parts.query).get("schema") or [""])[-1]
+    return TargetFacts(target_url, True, unquote(parts.netloc), schema=schema or None).ref(name)
 
 
 def _attach(marked: Any, resource: str) -> None:
