@@ -21,6 +21,7 @@ the pyodps account, registered for redaction (:func:`envctl.console.hide`), neve
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -177,6 +178,32 @@ NO_CREDENTIALS = (
 )
 
 
+_LOGGED_SECRET = re.compile(
+    r"(?P<lead>token reloaded: )\S+"
+    r"|(?P<header>'(?:authorization|authorization-sts-token|x-odps-bearer-token)': ')[^']*",
+    re.IGNORECASE,
+)
+
+
+class _RedactPyodpsLogs(logging.Filter):
+    """pyodps logs tokens at INFO (``STS token reloaded: <token>``) and signed request headers
+    at DEBUG; a notebook or job that turns logging on would print them. Mask them, and every
+    value envctl redacts, in the record itself (so every handler sees the masked text)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = _LOGGED_SECRET.sub(
+            lambda m: (m["lead"] or m["header"]) + "***", console.redact(record.getMessage())
+        )
+        record.msg, record.args = text, ()
+        return True
+
+
+def _guard_pyodps_logs() -> None:
+    accounts_log = logging.getLogger("odps.accounts")
+    if not any(isinstance(f, _RedactPyodpsLogs) for f in accounts_log.filters):
+        accounts_log.addFilter(_RedactPyodpsLogs())
+
+
 def resolve_credentials(
     variables: Optional[Mapping[str, str]] = None, entry: Optional[ODPS] = None
 ) -> Credentials:
@@ -185,6 +212,7 @@ def resolve_credentials(
     ``entry``: the entry the target was built from (wins over everything); ``variables``:
     ``{access_key_id_var: NAME, ...}`` of a named target.
     """
+    _guard_pyodps_logs()
     if entry is not None:
         return _from_entry(entry, "the odps.ODPS entry the target was built from")
     configured, source = python_entry()

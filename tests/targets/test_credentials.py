@@ -6,6 +6,7 @@ when the credentials the precedence picked are the right ones: a wrong secret is
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -245,3 +246,20 @@ def test_the_default_credential_chain_reads_a_credentials_file(
         "ODPS_BEARER_TOKEN variables, or install envctl[cloud] for the Alibaba Cloud default "
         "credential chain (credentials file, OIDC, ECS RAM role)"
     ]
+
+
+def test_pyodps_own_logs_never_show_a_token_or_signature(
+    strict: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: Any
+) -> None:
+    """pyodps logs ``STS token reloaded: <token>`` (INFO) and signed headers (DEBUG)."""
+    monkeypatch.setenv("ODPS_STS_ACCESS_KEY_ID", AK)
+    monkeypatch.setenv("ODPS_STS_ACCESS_KEY_SECRET", SK)
+    monkeypatch.setenv("ODPS_STS_TOKEN", "a-logged-sts-token")
+    with caplog.at_level(logging.DEBUG, logger="odps"):
+        target = open_target(emulator_target_url(strict), Project(tmp_path))
+        round_trip(target)
+        target.client.account.reload(force=True)  # what a token refresh logs
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("odps"))
+    assert "STS token reloaded: ***" in logged and "'Authorization': '***'" in logged
+    assert "a-logged-sts-token" not in logged and SK not in logged
+    assert f"ODPS {AK}:" not in logged, "the signed Authorization header is masked"
