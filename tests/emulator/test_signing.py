@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +53,38 @@ def test_signed_requests_pass_and_a_wrong_secret_or_key_is_refused(
 def test_the_default_emulator_does_not_check_signatures(tmp_path: Path) -> None:
     with Emulator(tmp_path) as emu:
         assert client(emu, "anything").exist_resource("x") is False  # type: ignore[attr-defined]
+
+
+def test_envctl_emulator_verify_signatures_uses_the_key_pair_in_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odps import errors
+
+    from envctl.settings import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+    from envctl.testing.emulator_process import emulator_process
+
+    monkeypatch.setenv(ACCESS_KEY_ID.name, AK)
+    monkeypatch.setenv(ACCESS_KEY_SECRET.name, SK)
+    with emulator_process(tmp_path / "data", "--verify-signatures") as info:
+        from odps import ODPS
+
+        def odps(secret: str) -> Any:
+            return ODPS(AK, secret, project="p", endpoint=info["endpoint"], overwrite_global=False)
+
+        assert odps(SK).exist_resource("x") is False
+        with pytest.raises(errors.SignatureNotMatch):
+            odps("wrong").exist_resource("x")
+
+    monkeypatch.delenv(ACCESS_KEY_SECRET.name)
+    command = ["emulator", "--port", "0", "--data", str(tmp_path / "d"), "--verify-signatures"]
+    done = subprocess.run(
+        [sys.executable, "-m", "envctl", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "envctl: error: --verify-signatures checks requests against ALIBABA_CLOUD_ACCESS_KEY_ID "
+        "and ALIBABA_CLOUD_ACCESS_KEY_SECRET: set both in the emulator's environment"
+    ]
