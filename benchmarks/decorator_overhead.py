@@ -114,7 +114,8 @@ def main() -> int:
         )
 
     print(
-        f"decorating with with_environment('nlp') against {emulator.endpoint.split('/api')[0]} (emulator)"
+        f"decorating with with_environment('nlp') against "
+        f"{emulator.endpoint.split('/api')[0]} (emulator)"
     )
     print(f"  envctl warm (in-process memo)    {warm * 1e6:10.1f} us/function")
     print(f"  envctl fresh process (disk hit)  {disk * 1e6:10.1f} us/function")

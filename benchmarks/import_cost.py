@@ -100,8 +100,9 @@ def main() -> int:
         }
         for mode in ("service", "client"):
             env = {**base, "ENVCTL_ADHOC": mode, "ENVCTL_CACHE_DIR": str(work / f"cache-{mode}")}
-            out = subprocess.run([sys.executable, "-c", CHILD, str(work)], env=env, cwd=work / "repo",
-                                 capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
+            out = subprocess.run([sys.executable, "-c", CHILD, str(work)], env=env,
+                                 cwd=work / "repo", capture_output=True, text=True,
+                                 timeout=1800, check=False)  # fmt: skip
             if out.returncode != 0:
                 print(out.stderr, file=sys.stderr)
                 return 1
@@ -123,7 +124,8 @@ def main() -> int:
     for mode, r in results.items():
         print(
             f"  {mode:8s} import {r['import'] * 1e3:8.1f} ms   (builds queued: {r['queued']}, "
-            f"all published {r['ready']:.1f} s later; import maxframe + envctl.udf: {r['libraries']:.2f} s)"
+            f"all published {r['ready']:.1f} s later; "
+            f"import maxframe + envctl.udf: {r['libraries']:.2f} s)"
         )
     print(f"  warm decoration (service mode)  {warm * 1e6:6.1f} us/function")
     ok = all(r["import"] < 1.0 for r in results.values()) and warm <= 20e-6

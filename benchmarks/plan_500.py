@@ -142,7 +142,8 @@ def main() -> None:
 
     print(f"environments: {args.envs}")
     print(
-        f"local store: envctl plan in-process {in_process:.3f} s, as a new process {subproc:.3f} s (target < 2 s)"
+        f"local store: envctl plan in-process {in_process:.3f} s, "
+        f"as a new process {subproc:.3f} s (target < 2 s)"
     )
     print(
         f"local store: plan's target reads {ours_local} calls in {ours_local_s * 1000:.1f} ms; "
@@ -150,11 +151,13 @@ def main() -> None:
         f"(ratio {naive_local_s / ours_local_s:.1f}x)"
     )
     print(
-        f"emulator: plan {ours_requests} requests in {ours_s:.2f} s (listing pages of {page} + 1 index read); "
+        f"emulator: plan {ours_requests} requests in {ours_s:.2f} s "
+        f"(listing pages of {page} + 1 index read); "
         f"naive per-env lookups {naive_requests} requests in {naive_s:.2f} s"
     )
     print(
-        f"emulator request ratio naive/plan: {naive_requests / ours_requests:.0f}x, time ratio {naive_s / ours_s:.1f}x"
+        f"emulator request ratio naive/plan: {naive_requests / ours_requests:.0f}x, "
+        f"time ratio {naive_s / ours_s:.1f}x"
     )
 
 

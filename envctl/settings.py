@@ -177,7 +177,10 @@ TARGET: Setting[Optional[str]] = _setting(
     None,
     "Deployment target (`--target`): a name from `envctl.toml`, or a URL: `local`, "
     "`local:///path`, `odps://<project>?endpoint=<url>`.",
-    default_doc="the `default = true` target of `envctl.toml`, else `local` (the repository's `.envctl/store`)",
+    default_doc=(
+        "the `default = true` target of `envctl.toml`, else `local` "
+        "(the repository's `.envctl/store`)"
+    ),
     runtime=True,
 )
 
@@ -344,7 +347,8 @@ PIN_GRACE: Setting[float] = _setting(
     "ENVCTL_PIN_GRACE",
     parse_duration,
     7 * 24 * 3600.0,
-    "How long `envctl gc` keeps a superseded `force_rebuild` archive (the newest per request stays).",
+    "How long `envctl gc` keeps a superseded `force_rebuild` archive "
+    "(the newest per request stays).",
     default_doc="`7d`",
 )
 EXEC: Setting[Optional[str]] = _setting(

@@ -345,8 +345,8 @@ def build(
         )
     credentials = requirements_and_credentials(env)[1]
     return build_lock(
-        lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget, output=output,
-        credentials=credentials, label=env.name,
+        lock, index_urls=index_urls(env), progress=progress, cache=cache, budget=budget,
+        output=output, credentials=credentials, label=env.name,
     )  # fmt: skip
 
 

@@ -2,8 +2,8 @@
 hash.
 
 Entries are only ever created by an atomic rename of a fully written and verified temporary
-file (``envctl.files``), so a crash or a hash mismatch never leaves a corrupt entry; a per-key file lock keeps
-concurrent envctl processes from doing the same work twice.
+file (``envctl.files``), so a crash or a hash mismatch never leaves a corrupt entry; a per-key
+file lock keeps concurrent envctl processes from doing the same work twice.
 """
 
 from __future__ import annotations

@@ -80,8 +80,9 @@ def _download(
             raise
         if digest.hexdigest() != file.sha256:
             raise HashMismatch(
-                f"sha256 mismatch for {file.filename} from {strip_auth(file.url)}: expected {file.sha256}, "
-                f"got {digest.hexdigest()}; the file was not cached (index changed or tampered with?)"
+                f"sha256 mismatch for {file.filename} from {strip_auth(file.url)}: "
+                f"expected {file.sha256}, got {digest.hexdigest()}; "
+                "the file was not cached (index changed or tampered with?)"
             )
 
 
@@ -96,8 +97,9 @@ def fetch(
 ) -> dict[str, Path]:
     """Make every file available in the cache; returns ``{sha256: path}``.
 
-    ``label`` (an environment name) starts the progress line: ``nlp: downloading 24 files (60.1 MiB)``;
-    when the lock records no sizes (pip's reports have none) the size follows once downloaded.
+    ``label`` (an environment name) starts the progress line:
+    ``nlp: downloading 24 files (60.1 MiB)``; when the lock records no sizes (pip's reports have
+    none) the size follows once downloaded.
     """
     paths = {f.sha256: cache.file_path(f.sha256, f.filename) for f in files}
     missing = [f for f in files if not paths[f.sha256].is_file()]

@@ -4,8 +4,9 @@ Uses pypa/installer (the reference wheel installer) with a scheme whose ``pureli
 ``platlib`` are both ``packages/`` — the pyodps-pack layout, so ``sys.path.insert(0,
 "<archive>/packages")`` works on the cluster. Nothing is byte-compiled (the cluster's
 interpreter writes its own caches; ``.pyc`` files bloat the archive and tie it to one
-interpreter build), and bytecode some wheels ship is skipped too. Console scripts, headers and ``.data/data`` files land in a side directory that is
-not packed: scripts carry a host interpreter path and none of them is importable.
+interpreter build), and bytecode some wheels ship is skipped too. Console scripts, headers and
+``.data/data`` files land in a side directory that is not packed: scripts carry a host
+interpreter path and none of them is importable.
 """
 
 from __future__ import annotations

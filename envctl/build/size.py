@@ -66,11 +66,16 @@ def check_size(budget: SizeBudget, size: int, largest: Sequence[tuple[str, int]]
     """A warning when above the warn level; an EnvctlError when above the hard limit."""
     if size > budget.max_bytes:
         raise EnvctlError(
-            f"archive is {human(size)}, above the {human(budget.max_bytes)} limit for one MaxCompute resource; "
-            f"largest packages: {largest_summary(largest)}. Exclude packages the cluster provides or split the environment"
+            f"archive is {human(size)}, above the {human(budget.max_bytes)} limit "
+            "for one MaxCompute resource; "
+            f"largest packages: {largest_summary(largest)}. "
+            "Exclude packages the cluster provides or split the environment"
         )
     if size > budget.warn_bytes:
-        return f"archive is {human(size)} (warning level {human(budget.warn_bytes)}); largest packages: {largest_summary(largest)}"
+        return (
+            f"archive is {human(size)} (warning level {human(budget.warn_bytes)}); "
+            f"largest packages: {largest_summary(largest)}"
+        )
     return None
 
 

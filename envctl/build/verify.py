@@ -209,7 +209,8 @@ def verify_archive(
         packages = Path(tmp) / "archive" / PACKAGES_DIR
         if not packages.is_dir():
             raise EnvctlError(
-                f"{archive.name} has no {PACKAGES_DIR}/ directory: not an envctl/pyodps-pack archive"
+                f"{archive.name} has no {PACKAGES_DIR}/ directory: "
+                "not an envctl/pyodps-pack archive"
             )
         by_dist = top_level_modules(packages)
         owners = {m: d for d, modules in by_dist.items() for m in modules}
@@ -218,7 +219,8 @@ def verify_archive(
         try:
             run = subprocess.run(
                 [str(box.python), "-I", "-B", "-c", _SCRIPT, json.dumps(modules)],
-                capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp, env=box.env(os.environ), check=False,
+                capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp,
+                env=box.env(os.environ), check=False,
             )  # fmt: skip
             stdout, crash = (
                 run.stdout,

@@ -1,7 +1,7 @@
 """Desired state (specs + locks) against observed state (a target) -> a ``Plan`` -> apply.
 
-The model (``state``, ``plan``, ``status``, ``retention.select``) is pure; reading, applying and the lease that
-serialises writers are the I/O edges.
+The model (``state``, ``plan``, ``status``, ``retention.select``) is pure; reading, applying and
+the lease that serialises writers are the I/O edges.
 """
 
 from __future__ import annotations

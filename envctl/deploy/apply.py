@@ -3,8 +3,9 @@
 Order matters: the index (the only thing jobs read) is rewritten for an environment only after
 its archive is in the target and verified, so a failure at any step leaves every environment
 either on its old version or fully on the new one. Each rewrite first passes ``guard`` (the
-lease check), so an apply whose lease was broken stops before it switches a pointer. Transient errors are retried inside the
-target; an upload whose name already exists is accepted only if its bytes are identical.
+lease check), so an apply whose lease was broken stops before it switches a pointer. Transient
+errors are retried inside the target; an upload whose name already exists is accepted only if
+its bytes are identical.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def check_fresh(
         want = desired.get(change.environment)
         if want is None or want.lock_hash != change.desired_lock:
             raise EnvctlError(
-                f"stale plan: the lock of {change.environment!r} changed since the plan was made; run 'envctl plan' again"
+                f"stale plan: the lock of {change.environment!r} changed since the plan was made; "
+                "run 'envctl plan' again"
             )
 
 

@@ -200,7 +200,9 @@ def break_lease(target: Target, holder: Lease, *, clock: Callable[[], float] = t
 
 
 def dead_renewals(target: Target, live_id: str) -> list[str]:
-    """Renewal records of leases other than ``live_id`` (the caller's own): left by broken holders."""
+    """Renewal records of leases other than ``live_id`` (the caller's own): left by broken
+    holders.
+    """
     return [
         i.name
         for i in target.list(RENEWAL_PREFIX)
@@ -326,7 +328,9 @@ class HeldLease:
                 )
 
     def check(self, before: str) -> None:
-        """Raise LeaseLost unless the lease is still ours right now (one read), naming the step skipped."""
+        """Raise LeaseLost unless the lease is still ours right now (one read), naming the step
+        skipped.
+        """
         if self._lost is None:
             holder = current_lease(self.target, renewals=False)
             if holder is None or holder.id != self.lease.id:

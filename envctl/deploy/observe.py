@@ -1,6 +1,7 @@
 """Reading what is deployed: one listing plus one read of the index, whatever the env count.
 
-``Observed`` and ``fingerprint`` are pure values of ``state`` (re-exported here). Also the tiny read API for the runtime decorator: ``current_resource(target, env)``.
+``Observed`` and ``fingerprint`` are pure values of ``state`` (re-exported here). Also the tiny
+read API for the runtime decorator: ``current_resource(target, env)``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ Over HTTP (for envctl running in a subprocess): every request carries the run's 
 (``X-Envctl-Emulator-Token``, printed by ``envctl emulator``; ``Emulator.control_headers()``
 in-process) and JSON bodies only::
 
-    POST   /_emulator/faults  {"action": "error", "status": 503, "kind": "merge", "nth": 1, "times": 1}
+    POST   /_emulator/faults  {"action": "error", "status": 503, "kind": "merge",
+                               "nth": 1, "times": 1}
     GET    /_emulator/faults  -> rules with their "seen"/"fired" counts
     DELETE /_emulator/faults
     GET    /_emulator/stats   -> {"total": n, "requests": {"GET list": 3, ...}, "bytes_in": .., ...}

@@ -273,7 +273,8 @@ def same_lock_text(before: Optional[str], lock: Lock) -> bool:
 
 
 def check_pep751(data: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` unless ``data`` is a valid PEP 751 lock, as ``packaging.pylock`` reads it.
+    """Raise ``ValueError`` unless ``data`` is a valid PEP 751 lock, as ``packaging.pylock``
+    reads it.
 
     Why: the writer is hand-rolled (for deterministic, reviewable text); checking what it writes
     and what it reads against the reference implementation keeps it from drifting from the PEP.

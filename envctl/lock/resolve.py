@@ -52,11 +52,13 @@ def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -
         return sdists[0]
     if sdists:
         raise EnvctlError(
-            f"{candidate.name} {candidate.version} has no wheel for {where} and the spec sets allow_sdist: false; "
+            f"{candidate.name} {candidate.version} has no wheel for {where} "
+            "and the spec sets allow_sdist: false; "
             "pin a version that ships wheels or allow pure-Python sdists"
         )
     raise EnvctlError(
-        f"{candidate.name} {candidate.version} has no wheel for {where}; pin a version that ships one"
+        f"{candidate.name} {candidate.version} has no wheel for {where}; "
+        "pin a version that ships one"
     )
 
 
@@ -91,7 +93,8 @@ def resolve_environment(
     which = pick_resolver(env, resolver)
     if which == "uv" and not uv_gives_pip_answer(env):
         console.info(
-            f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel (prefer_binary: false); resolving with pip"
+            f"{env.name}: uv cannot prefer a newer pure-Python sdist over an older wheel "
+            "(prefer_binary: false); resolving with pip"
         )
         which = "pip"
     console.debug(
@@ -325,7 +328,8 @@ def _run_pip(
     seen = report.get("environment", {}).get("python_full_version")
     if seen != target.version:  # the driver's marker patch did not take: never lock wrong markers
         raise EnvctlError(
-            f"pip evaluated markers for Python {seen}, not {target.version}; unsupported pip version?"
+            f"pip evaluated markers for Python {seen}, not {target.version}; "
+            "unsupported pip version?"
         )
     candidates = [_pip_candidate(item) for item in report.get("install", [])]
     chosen = {(c.name, c.version) for c in candidates}
@@ -342,16 +346,20 @@ def _wheel_tag(target: TargetPython) -> str:
 def _native_only(native: NativeSdist, target: TargetPython) -> EnvctlError:
     if unbuildable_sources(native.sources):
         return EnvctlError(
-            f"{native.name} {native.version} ships only an sdist with compiled code envctl cannot build "
-            f"({describe_sources(unbuildable_sources(native.sources))}: Fortran, Rust, CUDA, Go, Objective-C, CMake and "
-            f"meson are unsupported) for {_wheel_tag(target)}, and no version of it that fits the requirements has a "
-            f"wheel. Pin {native.name} to a version that ships manylinux wheels for the target, or exclude it if the "
-            "cluster provides it"
+            f"{native.name} {native.version} ships only an sdist with compiled code "
+            "envctl cannot build "
+            f"({describe_sources(unbuildable_sources(native.sources))}: "
+            "Fortran, Rust, CUDA, Go, Objective-C, CMake and meson are unsupported) "
+            f"for {_wheel_tag(target)}, and no version of it that fits the requirements "
+            f"has a wheel. Pin {native.name} to a version that ships manylinux wheels "
+            "for the target, or exclude it if the cluster provides it"
         )
     return EnvctlError(
-        f"{native.name} {native.version} ships only an sdist with compiled code ({describe_sources(native.sources)}) "
-        f"for {_wheel_tag(target)}, and no version of it that fits the requirements has a wheel (resolved with "
-        f"prefer_binary); it cannot be compiled for the cluster here. Pin {native.name} to a version that ships "
+        f"{native.name} {native.version} ships only an sdist with compiled code "
+        f"({describe_sources(native.sources)}) for {_wheel_tag(target)}, "
+        "and no version of it that fits the requirements has a wheel (resolved with "
+        "prefer_binary); it cannot be compiled for the cluster here. "
+        f"Pin {native.name} to a version that ships "
         "manylinux wheels for the target, or change the requirement that pulls it in"
     )
 
@@ -361,7 +369,10 @@ def _preferred_instead(
 ) -> str:
     """The warning when a native sdist was replaced by resolving again with --prefer-binary."""
     chosen = next((c for c in candidates if c.name == native.name), None)
-    head = f"{native.name} {native.version} ships only an sdist with native code for {_wheel_tag(target)}; "
+    head = (
+        f"{native.name} {native.version} ships only an sdist with native code "
+        f"for {_wheel_tag(target)}; "
+    )
     if chosen is None:
         middle = f"resolved again preferring wheels, which no longer needs {native.name}. "
     elif chosen.files[0].is_wheel:
@@ -412,7 +423,8 @@ def _resolve_pip(
     except NativeSdist as unbuildable:
         raise _native_only(unbuildable, target) from None
     console.info(
-        f"{rejected.name} {rejected.version} has no wheel for {_wheel_tag(target)}; it will be compiled from its sdist"
+        f"{rejected.name} {rejected.version} has no wheel for {_wheel_tag(target)}; "
+        "it will be compiled from its sdist"
     )
     return candidates
 
@@ -429,11 +441,14 @@ def uv_command(
     index_options: list[str],
     constraints_file: Optional[Path] = None,
 ) -> list[str]:
-    """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into ``output``."""
+    """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into
+    ``output``.
+    """
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
         "--python-version", target.version, "--python-platform", target.uv_platform(),
-        "--no-config", "--no-header", "--no-annotate", "--quiet", "--index-strategy", "unsafe-best-match",
+        "--no-config", "--no-header", "--no-annotate", "--quiet",
+        "--index-strategy", "unsafe-best-match",
         # Never fetch a managed CPython: the target's markers and tags come from the flags above.
         "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
@@ -497,7 +512,8 @@ def _resolve_uv(
         files = tuple(_uv_files(name, version, package))
         if not files:
             raise EnvctlError(
-                f"the index gave no sha256 for any file of {name} {version}; envctl only locks hashed files"
+                f"the index gave no sha256 for any file of {name} {version}; "
+                "envctl only locks hashed files"
             )
         candidates.append(Candidate(name, version, files))
     return candidates

@@ -33,7 +33,9 @@ _FORMAT_LIBRARIES = (
     "fqdn", "idna", "isoduration", "jsonpointer", "rfc3339_validator", "rfc3986_validator",
     "rfc3987", "rfc3987_syntax", "uri_template", "webcolors",
 )  # fmt: skip
-"""What ``jsonschema`` imports for optional formats (its ``format`` and ``format-nongpl`` extras)."""
+"""What ``jsonschema`` imports for optional formats (its ``format`` and ``format-nongpl``
+extras).
+"""
 
 
 def _import_jsonschema() -> Any:
@@ -62,7 +64,8 @@ else:
     jsonschema = _import_jsonschema()
 
 DEFAULT_PLATFORM = "manylinux2014_x86_64"
-# native_builds: when an sdist with compiled code may be built for the cluster (README, "Native builds").
+# native_builds: when an sdist with compiled code may be built for the cluster
+# (README, "Native builds").
 NATIVE_BUILD_POLICIES = ("never", "when-no-wheel", "prefer-newest")
 DEFAULT_NATIVE_BUILDS = "when-no-wheel"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -249,7 +252,8 @@ def _schema_problem(parsed: _Parsed, error: jsonschema.ValidationError) -> Probl
     ):
         return parsed.problem(
             key,
-            f'python must be a quoted string such as "3.10"; YAML read {error.instance!r} as a number',
+            'python must be a quoted string such as "3.10"; '
+            f"YAML read {error.instance!r} as a number",
         )
     template = _FRIENDLY.get((str(top), str(error.validator)))
     if template:

@@ -44,7 +44,8 @@ class Project:
         """``environments/``, or the one-line error every command gives outside a repository."""
         if not self.environments_dir.is_dir():
             raise EnvctlError(
-                f"no environments/ directory in {self.root}; run envctl from your repository or pass --root"
+                f"no environments/ directory in {self.root}; "
+                "run envctl from your repository or pass --root"
             )
         return self.environments_dir
 
@@ -75,7 +76,9 @@ def find_project(start: Optional[Path] = None) -> Project:
 
 
 def cache_dir() -> Path:
-    """Content-addressed cache shared by all projects of a user (``ENVCTL_CACHE_DIR`` to move it)."""
+    """Content-addressed cache shared by all projects of a user (``ENVCTL_CACHE_DIR`` to move
+    it).
+    """
     explicit = settings.CACHE_DIR.get()
     if explicit is not None:
         return explicit

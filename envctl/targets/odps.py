@@ -217,7 +217,8 @@ class OdpsTarget(Target):
             odps_errors.NoPermission,
         ) as exc:
             raise EnvctlError(
-                f"MaxCompute refused {operation} {name}: {type(exc).__name__} (check the credentials)"
+                f"MaxCompute refused {operation} {name}: {type(exc).__name__} "
+                "(check the credentials)"
             ) from None
         except Exception as exc:
             if getattr(exc, "status_code", None) in (
@@ -225,12 +226,14 @@ class OdpsTarget(Target):
                 403,
             ):  # whatever code the service names it
                 raise EnvctlError(
-                    f"MaxCompute refused {operation} {name}: HTTP {exc.status_code} {type(exc).__name__} "  # type: ignore[attr-defined]
+                    f"MaxCompute refused {operation} {name}: "
+                    f"HTTP {exc.status_code} {type(exc).__name__} "  # type: ignore[attr-defined]
                     "(check the credentials and the account's permissions on the project)"
                 ) from None
             if is_transient(exc):
                 raise TransientError(
-                    f"{operation} {name} on {self.url} failed after {self.attempts} attempts: {_short(exc)}"
+                    f"{operation} {name} on {self.url} failed after {self.attempts} attempts: "
+                    f"{_short(exc)}"
                 ) from None
             if isinstance(exc, (odps_errors.ODPSError, OSError)):
                 raise TargetError(
@@ -247,7 +250,8 @@ class OdpsTarget(Target):
         schema = f"/schemas/{self.schema}" if self.schema else ""
         url = f"{self.endpoint.rstrip('/')}/projects/{self.project}{schema}/resources"
         return EnvctlError(
-            f"{operation} {name or '(listing)'}: {url} answered HTTP 404 without a MaxCompute error "
+            f"{operation} {name or '(listing)'}: {url} answered HTTP 404 "
+            "without a MaxCompute error "
             f"(wrong endpoint path or a proxy?); {ENDPOINT_HINT}"
         )
 

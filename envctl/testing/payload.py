@@ -1,4 +1,6 @@
-"""Large incompressible files for upload tests and benchmarks, written without holding them in memory."""
+"""Large incompressible files for upload tests and benchmarks, written without holding them in
+memory.
+"""
 
 from __future__ import annotations
 

@@ -65,7 +65,10 @@ def wheel_bytes(dist: Dist, tag: str) -> bytes:
     entries = {path: _bytes(content) for path, content in sorted(dist.files.items())}
     entries[f"{info}/METADATA"] = metadata(dist).encode()
     entries[f"{info}/WHEEL"] = (
-        f"Wheel-Version: 1.0\nGenerator: envctl-testing\nRoot-Is-Purelib: {'true' if pure else 'false'}\nTag: {tag}\n"
+        "Wheel-Version: 1.0\n"
+        "Generator: envctl-testing\n"
+        f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
+        f"Tag: {tag}\n"
     ).encode()
     entries[f"{info}/top_level.txt"] = _top_level(dist).encode()
     record = []
@@ -87,8 +90,10 @@ def wheel_filename(dist: Dist, tag: str) -> str:
     return f"{dist.dist_name}-{dist.version}-{tag}.whl"
 
 
-_BACKEND = '''"""Minimal in-tree PEP 517 backend: packs the listed files into a py3-none-any wheel."""
-import base64, hashlib, os, zipfile
+# Adjacent literals only keep source lines short: the text (so every sdist's bytes) is unchanged.
+_BACKEND = (
+    '"""Minimal in-tree PEP 517 backend: packs the listed files into a py3-none-any wheel."""\n'
+    """import base64, hashlib, os, zipfile
 {prelude}
 NAME, VERSION, FILES, METADATA = {name!r}, {version!r}, {files!r}, {metadata!r}
 
@@ -104,7 +109,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         with open(path, "rb") as f:
             entries[path] = f.read()
     entries[info + "/METADATA"] = METADATA.encode()
-    entries[info + "/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    entries[info + "/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tiny\\n"""
+    """Root-Is-Purelib: true\\nTag: py3-none-any\\n"
     record = []
     for path, data in entries.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -116,7 +122,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for path, data in entries.items():
             archive.writestr(path, data)
     return filename
-'''
+"""
+)
 
 
 def sdist_bytes(dist: Dist) -> bytes:

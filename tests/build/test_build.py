@@ -116,7 +116,9 @@ def test_native_sdist_in_a_lock_is_refused_at_build_with_advice(
 
 
 def test_clearing_the_built_wheel_cache_gives_the_same_archive(local_env, envctl_cache):
-    """The archive holds installed files, not wheels: a wheel rebuilt at another time changes nothing."""
+    """The archive holds installed files, not wheels: a wheel rebuilt at another time changes
+    nothing.
+    """
     env = local_env("demo", "3.11", "tinysdist tinypure")
     lock = resolve_environment(env)
     first = build(env, lock, progress=False, cache=envctl_cache)

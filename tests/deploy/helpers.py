@@ -41,7 +41,9 @@ def make_lock(env: str, *packages: tuple[str, str], python: str = "3.11.9") -> L
 
 
 def tar_builder(out_dir: Path, padding: int = 0) -> Callable[[Environment, Lock], TarBuilt]:
-    """A real, deterministic .tar.gz per lock (stands in for envctl.build.builder in Applier tests)."""
+    """A real, deterministic .tar.gz per lock (stands in for envctl.build.builder in Applier
+    tests).
+    """
 
     def build(env: Environment, lock: Lock) -> TarBuilt:
         payload = json.dumps([p.filename for p in lock.packages]).encode() + b"\0" * padding

@@ -1,4 +1,6 @@
-"""README flow with the real resolver and builder: lock -> apply -> change -> plan -> apply -> rollback."""
+"""README flow with the real resolver and builder: lock -> apply -> change -> plan -> apply ->
+rollback.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Helpers and fixtures for hardening tests: real `envctl` subprocesses against the local store and the emulator.
+"""Helpers and fixtures for hardening tests: real `envctl` subprocesses against the local store
+and the emulator.
 
 Locking is the slow step, so every spec variant is locked once per session into a template;
 each test copies the variant it needs into its own repository.
@@ -248,7 +249,9 @@ def kill_when(
 
 
 def one_line_error(stderr: str) -> str:
-    """The failure is exactly one ``envctl: error:`` line, the last one, and no traceback anywhere."""
+    """The failure is exactly one ``envctl: error:`` line, the last one, and no traceback
+    anywhere.
+    """
     assert "Traceback" not in stderr, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("envctl: ")]
     assert len(errors) == 1 and errors[0].startswith("envctl: error: "), stderr
@@ -257,7 +260,9 @@ def one_line_error(stderr: str) -> str:
 
 
 def assert_intact(target: Target, state: Optional[State] = None) -> State:
-    """Every version the index names has its archive in the target with the recorded size and md5."""
+    """Every version the index names has its archive in the target with the recorded size and
+    md5.
+    """
     state = state if state is not None else read_state(target)
     for env in state.environments.values():
         assert env.current is None or env.current_version is not None, (

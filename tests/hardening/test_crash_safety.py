@@ -1,4 +1,5 @@
-"""SIGKILL `envctl apply` at every step; the target never points at a bad archive and a re-run converges.
+"""SIGKILL `envctl apply` at every step; the target never points at a bad archive and a re-run
+converges.
 
 Kill points are exact (``ENVCTL_TEST_CRASH_AT``, see ``envctl.crashpoints``) or external: the
 emulator slows a request down and the test kills the process once the request is in flight.
@@ -44,7 +45,9 @@ def deploy_v1(repo: Repo, target: Target, capsys: pytest.CaptureFixture[str]) ->
 def assert_converges(
     repo: Repo, target: Target, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A plain re-run finishes the change; afterwards plan sees nothing to do and no lease is left."""
+    """A plain re-run finishes the change; afterwards plan sees nothing to do and no lease is
+    left.
+    """
     code, _, err = run(capsys, "apply", "--auto-approve")
     assert code == 0, err
     assert run(capsys, "plan", "--detailed-exitcode")[0] == 0

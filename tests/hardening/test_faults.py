@@ -1,4 +1,6 @@
-"""Faults injected into the emulator while the real CLI applies: transient ones are retried, persistent ones end cleanly."""
+"""Faults injected into the emulator while the real CLI applies: transient ones are retried,
+persistent ones end cleanly.
+"""
 
 from __future__ import annotations
 

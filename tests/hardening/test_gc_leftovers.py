@@ -1,4 +1,5 @@
-"""Debris of a SIGKILLed upload (a local staging file, unmerged odps parts) is collected by gc after --grace, never before.
+"""Debris of a SIGKILLed upload (a local staging file, unmerged odps parts) is collected by gc
+after --grace, never before.
 
 Renewal records of broken leases go too (they are dead whatever their age: gc holds the lease).
 """

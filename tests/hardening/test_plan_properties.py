@@ -1,4 +1,6 @@
-"""Property-based invariants of the pure ``plan()`` and of the plan JSON (what CI and apply consume)."""
+"""Property-based invariants of the pure ``plan()`` and of the plan JSON (what CI and apply
+consume).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""No secret leaks: the whole flow with a unique access key secret and index password, then grep everything.
+"""No secret leaks: the whole flow with a unique access key secret and index password, then grep
+everything.
 
 The password reaches envctl the ways it may: ``${VAR}`` references in specs, ``ENVCTL_INDEX_URL``
 for the runtime, a ``--target`` URL; and one way it may not (written into a spec), where
@@ -82,8 +83,12 @@ def test_whole_flow_never_prints_or_stores_a_secret(
     # An sdist with a build requirement (pip installs it from the index in a child pip) whose
     # build backend records the environment it runs in.
     recorder = Dist(
-        "tinybuilt", "1.0", {"tinybuilt/__init__.py": ""}, tags=(), sdist=True, build_requires=("tinydep",),
-        backend_prelude=f"with open({str(backend_env)!r}, 'a') as f:\n    f.write(repr(dict(os.environ)))\n",
+        "tinybuilt", "1.0", {"tinybuilt/__init__.py": ""}, tags=(), sdist=True,
+        build_requires=("tinydep",),
+        backend_prelude=(
+            f"with open({str(backend_env)!r}, 'a') as f:\n"
+            "    f.write(repr(dict(os.environ)))\n"
+        ),
     )  # fmt: skip
     local_index = LocalIndex.create(
         tmp_path / "index", (*STANDARD_DISTS, recorder), auth=("alice", password)

@@ -1,4 +1,6 @@
-"""Supply chain: every downloaded file is hash-checked, sdists only as the spec allows, no corrupt cache."""
+"""Supply chain: every downloaded file is hash-checked, sdists only as the spec allows, no corrupt
+cache.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The shipped GitHub workflows and pre-commit hooks only use commands, flags and formats envctl has."""
+"""The shipped GitHub workflows and pre-commit hooks only use commands, flags and formats envctl
+has.
+"""
 
 from __future__ import annotations
 

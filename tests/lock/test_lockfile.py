@@ -161,12 +161,15 @@ def test_a_lock_without_packages_is_still_valid_pep751(tmp_path: Path) -> None:
 
 
 def test_native_build_provenance_round_trips_and_keys_the_archive(tmp_path: Path) -> None:
-    """[tool.envctl] builds: valid PEP 751, read back equal, part of the lock hash only when present."""
+    """[tool.envctl] builds: valid PEP 751, read back equal, part of the lock hash only when
+    present.
+    """
     from envctl.lock.lockfile import NativeBuild
 
     build = NativeBuild(
-        "tinysdist", "1.0", SDIST.sha256, "tinysdist-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "c" * 64,
-        "manylinux_2_17_x86_64", {"zig": "0.17.1", "flags": "zig cc -target x86_64-linux-gnu.2.17"},
+        "tinysdist", "1.0", SDIST.sha256, "tinysdist-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "c" * 64, "manylinux_2_17_x86_64",
+        {"zig": "0.17.1", "flags": "zig cc -target x86_64-linux-gnu.2.17"},
     )  # fmt: skip
     built = replace(LOCK, builds=(build,))
     path = tmp_path / "pylock.demo.toml"

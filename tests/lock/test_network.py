@@ -40,7 +40,10 @@ def test_seed_nlp_environment_imports_jieba_040_on_311(project, tmp_path):
     assert project.run("verify", "nlp") == 0
     with tarfile.open(archive) as tar:
         tar.extractall(tmp_path / "unpacked")
-    code = "import sys; sys.path.insert(0, sys.argv[1]); import jieba, pandas; assert jieba.__version__ == '0.40', jieba.__version__"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import jieba, pandas; "
+        "assert jieba.__version__ == '0.40', jieba.__version__"
+    )
     subprocess.run([str(python), "-c", code, str(tmp_path / "unpacked" / "packages")], check=True)
 
 

@@ -60,8 +60,9 @@ def test_newer_native_sdist_warns_and_locks_the_older_wheel(project, capsys):
     assert (accel.version, accel.kind) == ("1.0", "wheel")
     err = " ".join(capsys.readouterr().err.split())
     assert (
-        "tinyaccel 2.0 ships only an sdist with native code for cp311-manylinux2014_x86_64; locked 1.0, the newest "
-        "with a wheel. Set prefer_binary: true or pin tinyaccel to silence this." in err
+        "tinyaccel 2.0 ships only an sdist with native code for cp311-manylinux2014_x86_64; "
+        "locked 1.0, the newest with a wheel. "
+        "Set prefer_binary: true or pin tinyaccel to silence this." in err
     )
 
 

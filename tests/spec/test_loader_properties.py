@@ -1,4 +1,6 @@
-"""Property: no YAML document, however odd, makes the loader crash — it loads or reports problems."""
+"""Property: no YAML document, however odd, makes the loader crash — it loads or reports
+problems.
+"""
 
 from __future__ import annotations
 

@@ -63,6 +63,7 @@ def test_validate_shows_the_caret_under_the_problem_line(tmp_path, capsys) -> No
     assert main(["validate", str(tmp_path / "a.yaml")]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith(
-        "invalid PEP 508 requirement 'numpy; python_version >': expected a marker variable or quoted string (column 24)"
+        "invalid PEP 508 requirement 'numpy; python_version >': "
+        "expected a marker variable or quoted string (column 24)"
     )
     assert lines[1:] == ["    numpy; python_version >", "                           ^"]

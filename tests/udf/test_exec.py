@@ -1,4 +1,6 @@
-"""``envctl exec``: the deployed (or locally built) archive on PYTHONPATH, the command's exit code."""
+"""``envctl exec``: the deployed (or locally built) archive on PYTHONPATH, the command's exit
+code.
+"""
 
 from __future__ import annotations
 

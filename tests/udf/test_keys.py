@@ -1,4 +1,6 @@
-"""Ad-hoc cache keys: order- and spelling-insensitive, sensitive to everything that changes a build."""
+"""Ad-hoc cache keys: order- and spelling-insensitive, sensitive to everything that changes a
+build.
+"""
 
 from __future__ import annotations
 

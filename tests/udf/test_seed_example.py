@@ -17,7 +17,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_udf.py"
 @pytest.mark.slow
 def test_seed_example_runs_under_exec_with_the_deployed_environment(project, capfd):
     (project.environments_dir / "nlp.yaml").write_text(
-        'name: nlp\npython: "3.11"\nindex_url: https://pypi.org/simple\nrequirements: [jieba==0.40]\n'
+        'name: nlp\npython: "3.11"\n'
+        "index_url: https://pypi.org/simple\n"
+        "requirements: [jieba==0.40]\n"
     )
     assert main(["lock", "nlp"]) == 0
     assert main(["apply", "--auto-approve"]) == 0
