@@ -20,9 +20,8 @@ from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from envctl.emulator import errors
+from envctl.emulator.store import schema_dir
 from envctl.files import write_bytes_atomic
-
-DEFAULT_SCHEMA = "default"
 
 
 @dataclass
@@ -85,14 +84,7 @@ class FunctionStore:
         self.root = Path(root)
 
     def _dir(self, project: str, schema: Optional[str]) -> Path:
-        return (
-            self.root
-            / "projects"
-            / quote(project, safe="")
-            / "schemas"
-            / quote(schema or DEFAULT_SCHEMA, safe="")
-            / "functions"
-        )
+        return schema_dir(self.root, project, schema, "functions")
 
     def _path(self, project: str, schema: Optional[str], name: str) -> Path:
         return self._dir(project, schema) / (quote(name, safe="") + ".json")

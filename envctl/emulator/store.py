@@ -41,6 +41,22 @@ _HASHED = "h-"
 _MAX_QUOTED = 200
 
 
+def schema_dir(root: Path, project: str, schema: Optional[str], kind: str) -> Path:
+    """Where objects of one ``kind`` (``resources``, ``functions``) of a project's schema live.
+
+    Names are quoted so any project or schema name is one path segment; no schema is the
+    ``default`` one, as on the service. Shared by every store below the data directory.
+    """
+    return (
+        root
+        / "projects"
+        / quote(project, safe="")
+        / "schemas"
+        / quote(schema or DEFAULT_SCHEMA, safe="")
+        / kind
+    )
+
+
 @dataclass(frozen=True)
 class ResourceMeta:
     """What the service knows about one resource (served as ``?meta`` headers and list XML)."""
@@ -99,14 +115,7 @@ class ResourceStore:
 
     # -- layout ---------------------------------------------------------------
     def _meta_dir(self, project: str, schema: Optional[str]) -> Path:
-        return (
-            self.root
-            / "projects"
-            / quote(project, safe="")
-            / "schemas"
-            / quote(schema or DEFAULT_SCHEMA, safe="")
-            / "resources"
-        )
+        return schema_dir(self.root, project, schema, "resources")
 
     def _meta_path(self, project: str, schema: Optional[str], name: str) -> Path:
         return self._meta_dir(project, schema) / _meta_file(name)
