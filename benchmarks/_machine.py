@@ -2,8 +2,9 @@
 
 Absolute seconds on a shared 2-core runner mean little; every benchmark therefore measures
 its competitor in the same run and prints ratios, preceded by :func:`machine_line` (cores,
-load average before the run, Python, platform). Import it from a script run as
-``python benchmarks/<name>.py`` (the script's directory is on ``sys.path``).
+load average before the run, Python, platform). :func:`per_call` is the shared best-of-3 timer.
+Import it from a script run as ``python benchmarks/<name>.py`` (the script's directory is on
+``sys.path``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
+from typing import Callable
 
 
 def machine_line() -> str:
@@ -37,6 +40,17 @@ def ratio(ours: float, theirs: float) -> str:
     if ours <= 0 or theirs <= 0:
         return "n/a"
     return f"{theirs / ours:.2f}x faster" if ours <= theirs else f"{ours / theirs:.2f}x slower"
+
+
+def per_call(fn: Callable[[], object], repeat: int) -> float:
+    """Best-of-3 mean seconds per call."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        best = min(best, (time.perf_counter() - start) / repeat)
+    return best
 
 
 if __name__ == "__main__":

@@ -19,22 +19,9 @@ import hashlib
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
-from _machine import print_machine
-
-
-def per_call(fn: Callable[[], object], repeat: int) -> float:
-    """Best-of-3 mean seconds per call."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        best = min(best, (time.perf_counter() - start) / repeat)
-    return best
+from _machine import per_call, print_machine
 
 
 def main() -> int:

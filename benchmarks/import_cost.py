@@ -26,11 +26,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
-from typing import Callable
 
-from _machine import machine_line
+from _machine import machine_line, per_call
 
 CHILD = textwrap.dedent(
     """
@@ -60,17 +58,6 @@ def udf_module(directory: Path, count: int) -> None:
             "",
         ]
     (directory / "udfs.py").write_text("\n".join(lines))
-
-
-def per_call(fn: Callable[[], object], repeat: int) -> float:
-    """Best-of-3 mean seconds per call."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        best = min(best, (time.perf_counter() - start) / repeat)
-    return best
 
 
 def main() -> int:
