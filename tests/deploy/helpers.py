@@ -1,4 +1,4 @@
-"""Test helpers: locks and real deterministic tarballs standing in for builds."""
+"""Test helpers: locks, real deterministic tarballs standing in for builds, the CLI in-process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 import tarfile
 from pathlib import Path
 from typing import Callable
+
+import pytest
 
 from envctl.build.builder import BuiltArchive
 from envctl.lock.lockfile import Lock, LockedFile
@@ -69,3 +71,13 @@ def tar_builder(out_dir: Path, padding: int = 0) -> Callable[[Environment, Lock]
         )
 
     return build
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in this process (fast): exit code, stdout, stderr of this call alone."""
+    from envctl.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

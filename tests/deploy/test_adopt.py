@@ -18,6 +18,7 @@ from envctl.files import file_hexdigest
 from envctl.spec.project import Project
 from envctl.targets import Target, open_target
 from envctl.testing.index import LocalIndex
+from tests.deploy.helpers import run
 
 RESOURCE = "nlp_env.tar.gz"
 
@@ -55,13 +56,6 @@ def repo(
 @pytest.fixture
 def target(repo: Path) -> Target:
     return open_target(None, Project(repo))
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_adopt_then_apply_replaces_and_gc_never_deletes_the_adopted_resource(

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from envctl import console
-from envctl.cli import main
 from envctl.deploy.lease import acquire, release
 from envctl.deploy.observe import current_resource
 from envctl.deploy.state import STATE_OBJECT
@@ -17,6 +16,7 @@ from envctl.lock.target_python import full_version
 from envctl.spec.project import Project
 from envctl.targets import open_target
 from envctl.udf.resolution import resource_ref
+from tests.deploy.helpers import run
 
 
 def write_spec(root: Path, name: str, python: str) -> None:
@@ -47,13 +47,6 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_url: str) -> Pa
     monkeypatch.setenv("ENVCTL_TARGET", target_url)
     monkeypatch.setenv("ENVCTL_CACHE_DIR", str(tmp_path / "cache"))
     return root
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_apply_plan_change_apply_rollback_status(repo: Path, target_url: str, capsys) -> None:

@@ -14,6 +14,7 @@ from envctl.spec.project import Project
 from envctl.targets import Target, open_target
 from envctl.targets.base import FunctionInfo
 from envctl.testing.index import LocalIndex
+from tests.deploy.helpers import run
 
 UDF = "class Segment(object):\n    def evaluate(self, text):\n        return text\n"
 
@@ -45,13 +46,6 @@ def repo(
 @pytest.fixture
 def target(repo: Path) -> Target:
     return open_target(None, Project(repo))
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _function(target: Target) -> FunctionInfo:

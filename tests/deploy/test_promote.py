@@ -18,6 +18,7 @@ from envctl.emulator.server import Emulator
 from envctl.spec.project import Project
 from envctl.targets import open_target
 from envctl.testing.index import LocalIndex
+from tests.deploy.helpers import run
 
 
 def write_spec(root: Path, name: str, python: str, index: LocalIndex) -> None:
@@ -54,13 +55,6 @@ def repo(
     monkeypatch.delenv("ENVCTL_TARGET", raising=False)
     monkeypatch.setenv("ENVCTL_CACHE_DIR", str(tmp_path / "cache-dev"))
     return root
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _no_building(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from envctl.cli import main
 from envctl.deploy.observe import current_resource
 from envctl.spec.project import Project
 from envctl.targets import open_target
 from envctl.testing.build_fixtures import envctl_cache, local_index  # noqa: F401 - fixtures
+from tests.deploy.helpers import run
 
 
 def write_spec(root: Path, index_url: str, requirements: str) -> None:
@@ -21,13 +21,6 @@ def write_spec(root: Path, index_url: str, requirements: str) -> None:
     (root / "environments" / "nlp.yaml").write_text(
         f'name: nlp\npython: "3.11"\nindex_url: {index_url}\nrequirements:\n  - {requirements}\n'
     )
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_lock_apply_change_relock_apply_rollback(

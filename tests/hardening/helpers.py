@@ -30,6 +30,7 @@ from envctl.lock.resolve import resolve_environment
 from envctl.spec.project import Project
 from envctl.targets import Target, open_target
 from envctl.testing.index import LocalIndex
+from tests.deploy.helpers import run as run  # the hardening tests import it from here
 
 CLI_TIMEOUT = 120
 WAIT_TIMEOUT = 180.0
@@ -123,16 +124,6 @@ def repo(
 @pytest.fixture
 def target(repo: Repo, target_url: str) -> Target:
     return open_target(target_url, Project(repo.root))
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The CLI in this process (fast): exit code, stdout, stderr."""
-    from envctl.cli import main
-
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cli_command(*args: str) -> list[str]:
