@@ -20,27 +20,16 @@ from envctl.cli.views import verify as verify_view
 from envctl.deploy.apply import ApplyResult, Outcome
 from envctl.deploy.plan import Plan
 from envctl.deploy.retention import GcResult
-from envctl.deploy.state import VersionInfo, archive_name
+from envctl.deploy.state import VersionInfo
 from envctl.deploy.status import EnvStatus
 from envctl.spec.loader import LoadResult, Problem
+from tests.deploy.helpers import make_version
 
 SIZE = 48_138_436
 
 
 def _version(number: int, size: int = SIZE, created: float = 0.0) -> VersionInfo:
-    sha = str(number) * 64
-    return VersionInfo(
-        "nlp",
-        number,
-        archive_name("nlp", sha),
-        sha,
-        "m",
-        size,
-        "l",
-        "3.11.9",
-        "manylinux2014_x86_64",
-        created=created,
-    )
+    return make_version(number, size=size, lock_hash="l", created=created)
 
 
 def test_one_size_format_in_binary_units() -> None:

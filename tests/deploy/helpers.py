@@ -1,4 +1,6 @@
-"""Test helpers: locks, real deterministic tarballs standing in for builds, the CLI in-process."""
+"""Test helpers: locks, deployed versions, real deterministic tarballs standing in for builds,
+the CLI in-process.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Callable
 import pytest
 
 from envctl.build.builder import BuiltArchive
+from envctl.deploy.state import VersionInfo, archive_name
 from envctl.lock.lockfile import Lock, LockedFile
 from envctl.spec.loader import Environment
 
@@ -39,6 +42,33 @@ def make_lock(env: str, *packages: tuple[str, str], python: str = "3.11.9") -> L
         platform="manylinux2014_x86_64",
         inputs_hash="i" * 64,
         packages=files,
+    )
+
+
+def make_version(
+    number: int,
+    *,
+    sha: str | None = None,
+    md5: str = "m",
+    size: int = 1,
+    lock_hash: str | None = None,
+    created: float = 0.0,
+) -> VersionInfo:
+    """A version of ``nlp`` for manylinux2014_x86_64 / 3.11.9; by default its sha256 is the
+    number repeated and its lock hash ``lock<number>``.
+    """
+    sha = str(number) * 64 if sha is None else sha
+    return VersionInfo(
+        "nlp",
+        number,
+        archive_name("nlp", sha),
+        sha,
+        md5,
+        size,
+        f"lock{number}" if lock_hash is None else lock_hash,
+        "3.11.9",
+        "manylinux2014_x86_64",
+        created=created,
     )
 
 

@@ -10,22 +10,11 @@ from envctl.deploy.observe import observe, read_state, write_state
 from envctl.deploy.retention import collect
 from envctl.deploy.state import State, VersionInfo, archive_name
 from envctl.targets.local import LocalTarget
+from tests.deploy.helpers import make_version
 
 
 def _version(number: int, created: float = 0.0) -> VersionInfo:
-    sha = str(number) * 64
-    return VersionInfo(
-        "nlp",
-        number,
-        archive_name("nlp", sha),
-        sha,
-        "0" * 32,
-        3,
-        f"lock{number}",
-        "3.11.9",
-        "manylinux2014_x86_64",
-        created=created,
-    )
+    return make_version(number, md5="0" * 32, size=3, created=created)
 
 
 def _deployed(root: Path, count: int = 3) -> LocalTarget:

@@ -5,21 +5,11 @@ from __future__ import annotations
 from envctl.deploy.retention import expired_temporaries, select, stale_leftovers
 from envctl.deploy.state import State, VersionInfo, archive_name
 from envctl.targets.base import ObjectInfo
+from tests.deploy.helpers import make_version
 
 
 def version(number: int, sha: str, created: float) -> VersionInfo:
-    return VersionInfo(
-        "nlp",
-        number,
-        archive_name("nlp", sha),
-        sha,
-        "m",
-        1,
-        f"lock{number}",
-        "3.11.9",
-        "manylinux2014_x86_64",
-        created=created,
-    )
+    return make_version(number, sha=sha, created=created)
 
 
 def test_archive_shared_with_a_kept_version_is_not_deleted() -> None:
