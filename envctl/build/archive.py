@@ -83,14 +83,29 @@ def _entries(roots: Sequence[Path], include: str) -> list[tuple[str, Path]]:
     merged: dict[str, tuple[Path, int]] = {}
     for index, root in enumerate(roots):
         for path in [root / include, *(root / include).rglob("*")]:
-            arcname = path.relative_to(root).as_posix()
-            seen = merged.get(arcname)
-            if seen is None:
-                merged[arcname] = (path, index)
-            elif not (path.is_dir() and not path.is_symlink() and seen[0].is_dir()):
-                raise TreeClash(arcname, index, seen[1])
-    entries = [(name, found[0]) for name, found in merged.items()]
-    return sorted(entries, key=lambda entry: entry[0].split("/"))
+            _merge(merged, root, path, index)
+    return _ordered(merged)
+
+
+def _merge(merged: dict[str, tuple[Path, int]], root: Path, path: Path, index: int) -> None:
+    """Add ``path`` of ``roots[index]`` to ``merged`` (arcname -> first path, its tree).
+
+    A directory already there is kept (the same entry whichever tree gives it); any other
+    second arrival raises ``TreeClash``.
+    """
+    arcname = path.relative_to(root).as_posix()
+    seen = merged.get(arcname)
+    if seen is None:
+        merged[arcname] = (path, index)
+    elif not (path.is_dir() and not path.is_symlink() and seen[0].is_dir()):
+        raise TreeClash(arcname, index, seen[1])
+
+
+def _ordered(merged: dict[str, tuple[Path, int]]) -> list[tuple[str, Path]]:
+    """``(arcname, path)`` of ``merged``, ordered by path components (parents first)."""
+    return sorted(
+        ((name, found[0]) for name, found in merged.items()), key=lambda e: e[0].split("/")
+    )
 
 
 def _info(path: Path, arcname: str, mtime: int) -> tarfile.TarInfo:
@@ -251,13 +266,8 @@ def _lazy_segments(
                     continue
                 below = start.rglob("*") if start.is_dir() and not start.is_symlink() else []
                 for path in [start, *below]:
-                    arcname = path.relative_to(root).as_posix()
-                    seen = merged.get(arcname)
-                    if seen is None:
-                        merged[arcname] = (path, index)
-                    elif not (path.is_dir() and not path.is_symlink() and seen[0].is_dir()):
-                        raise TreeClash(arcname, index, seen[1])
-        entries = sorted(((a, f[0]) for a, f in merged.items()), key=lambda e: e[0].split("/"))
+                    _merge(merged, root, path, index)
+        entries = _ordered(merged)
         ids = sorted(resolve(i)[0] for i in members)
         yield _Segment(hashlib.sha256(json.dumps([salt, ids, tops]).encode()).hexdigest(), entries)
 
