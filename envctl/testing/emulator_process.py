@@ -9,7 +9,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 STOP_TIMEOUT = 120.0
 """Seconds a stopped emulator may take to exit before it is killed (generous: loaded machines)."""
@@ -20,10 +20,12 @@ def start_emulator_process(
     *extra: str,
     stderr: Any = subprocess.DEVNULL,
     preexec_fn: Optional[Callable[[], None]] = None,
+    env: Optional[Mapping[str, str]] = None,
 ) -> subprocess.Popen[str]:
     """Start the emulator on a free port; its first stdout line is JSON with endpoint and target.
 
-    ``preexec_fn`` runs in the child before exec (e.g. to start it with a signal ignored).
+    ``preexec_fn`` runs in the child before exec (e.g. to start it with a signal ignored);
+    ``env`` replaces the child's environment (default: this process's).
     """
     return subprocess.Popen(
         [
@@ -43,6 +45,7 @@ def start_emulator_process(
         stderr=stderr,
         text=True,
         preexec_fn=preexec_fn,
+        env=env,
     )
 
 

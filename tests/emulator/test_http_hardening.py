@@ -14,6 +14,7 @@ from odps import ODPS
 
 from envctl.emulator import TOKEN_HEADER, Emulator
 from envctl.testing.emulator_fixtures import control_session, make_odps_client
+from envctl.testing.emulator_process import start_emulator_process
 
 AUTH = {"Authorization": "ODPS ak:sig"}
 DEADLINE = 120.0
@@ -94,27 +95,9 @@ def test_loopback_spellings_of_the_bound_address_are_accepted(odps_emulator: Emu
 def test_the_token_is_printed_by_the_cli_and_fixed_by_the_variable(tmp_path: Path) -> None:
     import json
     import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "ENVCTL_EMULATOR_TOKEN": "fixed-token-for-test"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "envctl",
-            "emulator",
-            "--port",
-            "0",
-            "--data",
-            str(tmp_path),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
+    process = start_emulator_process(tmp_path, env=env)
     try:
         assert process.stdout is not None
         info = json.loads(process.stdout.readline())
