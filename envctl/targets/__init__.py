@@ -2,8 +2,9 @@
 
 Accepted forms: ``local`` (the project's ``.envctl/store``), ``local:///abs/path`` or
 ``file:///abs/path`` (a directory store), and
-``odps://<project>?endpoint=<url>[&schema=<schema>][&chunk_size=<bytes>]`` (MaxCompute
-resources, in one schema of a schema-enabled project when ``schema`` is given).
+``odps://<project>?endpoint=<url>[&schema=<schema>][&chunk_size=<bytes>][&parallel=<parts>]``
+(MaxCompute resources, in one schema of a schema-enabled project when ``schema`` is given;
+``parallel`` parts of ``chunk_size`` bytes in flight per upload).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _odps(
     from envctl.targets.odps import OdpsTarget
 
     params = parse_qs(query, keep_blank_values=True)
-    unknown = sorted(set(params) - {"endpoint", "chunk_size", "schema"})
+    unknown = sorted(set(params) - {"endpoint", "chunk_size", "parallel", "schema"})
     if unknown:
         raise _bad(url, f"unknown parameter {unknown[0]!r}")
     endpoint = (params.get("endpoint") or [""])[-1]
@@ -74,6 +75,11 @@ def _odps(
         if not chunk_text.isdigit() or int(chunk_text) < 1:
             raise _bad(url, "chunk_size must be a positive number of bytes")
         kwargs["chunk_size"] = int(chunk_text)
+    parallel_text = (params.get("parallel") or [""])[-1]
+    if parallel_text:
+        if not parallel_text.isdigit() or not 1 <= int(parallel_text) <= 64:
+            raise _bad(url, "parallel must be a number of parts from 1 to 64")
+        kwargs["parallel"] = int(parallel_text)
     schema = (params.get("schema") or [""])[-1]
     if schema and not _SCHEMA_NAME.fullmatch(schema):
         raise _bad(url, f"invalid schema name {schema!r}")

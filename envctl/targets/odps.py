@@ -1,7 +1,8 @@
 """MaxCompute as a target: objects are project resources, driven through pyodps.
 
 Archives are ``archive`` resources, metadata and pointers ``file`` resources. Uploads stream
-in ``chunk_size`` parts (pyodps's part+merge protocol) so memory stays bounded, and every
+in ``chunk_size`` parts (pyodps's part+merge protocol), ``parallel`` of them in flight, so
+memory stays bounded and latency overlaps; every
 call is retried with backoff on transient failures. Credentials: see
 :mod:`envctl.targets.credentials` (an ``odps.ODPS`` entry, the environment, the cloud chain).
 
@@ -20,8 +21,10 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar
 
@@ -48,7 +51,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_CHUNK_SIZE = 16 << 20
-"""One part is held in memory at a time while it is sent."""
+"""Bytes per part; a part is held in memory while it is sent."""
+DEFAULT_PARALLEL = 4
+"""Parts in flight at once (``&parallel=N``): a part's request mostly waits on the network."""
 READ_CHUNK = 1 << 20
 PART_INFIX = ".part.tmp."
 """Part resources are ``<name>.part.tmp.<attempt6>.<index6>``, as pyodps names them."""
@@ -97,6 +102,7 @@ class OdpsTarget(Target):
         endpoint: str,
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        parallel: int = DEFAULT_PARALLEL,
         attempts: int = DEFAULT_ATTEMPTS,
         retry_wait: float = 0.5,
         credential_vars: Optional[Mapping[str, str]] = None,
@@ -120,6 +126,7 @@ class OdpsTarget(Target):
         self.schema = schema
         self.endpoint = endpoint
         self.chunk_size = chunk_size
+        self.parallel = max(1, parallel)
         self.attempts = attempts
         self.retry_wait = retry_wait
         self.url = f"odps://{project}?endpoint={endpoint}" + (f"&schema={schema}" if schema else "")
@@ -144,6 +151,7 @@ class OdpsTarget(Target):
             self.project,
             self.endpoint,
             chunk_size=self.chunk_size,
+            parallel=self.parallel,
             attempts=self.attempts,
             retry_wait=self.retry_wait,
             credential_vars=self.credential_vars,
@@ -376,31 +384,70 @@ class OdpsTarget(Target):
             journal, "file", fileobj=json.dumps(record).encode(), temp=True, schema=self.schema
         )
         try:
-            digest = hashlib.md5()
-            parts: builtins.list[Any] = []
-            with open(path, "rb") as handle:
-                for part_name in names:
-                    chunk = handle.read(self.chunk_size)
-                    if not chunk:
-                        raise TargetError(f"{path} shrank while it was uploaded")
-                    digest.update(chunk)
-                    parts.append(
-                        resources.create(
-                            name=part_name, type="file", temp=True, part=True, fileobj=chunk
-                        )
-                    )
-                    if progress:
-                        progress(len(chunk))
-                    del chunk
-                if handle.read(1):
-                    raise TargetError(f"{path} grew while it was uploaded")
+            parts, md5 = self._send_parts(path, names, progress)
             resource = resources.get_typed(name, kind, temp=temp)
-            resources.merge_part_files(resource, parts, digest.hexdigest(), overwrite=False)
+            resources.merge_part_files(resource, parts, md5, overwrite=False)
         except BaseException:
             if self._drop_parts(names):
                 self._forget(journal)
             raise
         self._forget(journal)
+
+    def _send_parts(
+        self, path: Path, names: Sequence[str], progress: Optional[Progress]
+    ) -> tuple[builtins.list[Any], str]:
+        """Send ``path`` as the parts ``names``, up to ``parallel`` at once; ``(parts, md5)``.
+
+        A slot is taken before a chunk is read and given back once its part is sent, so at
+        most ``parallel`` chunks exist at any time: peak memory grows by about
+        ``(parallel + 1) * chunk_size`` (pyodps's copy of the part being sent included).
+        Each sender thread has its own client (pyodps shares per-object state within one).
+        Parts may finish in any order; ``parts`` is in name order, which is the merge order.
+        The first failure stops the reading; parts in flight finish before this returns, so
+        the caller's cleanup by name sees every part that was created.
+        """
+        digest = hashlib.md5()
+        slots = threading.BoundedSemaphore(self.parallel)
+        failed = threading.Event()
+        local = threading.local()
+
+        def send(part_name: str, chunk: bytes) -> Any:
+            try:
+                if not hasattr(local, "resources"):
+                    local.resources = self.clone()._resources()
+                part = local.resources.create(
+                    name=part_name, type="file", temp=True, part=True, fileobj=chunk
+                )
+                if progress:
+                    progress(len(chunk))
+                return part
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                del chunk
+                slots.release()
+
+        futures: builtins.list[Future[Any]] = []
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="envctl-part") as pool:
+            try:
+                with open(path, "rb") as handle:
+                    for part_name in names:
+                        slots.acquire()
+                        if failed.is_set():
+                            break
+                        chunk = handle.read(self.chunk_size)
+                        if not chunk:
+                            raise TargetError(f"{path} shrank while it was uploaded")
+                        digest.update(chunk)
+                        futures.append(pool.submit(send, part_name, chunk))
+                        del chunk
+                    if not failed.is_set() and handle.read(1):
+                        raise TargetError(f"{path} grew while it was uploaded")
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return [future.result() for future in futures], digest.hexdigest()
 
     def _single_shot_max(self) -> int:
         """Largest file sent in one request: one chunk, and never pyodps's own chunking size."""
