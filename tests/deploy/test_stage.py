@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -29,6 +29,7 @@ from envctl.spec.loader import Environment
 from envctl.spec.project import Project
 from envctl.targets import Target, open_target
 from envctl.targets.base import ObjectInfo
+from envctl.testing.emulator_fixtures import emulator_target_url
 from tests.conftest import ProjectDir
 from tests.deploy.helpers import TarBuilt, make_lock
 
@@ -205,3 +206,22 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
     assert all(state.env(n).current_version is not None for n in names)
     writes = target.stats["write"] - len(names)  # each new version's SBOM is one small write
     assert writes == 2, f"one index write for the three adopted, one for b1; got {writes}"
+
+
+def test_a_target_that_reports_no_md5_gets_a_normal_build_not_an_unchecked_adoption(
+    project: ProjectDir,
+    odps_emulator: Any,
+    odps_credentials: None,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = emulator_target_url(odps_emulator)
+    staged = _staged_project(project, url, capsys)
+    odps_emulator.configure(meta_md5="absent")
+    runner_cache = tmp_path / "runner-cache"
+    monkeypatch.setenv("ENVCTL_CACHE_DIR", str(runner_cache))
+    assert project.run("apply", "--auto-approve", "--target", url, "--format", "json") == 0
+    (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
+    assert "uploaded ahead" not in outcome["detail"]
+    assert Cache(runner_cache).archive_path(staged["lock_hash"]).exists(), "apply did not build"
