@@ -203,13 +203,22 @@ def test_whole_flow_never_prints_or_stores_a_secret(
 
     # No credential on any child's command line, in lock, build, sdist builds and ad-hoc builds.
     commands = children | runtime_children
+    # Each kind of child is recognised by words on its command line, in any order (pip
+    # releases order the arguments of their build-requirements child differently).
     kinds = {
-        "pip resolver": "envctl.lock.pip_driver",
-        "uv resolver": "pip compile",
-        "sdist build": "pip wheel --no-deps",
-        "pip installing build requirements": "--ignore-installed --no-user --prefix",
+        "pip resolver": {"envctl.lock.pip_driver"},
+        "uv resolver": {"pip", "compile"},
+        "sdist build": {"pip", "wheel", "--no-deps"},
+        "pip installing build requirements": {
+            "install",
+            "--ignore-installed",
+            "--no-user",
+            "--prefix",
+        },
     }
-    missing = [kind for kind, needle in kinds.items() if not any(needle in c for c in children)]
+    missing = [
+        kind for kind, words in kinds.items() if not any(words <= set(c.split()) for c in children)
+    ]
     assert not missing, f"never saw a {missing} process: {sorted(children)}"
     assert any("pip_driver" in c for c in runtime_children), (
         "the ad-hoc build resolved no requirements"
