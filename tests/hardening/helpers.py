@@ -226,15 +226,11 @@ def kill_when(
     proc: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = WAIT_TIMEOUT
 ) -> None:
     """SIGKILL ``proc`` as soon as ``ready()`` holds (fails if it ends or times out first)."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"envctl exited ({proc.returncode}) before the kill point: {err[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the kill point was never reached")
-        time.sleep(0.01)
+    try:
+        wait_for(ready, "the kill point", proc=proc, timeout=timeout)
+    except BaseException:  # pytest.fail: never leave the process running behind a failure
+        proc.kill()
+        raise
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=CLI_TIMEOUT)
 
