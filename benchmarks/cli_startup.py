@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import machine_line
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"--version": 0.15, "--help": 0.15, "plan": 0.4, "status": 0.4}
@@ -57,11 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {os.cpu_count()} cores, load average {load}, "
-        f"Python {platform.python_version()} ({platform.python_implementation()})"
-    )
+    print(machine_line())
     with tempfile.TemporaryDirectory() as store:
         env = {
             **os.environ,
