@@ -9,9 +9,10 @@ For each requirement set, measured in one run, each with empty caches of its own
   reproducibility, no lock). Wheels only, because without it uv compiles numpy from its sdist
   (its newest wheels are manylinux_2_28, which manylinux2014 cannot use), where pip and envctl
   fall back to the newest version with a usable wheel;
-* envctl cold: resolve (pip, the resolver of record) + download + install + pack, with the
-  breakdown by phase (the same phases ``envctl -v build`` prints; install and pack overlap,
-  so their sum exceeds their share of the wall time);
+* envctl cold: resolve (uv verified against pip's rules, else pip, the resolver of record)
+  + download + install + pack, with the breakdown by phase (the same phases ``envctl -v build``
+  prints, resolve split into uv / verify / pip; install and pack overlap, so their sum exceeds
+  their share of the wall time). Its uv and pip caches are cold too, under the run's dir;
 * envctl warm: the same inputs again (lock and archive cache hit).
 
 Prints the machine line, the times and the ratios envctl/uv+tar and pyodps-pack/envctl.
@@ -48,6 +49,7 @@ CASES = {
 SDIST_ONLY = {"seed": ["jieba"], "ml": []}
 """Packages published only as sdists (pure Python): uv may build those, nothing else."""
 PHASES = ("resolve", "download", "install", "pack")
+RESOLVE_PARTS = ("resolve: uv", "resolve: verify", "resolve: pip")
 
 
 def _exe(name: str) -> str:
@@ -103,7 +105,11 @@ def envctl_cold(
     requirements: list[str], python: str, work: Path
 ) -> tuple[float, dict[str, float], int, str]:
     cache = Cache(work / "envctl-cache")
-    with _env(PIP_CACHE_DIR=str(work / "pip-cache-envctl")), timings.recording() as phases:
+    caches = {
+        "PIP_CACHE_DIR": str(work / "pip-cache-envctl"),
+        "UV_CACHE_DIR": str(work / "uv-cache-envctl"),
+    }
+    with _env(**caches), timings.recording() as phases:
         start = time.perf_counter()
         _, built = build_requirements(requirements, python=python, cache=cache, refresh=True)
         elapsed = time.perf_counter() - start
@@ -133,6 +139,7 @@ def main() -> None:
             assert warm.cached and warm.sha256 == sha
         floor = uv_s + tar_s
         breakdown = ", ".join(f"{p} {phases.get(p, 0.0):.1f} s" for p in PHASES)
+        parts = ", ".join(f"{p[9:]} {phases[p]:.1f} s" for p in RESOLVE_PARTS if p in phases)
         print(f"{name}: {' '.join(requirements)} (CPython {args.python})")
         if peer is not None:
             print(f"  pyodps-pack --no-docker : {peer[0]:7.2f} s  {peer[1] / 1e6:8.1f} MB")
@@ -141,6 +148,8 @@ def main() -> None:
             f"(uv {uv_s:.1f} s + tar {tar_s:.1f} s)"
         )
         print(f"  envctl cold lock+build  : {cold_s:7.2f} s  {size / 1e6:8.1f} MB  ({breakdown})")
+        if parts:
+            print(f"    resolve = {parts} (+ native-code checks)")
         print(f"  envctl warm (cache hit) : {warm_s:7.3f} s")
         print(
             f"  ratio envctl cold / (uv + tar): {cold_s / floor:.2f}  "

@@ -191,7 +191,7 @@ RESOLVER: Setting[Optional[str]] = _setting(
     _text,
     None,
     "Resolver for `envctl lock` (`--resolver`): `pip` or `uv`.",
-    default_doc="`pip`",
+    default_doc="uv, verified against pip's rules (pip where it cannot be; pip without uv)",
 )
 WARN_SIZE_MB: Setting[float] = _setting(
     "ENVCTL_WARN_SIZE_MB",

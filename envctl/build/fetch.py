@@ -8,7 +8,6 @@ network failures are retried with backoff; 4xx answers and hash mismatches are n
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import urllib.error
 import urllib.request
@@ -25,7 +24,7 @@ from envctl.errors import EnvctlError
 from envctl.files import atomic_path
 from envctl.lock.lockfile import LockedFile
 from envctl.progress import step
-from envctl.spec.indexes import auth_for, strip_auth
+from envctl.spec.indexes import authorized_request, strip_auth
 
 CHUNK = 1024 * 1024
 DEFAULT_WORKERS = 8
@@ -40,15 +39,6 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, urllib.error.HTTPError):
         return exc.code >= 500 or exc.code == 429
     return isinstance(exc, (urllib.error.URLError, TimeoutError, ConnectionError))
-
-
-def _request(url: str, index_urls: Sequence[str]) -> urllib.request.Request:
-    request = urllib.request.Request(url, headers={"User-Agent": "envctl"})
-    credentials = auth_for(url, index_urls)
-    if credentials:
-        token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    return request
 
 
 @retry(
@@ -66,7 +56,7 @@ def _download(
         try:
             with (
                 urllib.request.urlopen(
-                    _request(file.url, index_urls), timeout=TIMEOUT_S
+                    authorized_request(file.url, index_urls), timeout=TIMEOUT_S
                 ) as response,
                 tmp.open("wb") as out,
             ):

@@ -201,10 +201,12 @@ def record_native_builds(env: Environment, lock: Lock, *, cache: Optional[Cache]
     """``lock`` with the provenance of every sdist with compiled code in it (``envctl lock``).
 
     Each such sdist is downloaded and compiled now (or taken from the cache), so the lock
-    that is reviewed says which wheel its archive will hold. Without the ``envctl[native]``
+    that is reviewed says which wheel its archive will hold; sdists the resolver already
+    found pure (``Lock.pure_sdists``) are not downloaded again to check. Without the
+    ``envctl[native]``
     tools this is the refusal envctl always gave, plus how to install them.
     """
-    sdists = [f for f in lock.packages if not f.is_wheel]
+    sdists = [f for f in lock.packages if not f.is_wheel and f.sha256 not in lock.pure_sdists]
     if not sdists:
         return replace(lock, builds=())
     cache = cache or Cache.default()

@@ -30,9 +30,9 @@ def lock_command(
         "--resolver",
         metavar="|".join(RESOLVERS),
         help=(
-            "Resolver (default pip, or $ENVCTL_RESOLVER; uv is faster for "
-            "prefer_binary/wheels-only specs "
-            "but ignores Requires-Python upper bounds)."
+            "Resolver (default, or $ENVCTL_RESOLVER unset: uv with its answer verified "
+            "against pip's rules, pip where that fails or without uv; 'pip' always runs pip; "
+            "'uv' takes uv's answer unverified for prefer_binary/wheels-only specs)."
         ),
     ),
     upgrade: bool = typer.Option(

@@ -114,6 +114,9 @@ class Lock:
     excluded: tuple[tuple[str, str], ...] = ()  # (name, version) resolved but not packed
     resolver: str = field(default="pip", compare=False)
     builds: tuple[NativeBuild, ...] = ()  # provenance of the sdists compiled for the target
+    # sha256 of sdists the resolver already unpacked and found free of compiled code (not
+    # written to the file): ``record_native_builds`` need not download them again to check.
+    pure_sdists: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def lock_hash(self) -> str:
         """sha256 of everything that decides the archive bytes (not URLs, not the env name).

@@ -21,7 +21,9 @@ Driver options (between TARGET_JSON and pip's arguments):
   built*: pip gets metadata naming only its project and version (no dependencies) and the
   package, version and offending files are appended to PATH (one JSON object per line).
   The resolution goes on, so a requirement conflict is reported as the conflict it is; the
-  caller blames a native sdist only when the finished resolution still contains it.
+  caller blames a native sdist only when the finished resolution still contains it. An sdist
+  the scan lets through is recorded too (``"sources": []``): the caller then knows it is
+  pure (``"pure": true``) without downloading it again.
 * ``--buildable-native`` (before ``--native-report``): only compiled code envctl cannot
   build counts (``envctl.lock.native.unbuildable_sources``); C/C++/Cython sdists resolve.
 """
@@ -65,23 +67,29 @@ def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
         req, source = self.req, Path(self.req.source_dir or "")
         members = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
         found = scan(members)
-        if found and req.link is not None:
-            filename = req.link.filename
-            try:
-                name, version = parse_sdist_filename(filename)
-            except ValueError:
-                raise InstallationError(
-                    f"envctl: {filename} has compiled code ({', '.join(found[:3])}); "
-                    "not building it"
-                ) from None
-            data = {
-                "name": canonicalize_name(name),
-                "version": str(version),
-                "filename": filename,
-                "sources": found[:5],
-            }
-            with report.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(data) + "\n")
+        if req.link is None:
+            prepare(self, *args, **kwargs)
+            return
+        filename = req.link.filename
+        try:
+            name, version = parse_sdist_filename(filename)
+        except ValueError:
+            if not found:
+                prepare(self, *args, **kwargs)
+                return
+            raise InstallationError(
+                f"envctl: {filename} has compiled code ({', '.join(found[:3])}); not building it"
+            ) from None
+        data = {
+            "name": canonicalize_name(name),
+            "version": str(version),
+            "filename": filename,
+            "sources": found[:5],
+            "pure": not (found if scan is native_sources else native_sources(members)),
+        }
+        with report.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(data) + "\n")
+        if found:
             req.metadata_directory = _bare_metadata(report.parent, name, str(version))
             if not req.name:
                 req._set_requirement()

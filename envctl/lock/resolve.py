@@ -1,9 +1,12 @@
 """Resolve an environment for its target interpreter into a ``Lock`` (the network step).
 
-pip (the default, through ``envctl.lock.pip_driver`` so markers and Requires-Python are
-evaluated for the target) or uv (opt-in, wheels-only, only where its answer equals pip's), both
-isolated from the user's pip/uv configuration. Why two resolvers and how binary preference
-works: docs/design.md, "Locking: two resolvers".
+pip is the resolver of record (through ``envctl.lock.pip_driver`` so markers and
+Requires-Python are evaluated for the target). By default, when uv is installed, uv resolves
+(wheels only) and ``envctl.lock.pip_rules`` verifies in process that its answer is pip's; pip
+resolves only when that cannot be confirmed. ``--resolver pip`` always runs pip; ``--resolver
+uv`` takes uv's answer unverified where it is pip's by construction. Everything runs isolated
+from the user's pip/uv configuration. Why and how binary preference works: docs/design.md,
+"Locking: two resolvers".
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from envctl import console, settings
+from envctl import console, settings, timings
 from envctl.errors import EnvctlError
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
@@ -39,6 +42,7 @@ class Candidate:
     name: str
     version: str
     files: tuple[LockedFile, ...]
+    pure_sdist: bool = False  # its sdist was unpacked while resolving: no compiled code in it
 
 
 def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -> LockedFile:
@@ -62,9 +66,15 @@ def choose_file(candidate: Candidate, target: TargetPython, allow_sdist: bool) -
     )
 
 
+VERIFIED = "uv+pip-rules"
+"""The default when uv is installed: uv's answer, verified against pip's rules (else pip's)."""
+
+
 def pick_resolver(env: Environment, requested: Optional[str] = None) -> str:
-    """``requested`` or ``$ENVCTL_RESOLVER``, else pip (see the module docstring for why)."""
-    choice = requested or settings.RESOLVER.get() or "pip"
+    """``requested`` or ``$ENVCTL_RESOLVER``, else ``VERIFIED`` with uv installed, else pip."""
+    choice = requested or settings.RESOLVER.get()
+    if choice is None:
+        return VERIFIED if find_uv() is not None else "pip"
     if choice not in RESOLVERS:
         raise EnvctlError(f"unknown resolver {choice!r}; use one of: {', '.join(RESOLVERS)}")
     if choice == "uv" and find_uv() is None:
@@ -108,11 +118,14 @@ def resolve_environment(
         raise
     packed: list[LockedFile] = []
     excluded: list[tuple[str, str]] = []
+    pure: set[str] = set()
     for candidate in candidates:
         if candidate.name in env.exclude:
             excluded.append((candidate.name, candidate.version))
         else:
             packed.append(choose_file(candidate, target, env.allow_sdist))
+            if candidate.pure_sdist and not packed[-1].is_wheel:
+                pure.add(packed[-1].sha256)
     if not packed and not excluded:
         console.warn(
             f"{env.name}: none of its requirements applies to CPython {target.version} on "
@@ -127,6 +140,7 @@ def resolve_environment(
         packages=tuple(sorted(packed, key=lambda f: f.name)),
         excluded=tuple(sorted(excluded)),
         resolver=which,
+        pure_sdists=frozenset(pure),
     )
 
 
@@ -136,6 +150,8 @@ def _candidates(
     """(resolver that answered, resolution); uv hands over to pip when it needs sdists."""
     if which == "pip":
         return which, _resolve_pip(env, target, constraints)
+    if which == VERIFIED:
+        return _resolve_verified(env, target, constraints)
     try:
         return which, _resolve_uv(env, target, constraints)
     except EnvctlError:
@@ -334,9 +350,10 @@ def _run_pip(
     candidates = [_pip_candidate(item) for item in report.get("install", [])]
     chosen = {(c.name, c.version) for c in candidates}
     for native in natives:
-        if (native["name"], native["version"]) in chosen:
+        if native["sources"] and (native["name"], native["version"]) in chosen:
             raise NativeSdist(native["name"], native["version"], tuple(native["sources"]))
-    return candidates
+    pure = {n["filename"] for n in natives if n.get("pure")}
+    return [replace(c, pure_sdist=True) if c.files[0].filename in pure else c for c in candidates]
 
 
 def _wheel_tag(target: TargetPython) -> str:
@@ -429,6 +446,59 @@ def _resolve_pip(
     return candidates
 
 
+def _resolve_verified(
+    env: Environment, target: TargetPython, constraints: tuple[str, ...]
+) -> tuple[str, list[Candidate]]:
+    """uv's answer when ``pip_rules.verify`` confirms pip would give it, else pip's.
+
+    The requirements' index pages are fetched while uv runs; the rest of the verification
+    fetches in parallel after. ``-v`` shows why pip had to resolve and where the time went.
+    """
+    from envctl.lock.pip_rules import IndexClient, Unverified, sdist_only, verify
+
+    requirements = requirements_and_credentials(env)[0]
+    client = IndexClient(index_urls(env))
+    try:
+        names = [n for n in map(_requirement_name, requirements) if n]
+        for name in names:
+            client.page(name)  # fetched in parallel; verify() reads them again
+        try:
+            with timings.phase("resolve: uv"):
+                no_binary = sdist_only(env, target, requirements, client) if env.allow_sdist else []
+                candidates = _resolve_uv(env, target, constraints, no_binary)
+            with timings.phase("resolve: verify"):
+                chosen = {
+                    c.name: (c.version, tuple((f.filename, f.sha256) for f in c.files))
+                    for c in candidates
+                }
+                verified = verify(env, target, requirements, constraints, chosen, client)
+        except (EnvctlError, Unverified) as exc:
+            console.debug(f"uv's answer is not confirmed to be pip's ({exc}); resolving with pip")
+        else:
+            if verified.newer_natives:  # pip's first resolution would reach and refuse these
+                newer = verified.newer_natives[0]
+                first = NativeSdist(newer.name, newer.version, newer.evidence)
+                console.warn(_preferred_instead(first, target, candidates))
+            console.debug("resolved with uv; pip's rules confirm the answer")
+            return "uv", [
+                replace(c, pure_sdist=any(f.filename in verified.pure_sdists for f in c.files))
+                for c in candidates
+            ]
+    finally:
+        client.close()
+    with timings.phase("resolve: pip"):
+        return "pip", _resolve_pip(env, target, constraints)
+
+
+def _requirement_name(text: str) -> Optional[str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
 # ---------------------------------------------------------------------------------------------
 # uv
 
@@ -440,9 +510,10 @@ def uv_command(
     output: Path,
     index_options: list[str],
     constraints_file: Optional[Path] = None,
+    no_binary: Sequence[str] = (),
 ) -> list[str]:
     """The wheels-only ``uv pip compile`` invocation that resolves ``env`` for ``target`` into
-    ``output``.
+    ``output`` (sdists allowed for the ``no_binary`` packages alone).
     """
     command = [
         uv, "pip", "compile", "-", "--format", "pylock.toml", "--output-file", str(output),
@@ -453,6 +524,8 @@ def uv_command(
         "--python", sys.executable, "--no-python-downloads",
     ]  # fmt: skip
     command += [*index_options, "--only-binary", ":all:"]
+    for name in no_binary:
+        command += ["--no-binary", name]
     if env.pre_release:
         command += ["--prerelease", "allow"]
     if constraints_file is not None:
@@ -480,8 +553,12 @@ def _uv_files(name: str, version: str, package: dict[str, Any]) -> Iterable[Lock
 
 
 def _resolve_uv(
-    env: Environment, target: TargetPython, constraints: tuple[str, ...] = ()
+    env: Environment,
+    target: TargetPython,
+    constraints: tuple[str, ...] = (),
+    no_binary: Sequence[str] = (),
 ) -> list[Candidate]:
+    """uv's wheels-only resolution (sdists only for the ``no_binary`` packages)."""
     uv = find_uv()
     assert uv is not None
     with tempfile.TemporaryDirectory(prefix="envctl-resolve-") as tmp:
@@ -489,7 +566,7 @@ def _resolve_uv(
         requirements, credentials = requirements_and_credentials(env)
         pinned = _constraints_file(Path(tmp), constraints)
         with index_access(index_urls(env), credentials) as (options, child_env):
-            command = uv_command(uv, env, target, output, options, pinned)
+            command = uv_command(uv, env, target, output, options, pinned, no_binary)
             console.debug("running " + " ".join(command))
             result = subprocess.run(
                 command,

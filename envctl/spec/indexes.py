@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from envctl.errors import EnvctlError
 
 if TYPE_CHECKING:  # loader imports this module
+    import urllib.request
+
     from envctl.spec.loader import Environment
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -83,6 +85,24 @@ def auth_for(url: str, index_urls: Iterable[str]) -> Optional[tuple[str, str]]:
         if parts.hostname == host and parts.username is not None:
             return unquote(parts.username), unquote(parts.password or "")
     return None
+
+
+def authorized_request(
+    url: str, index_urls: Iterable[str], headers: Optional[dict[str, str]] = None
+) -> urllib.request.Request:
+    """A GET of ``url`` carrying the Basic credentials of its host's index (``auth_for``).
+
+    In process only: the credentials go in a header, never on a command line.
+    """
+    import base64
+    import urllib.request  # not at module level: the CLI imports this module at start-up
+
+    request = urllib.request.Request(url, headers={"User-Agent": "envctl", **(headers or {})})
+    credentials = auth_for(url, index_urls)
+    if credentials:
+        token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request
 
 
 def expand_requirement(text: str) -> tuple[str, Optional[str]]:

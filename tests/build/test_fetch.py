@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from envctl.build.cache import Cache
-from envctl.build.fetch import HashMismatch, _request, fetch
+from envctl.build.fetch import HashMismatch, fetch
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import LockedFile
+from envctl.spec.indexes import authorized_request
 from envctl.testing.index import LocalIndex
 
 PAYLOAD = b"not really a wheel, but bytes with a known hash"
@@ -121,9 +122,9 @@ def test_a_missing_file_fails_at_once_naming_the_file_without_credentials(
 
 def test_credentials_go_only_to_the_index_host() -> None:
     indexes = ["https://bot:tok@files.example.com/simple"]
-    same = _request("https://files.example.com/packages/x.whl", indexes)
+    same = authorized_request("https://files.example.com/packages/x.whl", indexes)
     assert same.get_header("Authorization") == "Basic Ym90OnRvaw=="  # bot:tok
-    other = _request("https://elsewhere.example/x.whl", indexes)
+    other = authorized_request("https://elsewhere.example/x.whl", indexes)
     assert other.get_header("Authorization") is None
 
 

@@ -114,18 +114,27 @@ def test_relock_with_another_resolver_leaves_an_equivalent_lock_untouched(projec
     assert project.lock_path("demo").read_bytes() == first
 
 
+@pytest.mark.parametrize("resolver", [[], ["--resolver", "pip"]])
 @pytest.mark.parametrize(("python", "version"), [("3.7", "2.0"), ("3.11", "1.0")])
-def test_requires_python_is_checked_against_the_target_not_the_host(project, python, version):
-    """pip alone checks metadata Requires-Python against the host; uv ignores its upper bounds."""
+def test_requires_python_is_checked_against_the_target_not_the_host(
+    project, python, version, resolver
+):
+    """pip alone checks metadata Requires-Python against the host; uv ignores its upper bounds
+    (the default resolver's verification does not)."""
     project.spec("demo", python, ["tinylegacy"], prefer_binary=True)
-    assert project.run("lock", "demo") == 0
+    assert project.run("lock", "demo", *resolver) == 0
     lock = read_lock(project.lock_path("demo"))
-    assert lock.package("tinylegacy").version == version and lock.resolver == "pip"
+    assert lock.package("tinylegacy").version == version
 
 
-def test_pip_is_the_default_resolver_even_with_uv_installed(monkeypatch):
+def test_the_default_resolver_is_uv_verified_by_pips_rules_else_pip(monkeypatch):
+    import envctl.lock.resolve
+
     monkeypatch.delenv("ENVCTL_RESOLVER", raising=False)
     env = Environment(name="demo", python="3.11", requirements=("tinypure",), prefer_binary=True)
+    monkeypatch.setattr(envctl.lock.resolve, "find_uv", lambda: "/usr/bin/uv")
+    assert pick_resolver(env) == envctl.lock.resolve.VERIFIED
+    monkeypatch.setattr(envctl.lock.resolve, "find_uv", lambda: None)
     assert pick_resolver(env) == "pip"
     monkeypatch.setenv("ENVCTL_RESOLVER", "conda")
     with pytest.raises(EnvctlError, match="unknown resolver 'conda'"):

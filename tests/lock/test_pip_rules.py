@@ -1,0 +1,232 @@
+"""The default resolver: uv's answer verified against pip's rules, pip where it cannot be.
+
+``verify`` is driven with hand-made answers against a real local index (each way uv's answer
+can differ from pip's must be refused); the CLI tests run uv and the verification for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from envctl.lock.isolation import find_uv
+from envctl.lock.lockfile import read_lock
+from envctl.lock.pip_rules import IndexClient, Unverified, verify
+from envctl.lock.target_python import TargetPython
+from envctl.spec.loader import Environment
+from envctl.testing.index import LocalIndex
+from envctl.testing.wheels import STANDARD_DISTS, Dist
+
+pytestmark = pytest.mark.skipif(find_uv() is None, reason="uv not installed")
+
+# tinyplat 2.0 publishes a macOS wheel and an sdist: compiled code, no wheel for manylinux2014.
+PLATFORM_DISTS = (
+    Dist("tinyplat", "1.0", {"tinyplat/__init__.py": ""}),
+    Dist(
+        "tinyplat",
+        "2.0",
+        {"tinyplat/__init__.py": ""},
+        tags=("cp311-cp311-macosx_11_0_arm64",),
+        sdist=True,
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
+    root = tmp_path_factory.mktemp("rules-index")
+    with LocalIndex.create(root, (*STANDARD_DISTS, *PLATFORM_DISTS)) as served:
+        yield served
+
+
+def _env(index: LocalIndex, python: str = "3.11", **fields: object) -> Environment:
+    return Environment(name="demo", python=python, index_url=index.url, **fields)  # type: ignore[arg-type]
+
+
+def _file(index: LocalIndex, filename: str) -> tuple[str, str]:
+    return filename, hashlib.sha256(index.file(filename).read_bytes()).hexdigest()
+
+
+def _check(
+    index: LocalIndex,
+    requirements: list[str],
+    chosen: dict[str, tuple[str, tuple[tuple[str, str], ...]]],
+    python: str = "3.11",
+    **fields: object,
+):
+    env = _env(index, python, **fields)
+    client = IndexClient([index.url])
+    try:
+        return verify(
+            env, TargetPython.of(env.python, env.platform), requirements, (), chosen, client
+        )
+    finally:
+        client.close()
+
+
+def _wheel(index: LocalIndex, name: str, version: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return version, (_file(index, f"{name}-{version}-py3-none-any.whl"),)
+
+
+def test_pips_answer_is_confirmed(index: LocalIndex) -> None:
+    verified = _check(
+        index,
+        ["tinychain"],
+        {
+            "tinychain": _wheel(index, "tinychain", "1.0"),
+            "tinypure": _wheel(index, "tinypure", "1.0"),
+        },
+    )
+    assert verified.newer_natives == () and verified.pure_sdists == frozenset()
+
+
+def test_a_file_whose_hash_differs_from_the_index_is_refused(index: LocalIndex) -> None:
+    name, _ = _file(index, "tinypure-1.0-py3-none-any.whl")
+    with pytest.raises(Unverified, match="not on the index with the sha256"):
+        _check(index, ["tinypure"], {"tinypure": ("1.0", ((name, "0" * 64),))})
+
+
+def test_a_requires_python_upper_bound_is_enforced(index: LocalIndex) -> None:
+    with pytest.raises(Unverified, match=re.escape("tinylegacy 2.0 requires Python >=3.7,<3.11")):
+        _check(index, ["tinylegacy"], {"tinylegacy": _wheel(index, "tinylegacy", "2.0")})
+
+
+def test_a_missing_dependency_is_refused(index: LocalIndex) -> None:
+    with pytest.raises(Unverified, match="tinypure is required but uv did not lock it"):
+        _check(index, ["tinychain"], {"tinychain": _wheel(index, "tinychain", "1.0")})
+
+
+def test_a_dependency_whose_marker_is_false_on_the_target_is_refused(index: LocalIndex) -> None:
+    chosen = {
+        "tinypure": _wheel(index, "tinypure", "1.0"),
+        "tinydep": _wheel(index, "tinydep", "1.0"),
+    }
+    with pytest.raises(Unverified, match="uv locked tinydep, which nothing requires"):
+        _check(index, ["tinypure"], chosen)  # tinydep is for python_version < "3.8" only
+    assert _check(index, ["tinypure"], chosen, python="3.7").newer_natives == ()
+
+
+def test_an_older_version_when_a_newer_one_has_a_usable_wheel_is_refused(index: LocalIndex) -> None:
+    with pytest.raises(
+        Unverified, match=re.escape("tinylegacy 2.0 has a wheel for the target and fits")
+    ):
+        _check(index, ["tinylegacy"], {"tinylegacy": _wheel(index, "tinylegacy", "1.0")}, "3.7")
+
+
+def test_a_version_outside_the_requirement_is_refused(index: LocalIndex) -> None:
+    with pytest.raises(Unverified, match="does not satisfy"):
+        _check(index, ["tinylegacy<1.0"], {"tinylegacy": _wheel(index, "tinylegacy", "1.0")})
+
+
+def test_a_newer_pure_sdist_means_pip_answers_differently(index: LocalIndex) -> None:
+    chosen = {"tinyfresh": _wheel(index, "tinyfresh", "1.0")}
+    with pytest.raises(Unverified, match=re.escape("tinyfresh 2.0 is a newer sdist pip would use")):
+        _check(index, ["tinyfresh"], chosen)
+    assert _check(index, ["tinyfresh"], chosen, prefer_binary=True).newer_natives == ()
+    assert _check(index, ["tinyfresh"], chosen, allow_sdist=False).newer_natives == ()
+
+
+def test_a_newer_sdist_only_version_with_c_code_is_not_assumed_native(index: LocalIndex) -> None:
+    # Only a scan tells (the pip driver does it): the verification does not guess.
+    with pytest.raises(Unverified, match=re.escape("tinyaccel 2.0 is a newer sdist pip would use")):
+        _check(index, ["tinyaccel"], {"tinyaccel": _wheel(index, "tinyaccel", "1.0")})
+
+
+def test_a_newer_version_with_platform_wheels_is_native_unless_pip_would_compile_it(
+    index: LocalIndex,
+) -> None:
+    chosen = {"tinyplat": _wheel(index, "tinyplat", "1.0")}
+    (native,) = _check(index, ["tinyplat"], chosen).newer_natives
+    assert (native.name, native.version) == ("tinyplat", "2.0")
+    with pytest.raises(Unverified, match="newer native sdist pip would compile"):
+        _check(index, ["tinyplat"], chosen, native_builds="prefer-newest")
+
+
+def test_a_locked_sdist_is_scanned(index: LocalIndex) -> None:
+    pure = _check(
+        index, ["tinysdist"], {"tinysdist": ("1.0", (_file(index, "tinysdist-1.0.tar.gz"),))}
+    )
+    assert pure.pure_sdists == {"tinysdist-1.0.tar.gz"}
+    with pytest.raises(Unverified, match="has compiled code"):
+        _check(index, ["tinycext"], {"tinycext": ("1.0", (_file(index, "tinycext-1.0.tar.gz"),))})
+    with pytest.raises(Unverified, match="uv locked no file the target can use"):
+        _check(
+            index,
+            ["tinysdist"],
+            {"tinysdist": ("1.0", (_file(index, "tinysdist-1.0.tar.gz"),))},
+            allow_sdist=False,
+        )
+
+
+def test_direct_url_requirements_are_left_to_pip(index: LocalIndex) -> None:
+    with pytest.raises(Unverified, match="direct URL"):
+        _check(index, ["tinypure @ https://example.invalid/tinypure-1.0-py3-none-any.whl"], {})
+
+
+# -- through the CLI: uv runs, its answer is verified, pip only where needed ---------------------
+
+
+def _locked(project, name: str = "demo"):
+    return read_lock(project.lock_path(name))
+
+
+def test_default_lock_takes_uvs_verified_answer(project) -> None:
+    project.spec("demo", "3.11", ["tinychain tinynative"])
+    assert project.run("lock", "demo") == 0
+    lock = _locked(project)
+    assert lock.resolver == "uv"
+    assert {p.name for p in lock.packages} == {"tinychain", "tinypure", "tinynative"}
+
+
+def test_default_lock_falls_back_to_pip_when_pip_answers_differently(project) -> None:
+    project.spec("demo", "3.11", ["tinyfresh"])
+    assert project.run("lock", "demo") == 0
+    lock = _locked(project)
+    assert lock.resolver == "pip" and lock.package("tinyfresh").version == "2.0"
+
+
+def test_default_lock_with_a_pure_sdist_only_package_stays_with_uv(project, monkeypatch) -> None:
+    import envctl.build.sdist
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the resolver already scanned the sdist; no second download")
+
+    monkeypatch.setattr(envctl.build.sdist, "fetch", no_download)
+    project.spec("demo", "3.11", ["tinysdist tinypure"])
+    assert project.run("lock", "demo") == 0
+    lock = _locked(project)
+    assert lock.resolver == "uv" and lock.package("tinysdist").kind == "sdist"
+
+
+def test_pip_reports_the_sdists_it_scanned_so_lock_does_not_download_them_again(
+    project, monkeypatch
+) -> None:
+    import envctl.build.sdist
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the pip driver already scanned the sdist; no second download")
+
+    monkeypatch.setattr(envctl.build.sdist, "fetch", no_download)
+    project.spec("demo", "3.11", ["tinysdist"])
+    assert project.run("lock", "demo", "--resolver", "pip") == 0
+    assert _locked(project).package("tinysdist").kind == "sdist"
+
+
+def test_a_newer_native_release_warns_as_pip_does(tmp_path: Path, capsys) -> None:
+    from envctl.build.builder import build_requirements
+    from envctl.build.cache import Cache
+
+    with LocalIndex.create(tmp_path / "index", PLATFORM_DISTS) as served:
+        lock, _ = build_requirements(
+            ["tinyplat"], python="3.11", index_url=served.url, cache=Cache(tmp_path / "cache")
+        )
+    assert lock.resolver == "uv" and lock.package("tinyplat").version == "1.0"
+    err = " ".join(capsys.readouterr().err.split())
+    assert (
+        "tinyplat 2.0 ships only an sdist with native code for cp311-manylinux2014_x86_64; "
+        "locked 1.0, the newest with a wheel." in err
+    )
