@@ -474,6 +474,9 @@ def _resolve_verified(
                 verified = verify(env, target, requirements, constraints, chosen, client)
         except (EnvctlError, Unverified) as exc:
             console.debug(f"uv's answer is not confirmed to be pip's ({exc}); resolving with pip")
+        except Exception as exc:  # noqa: BLE001 - an index serving odd data: pip decides
+            reason = f"{type(exc).__name__}: {exc}"
+            console.debug(f"uv's answer could not be checked ({reason}); resolving with pip")
         else:
             if verified.newer_natives:  # pip's first resolution would reach and refuse these
                 newer = verified.newer_natives[0]

@@ -230,3 +230,14 @@ def test_a_newer_native_release_warns_as_pip_does(tmp_path: Path, capsys) -> Non
         "tinyplat 2.0 ships only an sdist with native code for cp311-manylinux2014_x86_64; "
         "locked 1.0, the newest with a wheel." in err
     )
+
+
+def test_anything_unexpected_while_verifying_means_pip_resolves(project, monkeypatch) -> None:
+    def broken(self: IndexClient, file: object) -> None:
+        raise ValueError("odd metadata")
+
+    monkeypatch.setattr(IndexClient, "_metadata", broken)
+    project.spec("demo", "3.11", ["tinychain"])
+    assert project.run("-v", "lock", "demo") == 0
+    lock = _locked(project)
+    assert lock.resolver == "pip" and {p.name for p in lock.packages} == {"tinychain", "tinypure"}
