@@ -194,7 +194,7 @@ class IndexClient:
     def _page(self, name: str) -> list[IndexFile]:
         files: list[IndexFile] = []
         for index in self.index_urls:
-            url = index.rstrip("/") + f"/{name}/"
+            url = strip_auth(index).rstrip("/") + f"/{name}/"  # credentials: a header
             try:
                 body, content_type = self._get(url, _ACCEPT)
             except _NotFound:

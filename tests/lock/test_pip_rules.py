@@ -241,3 +241,14 @@ def test_anything_unexpected_while_verifying_means_pip_resolves(project, monkeyp
     assert project.run("-v", "lock", "demo") == 0
     lock = _locked(project)
     assert lock.resolver == "pip" and {p.name for p in lock.packages} == {"tinychain", "tinypure"}
+
+
+def test_verification_reads_an_index_that_needs_credentials(tmp_path: Path) -> None:
+    from envctl.lock.resolve import resolve_environment
+
+    dists = [d for d in STANDARD_DISTS if d.name in ("tinychain", "tinypure", "tinydep")]
+    with LocalIndex.create(tmp_path / "index", dists, auth=("reader", "s3cret")) as served:
+        url = served.url.replace("http://", "http://reader:s3cret@")
+        env = Environment(name="demo", python="3.11", requirements=("tinychain",), index_url=url)
+        lock = resolve_environment(env)
+    assert lock.resolver == "uv" and {p.name for p in lock.packages} == {"tinychain", "tinypure"}
