@@ -15,8 +15,9 @@ only, cannot see that pip would take a newer sdist. So the default resolver runs
   requirements with a usable wheel. A newer version usable only as an sdist changes pip's
   answer unless pip would refuse it: with ``allow_sdist: false`` or ``prefer_binary: true``
   pip prefers the wheel, and otherwise only an sdist with compiled code (a version that
-  publishes platform wheels for other platforms has compiled code) under ``native_builds:
-  never | when-no-wheel`` makes pip resolve again preferring wheels, which is uv's answer.
+  publishes platform wheels for other platforms has compiled code; else its sdist is
+  downloaded and scanned as the pip driver scans) under ``native_builds: never |
+  when-no-wheel`` makes pip resolve again preferring wheels, which is uv's answer.
 
 Index pages and metadata are fetched in parallel threads. Anything not confirmed raises
 :class:`Unverified` and the caller resolves with pip, the resolver of record.
@@ -88,7 +89,8 @@ class NewerNative:
 
     name: str
     version: str
-    evidence: tuple[str, ...]  # its platform wheels for other targets
+    evidence: tuple[str, ...]  # its platform wheels for other targets, or its native sources
+    sdist: Optional[IndexFile] = None  # to scan, when no platform wheel tells
 
 
 def _metadata_hash(value: Any) -> Optional[str]:
@@ -254,10 +256,12 @@ class IndexClient:
         except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
             raise Unverified(f"{file.filename} is not a readable sdist: {exc}") from None
         text = pkg_info.decode("utf-8", "replace") if pkg_info is not None else None
+        members = [m.split("/", 1)[1] for m in members if "/" in m.strip("/")]  # as unpacked
         return members, HeaderParser().parsestr(text) if text is not None else None
 
     def sdist(self, file: IndexFile) -> Future[tuple[list[str], Optional[Message]]]:
-        """(member names, PKG-INFO) of sdist ``file``, downloaded and hash-checked (once)."""
+        """(member paths below its top directory, PKG-INFO) of sdist ``file``, downloaded and
+        hash-checked (once)."""
         if file.url not in self._sdists:
             self._sdists[file.url] = self._pool.submit(self._sdist, file)
         return self._sdists[file.url]
@@ -429,7 +433,7 @@ def verify(
         if native is not None:
             newer_natives.append(native)
     pure = frozenset(packed[name].filename for name in scans)
-    return Verified(tuple(newer_natives), pure)
+    return Verified(_scanned(newer_natives, client), pure)
 
 
 def _wheel_requirements(
@@ -500,20 +504,41 @@ def _newer_than_chosen(
         ]
         if any(f.filename.endswith(".whl") and target.supports_wheel(f.filename) for f in usable):
             raise Unverified(f"{name} {version} has a wheel for the target and fits")
-        sdist = any(not f.filename.endswith(".whl") for f in usable)
-        if env.allow_sdist and sdist and newest_sdist is None:
+        has_sdist = any(not f.filename.endswith(".whl") for f in usable)
+        if env.allow_sdist and has_sdist and newest_sdist is None:
             newest_sdist = version
     if newest_sdist is not None and chosen_is_sdist:
         raise Unverified(f"{name} {newest_sdist} is a newer sdist pip would use")
     if newest_sdist is None or env.prefer_binary:
         return None  # no newer version pip could use, or pip prefers the older wheel as uv did
+    if env.native_builds == "prefer-newest":
+        raise Unverified(f"{name} {newest_sdist} is a newer sdist pip would use or compile")
     evidence = tuple(
         f.filename
         for f in versions[newest_sdist]
         if f.filename.endswith(".whl") and _is_native_wheel(f.filename)
     )
-    if not evidence:
-        raise Unverified(f"{name} {newest_sdist} is a newer sdist pip would use")
-    if env.native_builds == "prefer-newest":
-        raise Unverified(f"{name} {newest_sdist} is a newer native sdist pip would compile")
-    return NewerNative(name, str(newest_sdist), evidence)
+    sdist = next(
+        f
+        for f in versions[newest_sdist]
+        if not f.filename.endswith(".whl")
+        and not f.yanked
+        and _admits(f.requires_python, target.version)
+    )
+    return NewerNative(name, str(newest_sdist), evidence, None if evidence else sdist)
+
+
+def _scanned(newer: Sequence[NewerNative], client: IndexClient) -> tuple[NewerNative, ...]:
+    """``newer`` with the sdist-only ones scanned as the pip driver scans them: compiled code
+    means pip refuses them too; a pure one is what pip would lock (:class:`Unverified`).
+    """
+    scans = {n.name: client.sdist(n.sdist) for n in newer if n.sdist is not None}
+    result = []
+    for native in newer:
+        if native.sdist is not None:
+            found = native_sources(scans[native.name].result()[0])
+            if not found:
+                raise Unverified(f"{native.name} {native.version} is a newer sdist pip would use")
+            native = NewerNative(native.name, native.version, tuple(found[:5]))
+        result.append(native)
+    return tuple(result)

@@ -130,10 +130,14 @@ def test_a_newer_pure_sdist_means_pip_answers_differently(index: LocalIndex) -> 
     assert _check(index, ["tinyfresh"], chosen, allow_sdist=False).newer_natives == ()
 
 
-def test_a_newer_sdist_only_version_with_c_code_is_not_assumed_native(index: LocalIndex) -> None:
-    # Only a scan tells (the pip driver does it): the verification does not guess.
-    with pytest.raises(Unverified, match=re.escape("tinyaccel 2.0 is a newer sdist pip would use")):
-        _check(index, ["tinyaccel"], {"tinyaccel": _wheel(index, "tinyaccel", "1.0")})
+def test_a_newer_sdist_only_version_is_scanned_like_the_pip_driver_does(
+    index: LocalIndex,
+) -> None:
+    chosen = {"tinyaccel": _wheel(index, "tinyaccel", "1.0")}
+    (native,) = _check(index, ["tinyaccel"], chosen).newer_natives
+    assert (native.name, native.version, native.evidence) == ("tinyaccel", "2.0", ("src/_accel.c",))
+    with pytest.raises(Unverified, match=re.escape("tinyaccel 2.0 is a newer sdist pip would")):
+        _check(index, ["tinyaccel"], chosen, native_builds="prefer-newest")
 
 
 def test_a_newer_version_with_platform_wheels_is_native_unless_pip_would_compile_it(
@@ -142,7 +146,7 @@ def test_a_newer_version_with_platform_wheels_is_native_unless_pip_would_compile
     chosen = {"tinyplat": _wheel(index, "tinyplat", "1.0")}
     (native,) = _check(index, ["tinyplat"], chosen).newer_natives
     assert (native.name, native.version) == ("tinyplat", "2.0")
-    with pytest.raises(Unverified, match="newer native sdist pip would compile"):
+    with pytest.raises(Unverified, match="newer sdist pip would use or compile"):
         _check(index, ["tinyplat"], chosen, native_builds="prefer-newest")
 
 
@@ -252,3 +256,11 @@ def test_verification_reads_an_index_that_needs_credentials(tmp_path: Path) -> N
         env = Environment(name="demo", python="3.11", requirements=("tinychain",), index_url=url)
         lock = resolve_environment(env)
     assert lock.resolver == "uv" and {p.name for p in lock.packages} == {"tinychain", "tinypure"}
+
+
+def test_a_newer_native_sdist_only_release_is_scanned_not_resolved_twice(project, capsys) -> None:
+    project.spec("demo", "3.11", ["tinyaccel tinypure"])
+    assert project.run("lock", "demo") == 0
+    lock = _locked(project)
+    assert lock.resolver == "uv" and lock.package("tinyaccel").version == "1.0"
+    assert "tinyaccel 2.0 ships only an sdist with native code" in capsys.readouterr().err
