@@ -36,7 +36,7 @@ from envctl.udf.decide import (
     UseDeployed,
     decide,
 )
-from envctl.udf.session import Session, current_session
+from envctl.udf.session import Session, current_session, maxframe_session
 
 __all__ = ["Query", "clear_memo", "deployed_version", "open_target", "resolve", "resource_ref"]
 
@@ -65,17 +65,20 @@ def resolve(query: Query, session: Session | None = None) -> Decision:
     """The decision for ``query``; a dict lookup when the same query was answered recently.
 
     Requirements MaxFrame packs do not depend on the session, so their warm path does not
-    even read it; every other answer is reused only for the session it was made for.
+    even read it; every other answer is reused only for the session it was made for. A memo
+    entry's ``ENVCTL_EXEC`` is that of the key's settings (and a pass-through, the only answer
+    under ``envctl exec``, depends on no session), so a hit only re-reads MaxFrame's options.
     """
     memo_key = (query, os.getcwd(), settings.runtime_snapshot())
     now = time.monotonic()
     hit = _memo.get(memo_key)
-    if (
-        hit is not None
-        and hit[0] > now
-        and (hit[2] is None or hit[2] == (session or current_session()))
-    ):
-        return hit[1]
+    if hit is not None and hit[0] > now:
+        made_for = hit[2]
+        if made_for is None:
+            return hit[1]
+        now_in = session or maxframe_session()
+        if now_in is made_for or now_in == made_for:
+            return hit[1]
     session = session or current_session()
     decision = decide_now(query, session)
     independent = isinstance(decision, Passthrough) or (

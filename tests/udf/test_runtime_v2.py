@@ -240,6 +240,42 @@ def test_a_warm_decorator_still_checks_a_changed_session(project, emulated, depl
         decorate(process)
 
 
+def test_every_change_to_the_session_after_warm_decorations_is_caught(
+    project, emulated, deploy, python_tag, monkeypatch
+):
+    """The warm path compares MaxFrame's option entries by identity: each way of changing them
+    (assignment, the same value again, option_context's copy, a custom image) is seen."""
+    from maxframe.config import option_context
+
+    deploy(emulated, "nlp", b"archive")
+    decorate = with_environment("nlp")
+    python_tag("cp311")
+    expected = resources_of(decorate(process))
+    for _ in range(3):
+        assert resources_of(decorate(process)) == expected  # warm
+    python_tag("cp37")
+    with pytest.raises(EnvctlError, match=r"this session runs cp37$"):
+        decorate(process)
+    python_tag("cp311")  # back: the earlier answer holds again
+    assert resources_of(decorate(process)) == expected
+    python_tag("cp311")  # the same value stored anew
+    assert resources_of(decorate(process)) == expected
+    with option_context({"python_tag": "cp37"}):
+        with pytest.raises(EnvctlError, match=r"this session runs cp37$"):
+            decorate(process)
+    assert resources_of(decorate(process)) == expected
+    with option_context():  # restores the image name afterwards
+        options.python_tag = "cp310"
+        with pytest.raises(EnvctlError, match=r"this session runs cp310$"):
+            decorate(process)
+        options.session.image_name = "my_image"  # the image alone
+        with pytest.raises(EnvctlError, match=r"this session runs cp310 \(image my_image\)$"):
+            decorate(process)
+    assert resources_of(decorate(process)) == expected
+    monkeypatch.setenv("ENVCTL_EXEC", "nlp")  # part of the memo key, not re-read on a hit
+    assert decorate(process) is process
+
+
 def test_warm_service_packs_equal_maxframes_own(project):
     decorate = with_python_requirements("jieba==0.40", pre_release=True)
     first, second = decorate(process), decorate(process)  # the second takes the memoized path
