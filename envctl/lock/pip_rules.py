@@ -9,7 +9,8 @@ only, cannot see that pip would take a newer sdist. So the default resolver runs
 * every file uv locked is on the index with the same sha256, the packed wheel is not yanked
   and its ``Requires-Python`` (link and metadata, upper bounds included) admits the target;
 * the dependency closure of the requirements, evaluated for the target from each wheel's
-  metadata (PEP 658 ``.metadata`` files where served, else the wheel itself), is exactly the
+  metadata (PEP 658 ``.metadata`` files where served, else read from the wheel through HTTP
+  range requests, as pip's and uv's lazy wheels do), is exactly the
   locked set, and every locked version satisfies every requirement and constraint on it;
 * pip would pick the same versions: no locked package has a newer version that fits its
   requirements with a usable wheel. A newer version usable only as an sdist changes pip's
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 from html.parser import HTMLParser
-from typing import Any, Optional
+from typing import IO, Any, Optional, cast
 from urllib.parse import urljoin, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -60,6 +61,8 @@ from envctl.spec.loader import Environment
 
 TIMEOUT_S = 30
 WORKERS = 16
+TAIL_BYTES = 128 * 1024  # a wheel's central directory and .dist-info, usually
+RANGE_BYTES = 64 * 1024
 _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 
 
@@ -169,6 +172,50 @@ def _admits(requires_python: Optional[str], version: str) -> bool:
         return True  # pip ignores a malformed Requires-Python too
 
 
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file, fetched in HTTP ranges as read."""
+
+    def __init__(self, client: IndexClient, url: str, size: int, tail: bytes) -> None:
+        super().__init__()
+        self.client, self.url, self.size, self.position = client, url, size, 0
+        self.chunks: list[tuple[int, bytes]] = [(size - len(tail), tail)]
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
+        if end <= self.position:
+            return b""
+        for start, data in self.chunks:
+            if start <= self.position and end <= start + len(data):
+                piece = data[self.position - start : end - start]
+                self.position = end
+                return piece
+        last = min(self.size, max(end, self.position + RANGE_BYTES)) - 1
+        data, headers = self.client._get(self.url, byte_range=f"{self.position}-{last}")
+        if not headers.get("Content-Range", "").startswith(f"bytes {self.position}-"):
+            raise Unverified(f"{strip_auth(self.url)} did not answer a range request")
+        self.chunks.append((self.position, data))
+        return self.read(end - self.position)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 class IndexClient:
     """Project pages (merged across the indexes, as pip does) and wheel metadata, in threads."""
 
@@ -181,12 +228,17 @@ class IndexClient:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _get(self, url: str, accept: Optional[str] = None) -> tuple[bytes, str]:
+    def _get(
+        self, url: str, accept: Optional[str] = None, byte_range: Optional[str] = None
+    ) -> tuple[bytes, Message]:
+        """(body, response headers) of a GET; ``byte_range`` asks for part of it (RFC 9110)."""
         headers = {"Accept": accept} if accept else {}
+        if byte_range:
+            headers["Range"] = f"bytes={byte_range}"
         request = authorized_request(url, self.index_urls, headers)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                return response.read(), response.headers.get("Content-Type", "")
+                return response.read(), response.headers
         except urllib.error.HTTPError as exc:
             kind = _NotFound if exc.code == 404 else Unverified
             raise kind(f"cannot read {strip_auth(url)}: HTTP {exc.code}") from None
@@ -198,10 +250,10 @@ class IndexClient:
         for index in self.index_urls:
             url = strip_auth(index).rstrip("/") + f"/{name}/"  # credentials: a header
             try:
-                body, content_type = self._get(url, _ACCEPT)
+                body, headers = self._get(url, _ACCEPT)
             except _NotFound:
                 continue  # not on this index (pip merges what every index has)
-            files += parse_page(body, content_type, url)
+            files += parse_page(body, headers.get("Content-Type", ""), url)
         return files
 
     def page(self, name: str) -> Future[list[IndexFile]]:
@@ -215,20 +267,28 @@ class IndexClient:
         if file.metadata is not None:
             body, _ = self._get(file.url + ".metadata")
             if file.metadata and hashlib.sha256(body).hexdigest() != file.metadata:
-                raise Unverified(f"the metadata of {file.filename} does not match its hash")
-        else:  # no PEP 658 file: read METADATA from the wheel itself
-            data, _ = self._get(file.url)
-            if file.sha256 and hashlib.sha256(data).hexdigest() != file.sha256:
+                raise Unverified(f"the metadata of {file.filename} does not match its sha256")
+            return HeaderParser().parsestr(body.decode("utf-8", "replace"))
+        # No PEP 658 file: read METADATA out of the wheel, fetching only the zip's tail (its
+        # central directory, where .dist-info usually sits) and what else it points to, as
+        # pip's and uv's lazy wheels do; a server that ignores Range sends the whole wheel.
+        tail, headers = self._get(file.url, byte_range=f"-{TAIL_BYTES}")
+        total = headers.get("Content-Range", "").rpartition("/")[2]
+        if total.isdigit():
+            archive = cast(IO[bytes], _RangeFile(self, file.url, int(total), tail))
+        else:
+            if file.sha256 and hashlib.sha256(tail).hexdigest() != file.sha256:
                 raise Unverified(f"{file.filename} does not match its sha256")
-            with zipfile.ZipFile(io.BytesIO(data)) as wheel:
-                path = next(
-                    (n for n in wheel.namelist() if n.count("/") == 1 and n.endswith(
-                        ".dist-info/METADATA")),
-                    None,
-                )  # fmt: skip
-                if path is None:
-                    raise Unverified(f"{file.filename} has no METADATA")
-                body = wheel.read(path)
+            archive = io.BytesIO(tail)
+        with zipfile.ZipFile(archive) as wheel:
+            path = next(
+                (n for n in wheel.namelist() if n.count("/") == 1 and n.endswith(
+                    ".dist-info/METADATA")),
+                None,
+            )  # fmt: skip
+            if path is None:
+                raise Unverified(f"{file.filename} has no METADATA")
+            body = wheel.read(path)
         return HeaderParser().parsestr(body.decode("utf-8", "replace"))
 
     def metadata(self, file: IndexFile) -> Future[Message]:

@@ -264,3 +264,48 @@ def test_a_newer_native_sdist_only_release_is_scanned_not_resolved_twice(project
     lock = _locked(project)
     assert lock.resolver == "uv" and lock.package("tinyaccel").version == "1.0"
     assert "tinyaccel 2.0 ships only an sdist with native code" in capsys.readouterr().err
+
+
+def test_wheel_metadata_is_read_through_range_requests_when_the_server_honours_them(
+    tmp_path: Path,
+) -> None:
+    """No PEP 658 file: only the zip's tail and METADATA are fetched, not the whole wheel."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from envctl.lock.pip_rules import IndexFile
+    from envctl.testing.wheels import write_dist
+
+    (wheel,) = write_dist(next(d for d in STANDARD_DISTS if d.name == "tinybig"), tmp_path)
+    data = wheel.read_bytes()
+    served: list[int] = []
+
+    class Ranges(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            first, _, last = self.headers["Range"].removeprefix("bytes=").partition("-")
+            start = len(data) - int(last) if not first else int(first)
+            end = len(data) - 1 if not first or not last else min(int(last), len(data) - 1)
+            body = data[start : end + 1]
+            served.append(len(body))
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ranges)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = IndexClient([f"http://127.0.0.1:{server.server_port}/simple"])
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{wheel.name}"
+        file = IndexFile(wheel.name, url, None, None, False, None)
+        message = client.metadata(file).result()
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    assert (message["Name"], message["Version"]) == ("tinybig", "1.0")
+    assert served and sum(served) < len(data) / 2
