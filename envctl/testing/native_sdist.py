@@ -13,9 +13,9 @@ negative argument raises ``ValueError``.
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
+
+from envctl.testing.wheels import tar_gz_bytes
 
 NAME = "tinyext"
 CXX_NAME = "tinyextcpp"
@@ -227,12 +227,5 @@ def make_tiny_sdist(dest: Path, *, cxx: bool = False) -> Path:
         files["src/_tiny.c"] = _EXTENSION_C
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / f"{root}.tar.gz"
-    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for member, text in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(f"{root}/{member}")
-            info.size = len(data)
-            info.mtime = 1577836800
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
+    path.write_bytes(tar_gz_bytes({f"{root}/{m}": text.encode() for m, text in files.items()}))
     return path

@@ -8,6 +8,7 @@ needs no index and no setuptools.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import random
@@ -19,6 +20,7 @@ from typing import Mapping, Sequence, Union
 
 Content = Union[str, bytes]
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+_TAR_TIME = 1577836800  # the same instant, as tar members carry it
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,25 @@ def sdist_bytes(dist: Dist) -> bytes:
         metadata=metadata(dist),
         prelude=dist.backend_prelude,
     ).encode()
+    return tar_gz_bytes({f"{root}/{path}": data for path, data in members.items()})
+
+
+def tar_gz_bytes(members: Mapping[str, bytes]) -> bytes:
+    """A byte-stable ``.tar.gz`` of ``members`` (path -> content).
+
+    Members go in name order with a fixed time, mode 0644 and owner 0 without names; the gzip
+    header carries no time and no file name (``tarfile``'s ``w:gz`` would stamp the current
+    time there, so equal contents would differ from one second to the next).
+    """
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
-        for path, data in sorted(members.items()):
-            item = tarfile.TarInfo(f"{root}/{path}")
-            item.size, item.mtime, item.mode = len(data), 1577836800, 0o644
-            tar.addfile(item, io.BytesIO(data))
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for path, data in sorted(members.items()):
+                item = tarfile.TarInfo(path)
+                item.size, item.mtime, item.mode = len(data), _TAR_TIME, 0o644
+                item.uid = item.gid = 0
+                item.uname = item.gname = ""
+                tar.addfile(item, io.BytesIO(data))
     return buffer.getvalue()
 
 
