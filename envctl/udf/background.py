@@ -38,14 +38,21 @@ class Published:
 
 @dataclass
 class Job:
-    """One queued build; ``future`` yields where it was published."""
+    """One queued build; ``future`` yields where it was published.
+
+    The future resolves only after :meth:`run` has handed the name to every
+    :meth:`when_published` callback, so whatever waits for it (:func:`ready`, MaxFrame's
+    serialization of a :class:`Deferred`) sees the functions already carrying the name.
+    """
 
     key: str
     description: str
-    future: Future[Published]
     work: Callable[[], Published]
+    future: Future[Published] = field(init=False)
     started: float = field(default_factory=time.monotonic)
-    on_done: list[Callable[[str], None]] = field(default_factory=list)
+    _callbacks: list[Callable[[str], None]] = field(default_factory=list, init=False)
+    _published: str | None = field(default=None, init=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
     def stale(self) -> bool:
@@ -55,6 +62,30 @@ class Job:
         return (
             self.future.exception() is not None or self.future.result().fresh_until <= time.time()
         )
+
+    def run(self) -> Published:
+        """The worker's part: build and publish, then run the callbacks, then resolve."""
+        try:
+            published = self.work()
+        except BaseException as exc:
+            elapsed = time.monotonic() - self.started
+            console.warn(f"envctl: {self.description} failed after {elapsed:.1f} s: {exc}")
+            raise
+        with self._guard:
+            self._published, callbacks = published.name, list(self._callbacks)
+        for callback in callbacks:
+            callback(published.name)
+        console.info(f"envctl: {published.name} is ready ({time.monotonic() - self.started:.1f} s)")
+        return published
+
+    def when_published(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` once published: now if it is, else before the future resolves."""
+        with self._guard:
+            name = self._published
+            if name is None:
+                self._callbacks.append(callback)
+                return
+        callback(name)
 
     def wait(self, timeout: float | None = None) -> str:
         """The published name; raises EnvctlError when the build or upload failed."""
@@ -84,25 +115,13 @@ def submit(key: str, description: str, work: Callable[[], Published]) -> Job:
             return job
         if _executor is None:
             _executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="envctl-build")
-        future: Future[Published] = _executor.submit(work)
-        job = _jobs[key] = Job(key, description, future, work)
+        job = Job(key, description, work)
+        job.future = _executor.submit(job.run)
+        _jobs[key] = job
     console.info(
         f"envctl: {description} in the background (submission waits for it; envctl.udf.ready() too)"
     )
-    future.add_done_callback(lambda f: _finished(job))
     return job
-
-
-def _finished(job: Job) -> None:
-    elapsed = time.monotonic() - job.started
-    error = job.future.exception()
-    if error is not None:
-        console.warn(f"envctl: {job.description} failed after {elapsed:.1f} s: {error}")
-        return
-    name = job.future.result().name
-    for callback in job.on_done:
-        callback(name)
-    console.info(f"envctl: {name} is ready ({elapsed:.1f} s)")
 
 
 def pending() -> list[str]:

@@ -105,9 +105,7 @@ def _lock_build(decision: LockBuild, func: Callable[..., Any]) -> Any:
     if known is not None:
         return mark(_deferred(func, job), [_ref(decision.target_url, known)])
     marked = mark(_deferred(func, job, late=True), [])
-    job.on_done.append(lambda name: _attach(marked, _ref(decision.target_url, name)))
-    if job.future.done() and job.future.exception() is None:
-        _attach(marked, _ref(decision.target_url, job.future.result().name))
+    job.when_published(lambda name: _attach(marked, _ref(decision.target_url, name)))
     return marked
 
 

@@ -137,6 +137,37 @@ def test_client_build_of_the_lock_is_the_archive_apply_adopts(
     assert deployed.resource == name == archive_name("nlp", deployed.sha256)
 
 
+def test_ready_returns_only_once_a_late_archive_name_is_on_the_function(
+    project, emulated, adhoc_index, monkeypatch, capfd
+):
+    """A never-built lock's archive name is attached when its build ends; the README's advice,
+    ``ready()`` before submitting, holds only if that happens before anything waiting on the
+    build (``ready()``, MaxFrame's serialization) is woken. Checked as an ordering, not a race:
+    the name must be attached while the build's future is still pending."""
+    from envctl.udf import background, publish
+
+    monkeypatch.setenv("ENVCTL_ADHOC", "client")
+    lock_nlp(project, adhoc_index)
+    attached_while_pending: list[bool] = []
+    real_attach = publish._attach
+
+    def watched_attach(marked, resource):
+        (job,) = background._jobs.values()
+        attached_while_pending.append(not job.future.done())
+        real_attach(marked, resource)
+
+    monkeypatch.setattr(publish, "_attach", watched_attach)
+    marked = with_python_requirements("tinytext", env="nlp")(process)
+    assert resources_of(marked) == []  # the name is not known before the build
+    (name,) = ready()
+    assert resources_of(marked) == [f"envctl_test/resources/{name}"]
+    assert attached_while_pending == [True]
+    err = capfd.readouterr().err
+    assert err.count("in the background") == 1 and err.count(f"{name} is ready") == 1
+    late = with_python_requirements("tinytext", env="nlp")(process)  # decorated after the build
+    assert resources_of(late) == [f"envctl_test/resources/{name}"]
+
+
 def test_client_builds_never_block_decoration_and_submission_waits(
     project, emulated, adhoc_index, monkeypatch, capfd
 ):
