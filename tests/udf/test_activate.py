@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import envctl.udf.sql_udf as activate_module
 
 
@@ -18,8 +20,18 @@ def unpacked(work: Path, name: str) -> None:
     (packages / "extras.pth").write_text("extra\n")
 
 
-def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path):
-    """The file alone, in an interpreter without envctl or site-packages (as on the cluster)."""
+@pytest.mark.parametrize("minor", [None, "3.7"], ids=["this-python", "cpython-3.7"])
+def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path, minor):
+    """The file alone, in an interpreter without envctl or site-packages (as on the cluster),
+    including CPython 3.7, MaxCompute's cp37 runtime (the README promises 3.7+)."""
+    python = sys.executable
+    if minor is not None:
+        from envctl.build.verify import find_interpreter
+
+        found = find_interpreter(minor)
+        if found is None:
+            pytest.skip(f"no CPython {minor} interpreter")
+        python = str(found)
     unpacked(tmp_path / "work", "envctl-nlp-abc.tar.gz")
     shadow = tmp_path / "image"
     shadow.mkdir()
@@ -34,7 +46,7 @@ def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path):
         "print(greeter.VERSION, pthmod.X, 'envctl' in sys.modules)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code],
+        [python, "-I", "-S", "-c", code],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -46,8 +58,6 @@ def test_activate_runs_standalone_on_a_bare_interpreter(tmp_path):
 
 
 def test_activate_of_a_resource_that_is_not_unpacked_is_an_import_error(tmp_path, monkeypatch):
-    import pytest
-
     monkeypatch.chdir(tmp_path)
     with pytest.raises(
         ImportError,
