@@ -295,6 +295,22 @@ class IndexClient:
         """The core metadata of wheel ``file``."""
         return self._pool.submit(self._metadata, file)
 
+    def metadata_on_page(self, name: str, filename: str) -> Future[Message]:
+        """The core metadata of wheel ``filename`` of ``name``, fetched once its page is in.
+
+        Call after ``page(name)``: the pool runs tasks in order, so the page is being fetched
+        when this waits for it.
+        """
+        page = self.page(name)
+
+        def fetch() -> Message:
+            listed = {f.filename: f for f in page.result()}
+            if filename not in listed:
+                raise Unverified(f"{filename} is not on the index")
+            return self._metadata(listed[filename])
+
+        return self._pool.submit(fetch)
+
     def _sdist(self, file: IndexFile) -> tuple[list[str], Optional[Message]]:
         data, _ = self._get(file.url)
         if file.sha256 and hashlib.sha256(data).hexdigest() != file.sha256:
@@ -422,6 +438,18 @@ def verify(
     roots = [_requirement(text) for text in requirements]
     pinned = [_requirement(text) for text in constraints]
     pages = {name: client.page(name) for name in chosen}
+    packs: dict[str, str] = {}  # the file each package packs: its best wheel, else its sdist
+    for name, (version, files) in chosen.items():
+        wheels = [f for f, _ in files if f.endswith(".whl") and target.supports_wheel(f)]
+        sdists = [f for f, _ in files if not f.endswith(".whl")]
+        if wheels:
+            packs[name] = max(wheels, key=lambda f: (target.wheel_rank(f), f))
+        elif sdists and env.allow_sdist:
+            packs[name] = sdists[0]
+        else:
+            raise Unverified(f"{name} {version}: uv locked no file the target can use")
+    # Each wheel's metadata is fetched as soon as its page is in (pages were queued first).
+    metadata = {n: client.metadata_on_page(n, f) for n, f in packs.items() if f.endswith(".whl")}
     by_name = {name: {f.filename: f for f in future.result()} for name, future in pages.items()}
     packed: dict[str, IndexFile] = {}
     for name, (version, files) in chosen.items():
@@ -429,20 +457,12 @@ def verify(
             listed = by_name[name].get(filename)
             if listed is None or listed.sha256 != sha256:
                 raise Unverified(f"{filename} is not on the index with the sha256 uv locked")
-        wheels = [f for f, _ in files if f.endswith(".whl") and target.supports_wheel(f)]
-        sdists = [f for f, _ in files if not f.endswith(".whl")]
-        if wheels:
-            best = by_name[name][max(wheels, key=lambda f: (target.wheel_rank(f), f))]
-        elif sdists and env.allow_sdist:
-            best = by_name[name][sdists[0]]
-        else:
-            raise Unverified(f"{name} {version}: uv locked no file the target can use")
+        best = by_name[name][packs[name]]
         if best.yanked:
             raise Unverified(f"{best.filename} is yanked")
         if not _admits(best.requires_python, target.version):
             raise Unverified(f"{name} {version} requires Python {best.requires_python}")
         packed[name] = best
-    metadata = {n: client.metadata(f) for n, f in packed.items() if f.filename.endswith(".whl")}
     scans = {n: client.sdist(f) for n, f in packed.items() if not f.filename.endswith(".whl")}
     depends: dict[str, list[str]] = {}
     for name, future in scans.items():

@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
@@ -463,9 +464,15 @@ def _resolve_verified(
         for name in names:
             client.page(name)  # fetched in parallel; verify() reads them again
         try:
-            with timings.phase("resolve: uv"):
+            with timings.phase("resolve: uv"), ThreadPoolExecutor(1) as background:
+                # Wheels only from the start; again with --no-binary for the required packages
+                # that have no wheel, when their pages (fetched meanwhile) say so.
+                wheels_only = background.submit(_resolve_uv, env, target, constraints)
                 no_binary = sdist_only(env, target, requirements, client) if env.allow_sdist else []
-                candidates = _resolve_uv(env, target, constraints, no_binary)
+                if no_binary:
+                    candidates = _resolve_uv(env, target, constraints, no_binary)
+                else:
+                    candidates = wheels_only.result()
             with timings.phase("resolve: verify"):
                 chosen = {
                     c.name: (c.version, tuple((f.filename, f.sha256) for f in c.files))
