@@ -36,7 +36,7 @@ from envctl.build.sdist import NotReproduced, build_wheel, record_native_builds
 from envctl.build.size import SizeBudget, UnpackBudget, check_size
 from envctl.errors import EnvctlError
 from envctl.files import atomic_path, file_hexdigest, write_json_atomic
-from envctl.lock.lockfile import Lock, inputs_hash, is_current, read_lock, write_lock
+from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, is_current, read_lock, write_lock
 from envctl.lock.resolve import resolve_environment
 from envctl.progress import step
 from envctl.spec.indexes import index_urls, requirements_and_credentials
@@ -350,6 +350,16 @@ def build(
     )  # fmt: skip
 
 
+def _build_early(env: Environment, file: LockedFile, cache: Cache) -> None:
+    """Fetch and build a pure sdist the lock will likely hold; any failure is left to build()."""
+    urls = index_urls(env)
+    try:
+        paths = fetch([file], cache, index_urls=urls, progress=False)
+        build_wheel(paths[file.sha256], file, cache, urls)  # refuses compiled code
+    except EnvctlError as exc:
+        console.debug(f"building {file.filename} ahead of the lock failed: {exc}")
+
+
 def build_requirements(
     requirements: Sequence[str],
     *,
@@ -392,9 +402,17 @@ def build_requirements(
             lock = None  # a damaged cache entry is re-resolved, not an error
     cached = lock is not None and is_current(env, lock)
     if lock is None or not cached:
-        with timings.phase("resolve"):
-            lock = record_native_builds(env, resolve_environment(env), cache=cache)
-        write_lock(lock_path, lock)
+        with ThreadPoolExecutor(1, thread_name_prefix="envctl-early") as early:
+            # A required sdist-only package (jieba) is fetched and built into the cache while
+            # the rest resolves; build() then finds its wheel instead of waiting for it.
+            def build_early(file: LockedFile) -> None:
+                early.submit(_build_early, env, file, cache)
+
+            with timings.phase("resolve"):
+                resolved = resolve_environment(env, early_sdists=build_early)
+                lock = record_native_builds(env, resolved, cache=cache)
+            write_lock(lock_path, lock)
+            return lock, build(env, lock, progress=progress, cache=cache)
     try:
         return lock, build(env, lock, progress=progress, cache=cache)
     except NotReproduced:

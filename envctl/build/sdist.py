@@ -80,6 +80,10 @@ def build_wheel(
     one made with ``native_builds: never``); a compiled wheel whose sha256 differs from the
     recorded one is refused too: the archive must hold what the lock says.
     """
+    out_dir = cache.built_wheel_dir(file.sha256)
+    existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
+    if existing:  # only ever built from this sdist after the scan below found it pure
+        return existing[0]
     found = native_sources(sdist_members(sdist))
     if found:
         record = lock.build_of(file) if lock is not None else None
@@ -93,7 +97,6 @@ def build_wheel(
         if built.wheel_sha256 != record.wheel_sha256:
             raise _not_reproduced(file, record, built)
         return wheel
-    out_dir = cache.built_wheel_dir(file.sha256)
     with cache.filelock(f"built-{file.sha256}"):
         existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
         if existing:

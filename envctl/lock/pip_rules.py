@@ -33,7 +33,7 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
@@ -54,6 +54,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from envctl.lock.lockfile import LockedFile
 from envctl.lock.native import native_sources
 from envctl.lock.target_python import TargetPython
 from envctl.spec.indexes import authorized_request, strip_auth
@@ -366,11 +367,16 @@ def _is_native_wheel(filename: str) -> bool:
 
 
 def sdist_only(
-    env: Environment, target: TargetPython, requirements: Sequence[str], client: IndexClient
+    env: Environment,
+    target: TargetPython,
+    requirements: Sequence[str],
+    client: IndexClient,
+    early: Optional[Callable[[LockedFile], None]] = None,
 ) -> list[str]:
     """The required projects with no usable wheel in any version that fits: uv may use their
     sdists (``--no-binary``), as pip must. Unreadable requirements and pages count as not.
-    The newest sdist of each starts downloading for ``verify`` while uv resolves.
+    The newest sdist of each starts downloading for ``verify`` while uv resolves, and is
+    handed to ``early`` (the sdist the lock will most likely hold, for a caller to prepare).
     """
     found: list[str] = []
     for text in requirements:
@@ -395,6 +401,13 @@ def sdist_only(
             newest = max(fits, key=lambda f: _version_of(f.filename) or Version("0"))
             if not newest.filename.endswith(".whl"):
                 client.sdist(newest)
+                version = _version_of(newest.filename)
+                if early is not None and newest.sha256 and version is not None:
+                    name = canonicalize_name(requirement.name)
+                    early(
+                        LockedFile(name, str(version), newest.filename, strip_auth(newest.url),
+                                   newest.sha256, None, "sdist")
+                    )  # fmt: skip
     return found
 
 

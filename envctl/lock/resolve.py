@@ -18,7 +18,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
@@ -91,12 +91,19 @@ def uv_gives_pip_answer(env: Environment) -> bool:
 
 
 def resolve_environment(
-    env: Environment, *, resolver: Optional[str] = None, constraints: Sequence[str] = ()
+    env: Environment,
+    *,
+    resolver: Optional[str] = None,
+    constraints: Sequence[str] = (),
+    early_sdists: Optional[Callable[[LockedFile], None]] = None,
 ) -> Lock:
     """Resolve ``env`` for its target interpreter and platform; the result lists hashes for all.
 
     ``constraints`` (PEP 508 lines such as ``name==1.0``) limit versions without adding
     packages: ``envctl.lock.relock`` passes the previous lock's pins this way.
+    ``early_sdists`` is called, while resolving, with the sdists the lock will most likely
+    hold (required packages without wheels), so a caller can start building them; a guess
+    that turns out wrong costs only that work.
     """
     target = TargetPython.of(env.python, env.platform)
     if not env.requirements:
@@ -112,7 +119,7 @@ def resolve_environment(
         f"resolving {env.name} for CPython {target.version} {target.platform} with {which}"
     )
     try:
-        which, candidates = _candidates(env, target, which, tuple(constraints))
+        which, candidates = _candidates(env, target, which, tuple(constraints), early_sdists)
     except EnvctlError:
         if not env.allow_sdist:
             _explain_wheels_only_failure(env, target)
@@ -146,13 +153,17 @@ def resolve_environment(
 
 
 def _candidates(
-    env: Environment, target: TargetPython, which: str, constraints: tuple[str, ...] = ()
+    env: Environment,
+    target: TargetPython,
+    which: str,
+    constraints: tuple[str, ...] = (),
+    early_sdists: Optional[Callable[[LockedFile], None]] = None,
 ) -> tuple[str, list[Candidate]]:
     """(resolver that answered, resolution); uv hands over to pip when it needs sdists."""
     if which == "pip":
         return which, _resolve_pip(env, target, constraints)
     if which == VERIFIED:
-        return _resolve_verified(env, target, constraints)
+        return _resolve_verified(env, target, constraints, early_sdists)
     try:
         return which, _resolve_uv(env, target, constraints)
     except EnvctlError:
@@ -448,7 +459,10 @@ def _resolve_pip(
 
 
 def _resolve_verified(
-    env: Environment, target: TargetPython, constraints: tuple[str, ...]
+    env: Environment,
+    target: TargetPython,
+    constraints: tuple[str, ...],
+    early_sdists: Optional[Callable[[LockedFile], None]] = None,
 ) -> tuple[str, list[Candidate]]:
     """uv's answer when ``pip_rules.verify`` confirms pip would give it, else pip's.
 
@@ -468,7 +482,11 @@ def _resolve_verified(
                 # Wheels only from the start; again with --no-binary for the required packages
                 # that have no wheel, when their pages (fetched meanwhile) say so.
                 wheels_only = background.submit(_resolve_uv, env, target, constraints)
-                no_binary = sdist_only(env, target, requirements, client) if env.allow_sdist else []
+                no_binary = (
+                    sdist_only(env, target, requirements, client, early_sdists)
+                    if env.allow_sdist
+                    else []
+                )
                 if no_binary:
                     candidates = _resolve_uv(env, target, constraints, no_binary)
                 else:

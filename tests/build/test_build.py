@@ -188,3 +188,25 @@ def test_build_requirements_reuses_its_lock_and_archive_offline(local_index, env
             ["tinychain tinynative"], python="3.7", index_url=local_index.url, cache=envctl_cache
         )
     assert again.cached and again.sha256 == built.sha256 and again_lock == lock
+
+
+def test_build_requirements_builds_a_required_sdist_while_the_rest_resolves(
+    local_index, envctl_cache, monkeypatch
+):
+    import threading
+
+    import envctl.build.builder
+
+    real, calls = envctl.build.builder.build_wheel, []
+
+    def spy(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(envctl.build.builder, "build_wheel", spy)
+    lock, built = build_requirements(
+        ["tinysdist tinypure"], python="3.11", index_url=local_index.url, cache=envctl_cache
+    )
+    assert lock.package("tinysdist").kind == "sdist" and not built.cached
+    assert calls[0].startswith("envctl-early")  # then build() finds the wheel in the cache
+    assert len(list(envctl_cache.built_wheel_dir(lock.package("tinysdist").sha256).iterdir())) == 1

@@ -309,3 +309,18 @@ def test_wheel_metadata_is_read_through_range_requests_when_the_server_honours_t
         server.server_close()
     assert (message["Name"], message["Version"]) == ("tinybig", "1.0")
     assert served and sum(served) < len(data) / 2
+
+
+def test_the_sdist_the_lock_will_hold_is_announced_while_resolving(tmp_path: Path) -> None:
+    from envctl.lock.lockfile import LockedFile
+    from envctl.lock.resolve import resolve_environment
+
+    announced: list[LockedFile] = []
+    with LocalIndex.create(tmp_path / "index") as served:
+        env = Environment(
+            name="demo", python="3.11", requirements=("tinysdist", "tinypure"), index_url=served.url
+        )
+        lock = resolve_environment(env, early_sdists=announced.append)
+    (file,) = announced
+    assert file == lock.package("tinysdist") and file.kind == "sdist"
+    assert lock.pure_sdists == {file.sha256}
