@@ -382,6 +382,8 @@ def sdist_only(
     for text in requirements:
         try:
             requirement = _requirement(text)
+            if not _applies(requirement, target, ()):
+                continue  # not needed on the target
             files = client.page(requirement.name).result()
         except Unverified:
             continue
@@ -518,6 +520,8 @@ def verify(
         locked = Version(chosen[name][0])
         if not specifiers[name].contains(locked, prereleases=True):
             raise Unverified(f"{name} {locked} does not satisfy {specifiers[name]}")
+        if locked.is_prerelease and not (env.pre_release or specifiers[name].prereleases):
+            raise Unverified(f"{name} {locked} is a pre-release nothing asked for")
         if name in scans:
             _no_wheel_pip_prefers(env, target, name, locked, specifiers[name], by_name[name])
         native = _newer_than_chosen(

@@ -324,3 +324,53 @@ def test_the_sdist_the_lock_will_hold_is_announced_while_resolving(tmp_path: Pat
     (file,) = announced
     assert file == lock.package("tinysdist") and file.kind == "sdist"
     assert lock.pure_sdists == {file.sha256}
+
+
+def test_a_pre_release_nothing_asked_for_is_refused(tmp_path: Path) -> None:
+    dists = (
+        Dist("tinyrc", "1.0", {"tinyrc/__init__.py": ""}),
+        Dist("tinyrc", "2.0rc1", {"tinyrc/__init__.py": ""}),
+    )
+    with LocalIndex.create(tmp_path / "index", dists) as served:
+        chosen = {"tinyrc": _wheel(served, "tinyrc", "2.0rc1")}
+        with pytest.raises(Unverified, match="is a pre-release nothing asked for"):
+            _check(served, ["tinyrc"], chosen)
+        assert _check(served, ["tinyrc"], chosen, pre_release=True).newer_natives == ()
+        assert _check(served, ["tinyrc>=2.0rc1"], chosen).newer_natives == ()
+        with pytest.raises(Unverified, match=re.escape("tinyrc 2.0rc1 has a wheel")):
+            _check(
+                served, ["tinyrc"], {"tinyrc": _wheel(served, "tinyrc", "1.0")}, pre_release=True
+            )
+
+
+def test_a_requirement_whose_marker_is_false_is_not_built_ahead(tmp_path: Path) -> None:
+    from envctl.lock.pip_rules import sdist_only
+
+    with LocalIndex.create(tmp_path / "index") as served:
+        env = _env(served)
+        client = IndexClient([served.url])
+        announced: list[object] = []
+        try:
+            target = TargetPython.of(env.python, env.platform)
+            only = sdist_only(
+                env, target, ['tinysdist; python_version < "3.8"'], client, announced.append
+            )
+            assert only == [] and announced == []
+            assert sdist_only(env, target, ["tinysdist"], client, announced.append) == ["tinysdist"]
+            assert len(announced) == 1
+        finally:
+            client.close()
+
+
+def test_a_yanked_file_is_refused_and_a_yanked_newer_release_ignored(tmp_path: Path) -> None:
+    dists = (
+        Dist("tinyyank", "1.0", {"tinyyank/__init__.py": ""}),
+        Dist("tinyyank", "2.0", {"tinyyank/__init__.py": ""}),
+    )
+    with LocalIndex.create(tmp_path / "index", dists) as served:
+        page = served.root / "simple" / "tinyyank" / "index.html"
+        wheel = "tinyyank-2.0-py3-none-any.whl"
+        page.write_text(page.read_text().replace(f">{wheel}<", f' data-yanked="">{wheel}<'))
+        with pytest.raises(Unverified, match="tinyyank-2.0-py3-none-any.whl is yanked"):
+            _check(served, ["tinyyank"], {"tinyyank": _wheel(served, "tinyyank", "2.0")})
+        assert _check(served, ["tinyyank"], {"tinyyank": _wheel(served, "tinyyank", "1.0")})
