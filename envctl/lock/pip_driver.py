@@ -26,17 +26,23 @@ Driver options (between TARGET_JSON and pip's arguments):
   pure (``"pure": true``) without downloading it again.
 * ``--buildable-native`` (before ``--native-report``): only compiled code envctl cannot
   build counts (``envctl.lock.native.unbuildable_sources``); C/C++/Cython sdists resolve.
+* ``--metadata-cache DIR`` (before ``--native-report``): the metadata pip builds from an
+  sdist is kept in DIR by the sdist's URL and reused instead of built again, so the second
+  resolution after a native sdist (``--prefer-binary``) does not rebuild jieba's metadata.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 NATIVE_REPORT = "--native-report"
 BUILDABLE_NATIVE = "--buildable-native"
+METADATA_CACHE = "--metadata-cache"
 
 
 def _bare_metadata(parent: Path, name: str, version: str) -> str:
@@ -49,10 +55,40 @@ def _bare_metadata(parent: Path, name: str, version: str) -> str:
     return str(directory)
 
 
-def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
+def _reusing(prepare: Any, cache: Optional[Path]) -> Any:
+    """``prepare_distribution_metadata`` that keeps what it builds in ``cache`` (by the sdist's
+    URL) and hands it back instead of building the same sdist's metadata again.
+    """
+    if cache is None:
+        return prepare
+
+    def reused(self: Any, *args: Any, **kwargs: Any) -> None:
+        req = self.req
+        if req.link is None:
+            prepare(self, *args, **kwargs)
+            return
+        slot = cache / hashlib.sha256(req.link.url_without_fragment.encode()).hexdigest()
+        kept = sorted(slot.iterdir()) if slot.is_dir() else []
+        if len(kept) == 1:
+            req.metadata_directory = str(kept[0])
+            if not req.name:
+                req._set_requirement()
+            return
+        prepare(self, *args, **kwargs)
+        if req.metadata_directory:
+            built = Path(req.metadata_directory)
+            shutil.copytree(built, slot / built.name, dirs_exist_ok=True)
+
+    return reused
+
+
+def _refuse_native_sdists(
+    report: Path, buildable: bool = False, metadata_cache: Optional[Path] = None
+) -> None:
     """Scan every sdist pip is about to build metadata for; never build one with compiled code.
 
-    With ``buildable`` only code that envctl cannot compile counts.
+    With ``buildable`` only code that envctl cannot compile counts; with ``metadata_cache``
+    the metadata of the pure ones is built once across runs (``_reusing``).
     """
     from packaging.utils import canonicalize_name, parse_sdist_filename
     from pip._internal.distributions.sdist import SourceDistribution
@@ -61,7 +97,7 @@ def _refuse_native_sdists(report: Path, buildable: bool = False) -> None:
     from envctl.lock.native import native_sources, unbuildable_sources
 
     scan = unbuildable_sources if buildable else native_sources
-    prepare = SourceDistribution.prepare_distribution_metadata
+    prepare = _reusing(SourceDistribution.prepare_distribution_metadata, metadata_cache)
 
     def checked(self: SourceDistribution, *args: Any, **kwargs: Any) -> None:
         req, source = self.req, Path(self.req.source_dir or "")
@@ -128,17 +164,19 @@ def main(argv: list[str]) -> int:
     if hasattr(installation_report, "default_environment"):
         installation_report.default_environment = markers.default_environment  # type: ignore[attr-defined, unused-ignore]
     _resolve_for_target_python()
-    buildable = False
-    while args and args[0] in ("--allow-sdist", BUILDABLE_NATIVE, NATIVE_REPORT):
+    buildable, metadata_cache = False, None
+    while args and args[0] in ("--allow-sdist", BUILDABLE_NATIVE, METADATA_CACHE, NATIVE_REPORT):
         if args[0] == BUILDABLE_NATIVE:
             buildable, args = True, args[1:]
+        elif args[0] == METADATA_CACHE:
+            metadata_cache, args = Path(args[1]), args[2:]
         elif args[0] == "--allow-sdist":
             args = args[1:]
             from pip._internal.cli import cmdoptions
 
             cmdoptions.check_dist_restriction = lambda options, check_target=False: None  # type: ignore[assignment, unused-ignore]
         else:
-            _refuse_native_sdists(Path(args[1]), buildable)
+            _refuse_native_sdists(Path(args[1]), buildable, metadata_cache)
             args = args[2:]
     from pip._internal.cli.main import main as pip_main
 

@@ -11,6 +11,7 @@ from the user's pip/uv configuration. Why and how binary preference works: docs/
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from envctl.errors import EnvctlError
 from envctl.lock.isolation import find_uv, index_access
 from envctl.lock.lockfile import Lock, LockedFile, inputs_hash, parse_toml
 from envctl.lock.native import describe_sources, unbuildable_sources
-from envctl.lock.pip_driver import BUILDABLE_NATIVE, NATIVE_REPORT
+from envctl.lock.pip_driver import BUILDABLE_NATIVE, METADATA_CACHE, NATIVE_REPORT
 from envctl.lock.target_python import TargetPython
 from envctl.spec.indexes import index_urls, requirements_and_credentials, strip_auth
 from envctl.spec.loader import Environment
@@ -246,13 +247,15 @@ def pip_command(
     index_options: list[str],
     constraints_file: Optional[Path] = None,
     build_native: bool = False,
+    metadata_cache: Optional[Path] = None,
 ) -> list[str]:
     """The pip driver invocation that resolves ``env`` for ``target`` into ``report``.
 
     With sdists allowed the driver stops at the first sdist with compiled code (with
     ``build_native``: only at code envctl cannot compile), recording it in
-    ``workdir/native.json`` (see ``envctl.lock.pip_driver``). ``index_options`` come from
-    ``index_access`` (no credentials on the command line).
+    ``workdir/native.json`` (see ``envctl.lock.pip_driver``); sdist metadata it builds is kept
+    in ``metadata_cache`` for the next run. ``index_options`` come from ``index_access`` (no
+    credentials on the command line).
     """
     command = [
         sys.executable,
@@ -262,6 +265,8 @@ def pip_command(
     ]
     if env.allow_sdist:
         command += ["--allow-sdist"] + ([BUILDABLE_NATIVE] if build_native else [])
+        if metadata_cache is not None:
+            command += [METADATA_CACHE, str(metadata_cache)]
         command += [NATIVE_REPORT, str(workdir / _NATIVE_JSON)]
     command += [
         # not --quiet: pip logs "The conflict is caused by:" at info level (on stdout)
@@ -329,6 +334,7 @@ def _run_pip(
     prefer_binary: bool,
     constraints: tuple[str, ...] = (),
     build_native: bool = False,
+    metadata_cache: Optional[Path] = None,
 ) -> list[Candidate]:
     """pip's resolution; NativeSdist only when the finished resolution needs an unbuildable sdist.
 
@@ -345,6 +351,7 @@ def _run_pip(
             command = pip_command(
                 env, target, report_path, Path(tmp), prefer_binary=prefer_binary,
                 index_options=options, constraints_file=pinned, build_native=build_native,
+                metadata_cache=metadata_cache,
             )  # fmt: skip
             _run(command, "pip", child_env)
         report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -418,11 +425,24 @@ def _resolve_pip(
 
     ``prefer-newest`` accepts buildable native sdists at once. Otherwise a native sdist means
     resolving again preferring wheels; when that still needs one, ``when-no-wheel`` resolves
-    once more accepting it (``envctl.build.native`` compiles it), ``never`` fails.
+    once more accepting it (``envctl.build.native`` compiles it), ``never`` fails. The runs
+    share the sdist metadata they build (the driver's ``--metadata-cache``).
     """
+    with tempfile.TemporaryDirectory(prefix="envctl-metadata-") as kept:
+        run = functools.partial(_run_pip, metadata_cache=Path(kept))
+        return _pip_runs(env, target, constraints, run)
+
+
+def _pip_runs(
+    env: Environment,
+    target: TargetPython,
+    constraints: tuple[str, ...],
+    run: Callable[..., list[Candidate]],
+) -> list[Candidate]:
+    """The runs ``_resolve_pip`` describes; ``run`` is ``_run_pip`` with the shared cache."""
     if env.native_builds == "prefer-newest":
         try:
-            return _run_pip(
+            return run(
                 env,
                 target,
                 prefer_binary=env.prefer_binary,
@@ -432,12 +452,12 @@ def _resolve_pip(
         except NativeSdist as native:
             raise _native_only(native, target) from None
     try:
-        return _run_pip(env, target, prefer_binary=env.prefer_binary, constraints=constraints)
+        return run(env, target, prefer_binary=env.prefer_binary, constraints=constraints)
     except NativeSdist as native:
         rejected = native
     if not env.prefer_binary:
         try:
-            candidates = _run_pip(env, target, prefer_binary=True, constraints=constraints)
+            candidates = run(env, target, prefer_binary=True, constraints=constraints)
         except NativeSdist as native:
             rejected = native
         else:
@@ -446,7 +466,7 @@ def _resolve_pip(
     if env.native_builds == "never":
         raise _native_only(rejected, target)
     try:
-        candidates = _run_pip(
+        candidates = run(
             env, target, prefer_binary=True, constraints=constraints, build_native=True
         )
     except NativeSdist as unbuildable:

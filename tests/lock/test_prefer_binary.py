@@ -104,3 +104,35 @@ def test_wheels_only_spec_names_allow_sdist_when_only_an_sdist_fits(project, cap
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("envctl: error: tinysdist 1.0 has no wheel for CPython 3.11.9")
     assert "allow_sdist: false" in err
+
+
+def test_resolving_again_preferring_wheels_reuses_the_sdist_metadata_pip_built(tmp_path):
+    """pip's second run (after a native sdist) does not build a pure sdist's metadata again."""
+    from envctl.lock.resolve import resolve_environment
+    from envctl.spec.loader import Environment
+    from envctl.testing.index import LocalIndex
+    from envctl.testing.wheels import STANDARD_DISTS, Dist
+
+    log = tmp_path / "backend-imports.txt"
+    counted = Dist(
+        "tinycount",
+        "1.0",
+        {"tinycount/__init__.py": ""},
+        tags=(),
+        sdist=True,
+        backend_prelude=f"open({str(log)!r}, 'a').write('import\\n')\n",
+    )
+    accel = [d for d in STANDARD_DISTS if d.name == "tinyaccel"]
+    with LocalIndex.create(tmp_path / "index", (counted, *accel)) as served:
+
+        def imports(*requirements: str) -> int:
+            log.unlink(missing_ok=True)
+            env = Environment(
+                name="demo", python="3.11", requirements=requirements, index_url=served.url
+            )
+            lock = resolve_environment(env, resolver="pip")
+            assert lock.package("tinycount").kind == "sdist"
+            return len(log.read_text().splitlines())
+
+        once = imports("tinycount")
+        assert imports("tinycount", "tinyaccel") == once  # two pip runs, one metadata build
