@@ -66,12 +66,23 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def replace_durably(src: Path, dest: Path) -> None:
+    """Rename ``src`` (already fsynced) over ``dest`` and fsync ``dest``'s directory.
+
+    For content written elsewhere first (a spooled upload moved into a store): without the
+    directory fsync a power cut can undo the rename while later writes pointing at ``dest``
+    survive.
+    """
+    os.replace(src, dest)
+    fsync_directory(dest.parent)
+
+
 def _publish(tmp: Path, dest: Path, exclusive: bool) -> None:
     if exclusive:
         os.link(tmp, dest)  # fails atomically with FileExistsError when ``dest`` exists
+        fsync_directory(dest.parent)
     else:
-        os.replace(tmp, dest)
-    fsync_directory(dest.parent)
+        replace_durably(tmp, dest)
 
 
 @contextmanager

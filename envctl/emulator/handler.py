@@ -12,6 +12,7 @@ JSON bodies (a web page cannot forge either with a CORS "simple request").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -308,6 +309,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api_meta(self, target: protocol.Route, query: dict[str, str], owner: str) -> None:
         self._drain()
         meta = self._lookup(target)
+        meta = dataclasses.replace(meta, md5=self.emulator.store.content_md5(meta))
         headers = protocol.meta_headers(meta, self.emulator.meta_md5)
         self._send(200, b"", headers, content_type="application/octet-stream")
 
@@ -473,7 +475,7 @@ class Handler(BaseHTTPRequestHandler):
         if declared is not None and declared > limit:
             raise _closing(errors.resource_too_large(declared, limit))
         store = self.emulator.store
-        with store.receive() as incoming:
+        with store.receive(hashed=not is_part) as incoming:
             self._spool(incoming, limit)
             blob = store.adopt(incoming)
         store.publish(

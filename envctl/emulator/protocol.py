@@ -138,7 +138,12 @@ MD5_FORMATS = ("hex", "base64", "absent")
 
 
 def meta_headers(meta: ResourceMeta, md5_format: str = "hex") -> dict[str, str]:
-    """The headers ``odps.models.Resource.reload`` reads from a ``?meta`` response."""
+    """The headers ``odps.models.Resource.reload`` reads from a ``?meta`` response.
+
+    ``meta.md5`` must be known (``ResourceStore.content_md5`` hashes a part's content).
+    """
+    if meta.md5 is None:
+        raise ValueError(f"{meta.name}: md5 not computed yet")
     headers = {
         "x-odps-owner": meta.owner,
         "x-odps-resource-type": meta.type,

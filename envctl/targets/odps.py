@@ -19,18 +19,19 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import random
 import re
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar
 
 from envctl import console
 from envctl.errors import EnvctlError
-from envctl.files import atomic_writer
+from envctl.files import atomic_writer, file_hexdigest
 from envctl.targets.base import (
     FunctionInfo,
     Kind,
@@ -129,6 +130,7 @@ class OdpsTarget(Target):
         self.parallel = max(1, parallel)
         self.attempts = attempts
         self.retry_wait = retry_wait
+        self._spare_resources: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.url = f"odps://{project}?endpoint={endpoint}" + (f"&schema={schema}" if schema else "")
         # pyodps's own retry layer is switched off: stacked under ours it multiplied the attempts
         # (a dead endpoint took ~20 s to report) and ignored ENVCTL_RETRY_WAIT_SCALE.
@@ -347,24 +349,41 @@ class OdpsTarget(Target):
         temp: bool = False,
         progress: Optional[Progress] = None,
     ) -> ObjectInfo:
+        """Upload, then verify; the finished upload's journal is deleted while the
+        verification's request runs (one round trip fewer; a leftover journal is gc's)."""
         size = path.stat().st_size
-        self._call(
-            "upload", lambda: self._upload_once(name, path, size, kind, temp, progress), name
+        journal = self._call(
+            "upload", lambda: self._upload_once(name, path, size, md5, kind, temp, progress), name
         )
-        return self._verify(name, path, size, md5)
+        with ThreadPoolExecutor(1, thread_name_prefix="envctl-journal") as side:
+            if journal is not None:
+                side.submit(self._forget, journal)
+            return self._verify(name, path, size, md5)
 
     def _upload_once(
-        self, name: str, path: Path, size: int, kind: Kind, temp: bool, progress: Optional[Progress]
-    ) -> None:
+        self,
+        name: str,
+        path: Path,
+        size: int,
+        md5: str,
+        kind: Kind,
+        temp: bool,
+        progress: Optional[Progress],
+    ) -> Optional[str]:
         """One attempt: one request for a file of one chunk, else MaxCompute's part+merge.
 
-        Parts are named up front, in a journal written before the first one.
+        Returns the journal to delete once the upload is done (None for a single request).
+        Parts are named up front, in a journal written before the first one is sent (its
+        request overlaps reading the first chunks and setting up the senders' clients).
 
         Driven with pyodps's own calls rather than its stream writer: that writer merges
         whatever parts exist even when a part failed (publishing a truncated archive) and holds
         each part three times over. Here a part is one bytes object, sent and dropped; the
-        service checks the merged md5. A failed attempt deletes its parts by name (a bad-md5
-        merge has consumed them already, measured live), so a retry uploads them afresh.
+        service checks the merged content against ``md5``, the caller's (already computed: the
+        parts are not hashed again here), so content that differs from it is never published.
+        A failed attempt deletes its parts by name (a bad-md5 merge has consumed them already,
+        measured live), so a retry uploads them afresh; a failed merge of a file that no longer
+        hashes to ``md5`` is not retried.
         """
         resources = self._resources()
         if size <= self._single_shot_max():
@@ -374,50 +393,68 @@ class OdpsTarget(Target):
             resources.get_typed(name, kind, temp=temp).create(overwrite=False, fileobj=data)
             if progress:
                 progress(size)
-            return
+            return None
         attempt = random.randint(0, 999_999)
         count = -(-size // self.chunk_size)
         names = [f"{name}{PART_INFIX}{attempt:06d}.{index:06d}" for index in range(count)]
         journal = f"{name}{JOURNAL_INFIX}{attempt:06d}.json"
-        record = {"object": name, "parts": names, "started": time.time()}
-        self.client.create_resource(
-            journal, "file", fileobj=json.dumps(record).encode(), temp=True, schema=self.schema
-        )
+        record = json.dumps({"object": name, "parts": names, "started": time.time()}).encode()
+        written = threading.Event()
+
+        def write_journal() -> None:
+            self.client.create_resource(
+                journal, "file", fileobj=record, temp=True, schema=self.schema
+            )
+            written.set()
+
         try:
-            parts, md5 = self._send_parts(path, names, progress)
+            parts = self._send_parts(path, names, progress, write_journal)
             resource = resources.get_typed(name, kind, temp=temp)
-            resources.merge_part_files(resource, parts, md5, overwrite=False)
+            try:
+                resources.merge_part_files(resource, parts, md5, overwrite=False)
+            except Exception:
+                if file_hexdigest(path, "md5") != md5.lower():
+                    raise TargetError(
+                        f"{path} changed while it was uploaded (its md5 is no longer {md5})"
+                    ) from None
+                raise
         except BaseException:
-            if self._drop_parts(names):
+            if written.is_set() and self._drop_parts(names):
                 self._forget(journal)
             raise
-        self._forget(journal)
+        return journal
 
     def _send_parts(
-        self, path: Path, names: Sequence[str], progress: Optional[Progress]
-    ) -> tuple[builtins.list[Any], str]:
-        """Send ``path`` as the parts ``names``, up to ``parallel`` at once; ``(parts, md5)``.
+        self,
+        path: Path,
+        names: Sequence[str],
+        progress: Optional[Progress],
+        first: Callable[[], None],
+    ) -> builtins.list[Any]:
+        """Send ``path`` as the parts ``names``, up to ``parallel`` at once; the part objects.
 
+        ``first`` (the journal write) runs on a thread of its own while the first chunks are
+        read and the senders' clients set up; no part is sent before it has returned, and its
+        error fails the call before any part exists.
         A slot is taken before a chunk is read and given back once its part is sent, so at
         most ``parallel`` chunks exist at any time: peak memory grows by about
         ``(parallel + 1) * chunk_size`` (pyodps's copy of the part being sent included).
-        Each sender thread has its own client (pyodps shares per-object state within one).
+        Each part is sent through a client lent to one thread at a time (``_lent_resources``);
+        the missing ones are set up at once, in parallel, while the journal is written.
         Parts may finish in any order; ``parts`` is in name order, which is the merge order.
         The first failure stops the reading; parts in flight finish before this returns, so
         the caller's cleanup by name sees every part that was created.
         """
-        digest = hashlib.md5()
         slots = threading.BoundedSemaphore(self.parallel)
         failed = threading.Event()
-        local = threading.local()
 
         def send(part_name: str, chunk: bytes) -> Any:
             try:
-                if not hasattr(local, "resources"):
-                    local.resources = self.clone()._resources()
-                part = local.resources.create(
-                    name=part_name, type="file", temp=True, part=True, fileobj=chunk
-                )
+                with self._lent_resources(setting_up) as resources:
+                    ready.result()
+                    part = resources.create(
+                        name=part_name, type="file", temp=True, part=True, fileobj=chunk
+                    )
                 if progress:
                     progress(len(chunk))
                 return part
@@ -429,7 +466,10 @@ class OdpsTarget(Target):
                 slots.release()
 
         futures: builtins.list[Future[Any]] = []
-        with ThreadPoolExecutor(self.parallel, thread_name_prefix="envctl-part") as pool:
+        with ThreadPoolExecutor(self.parallel + 1, thread_name_prefix="envctl-part") as pool:
+            ready = pool.submit(first)
+            missing = min(len(names), self.parallel) - self._spare_resources.qsize()
+            setting_up = [pool.submit(self._add_client) for _ in range(missing)]
             try:
                 with open(path, "rb") as handle:
                     for part_name in names:
@@ -439,7 +479,6 @@ class OdpsTarget(Target):
                         chunk = handle.read(self.chunk_size)
                         if not chunk:
                             raise TargetError(f"{path} shrank while it was uploaded")
-                        digest.update(chunk)
                         futures.append(pool.submit(send, part_name, chunk))
                         del chunk
                     if not failed.is_set() and handle.read(1):
@@ -447,7 +486,36 @@ class OdpsTarget(Target):
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        return [future.result() for future in futures], digest.hexdigest()
+        ready.result()
+        return [future.result() for future in futures]
+
+    @contextlib.contextmanager
+    def _lent_resources(self, setting_up: Sequence[Future[None]] = ()) -> Iterator[Any]:
+        """The resource collection of a client of its own, lent to one thread at a time.
+
+        Why: pyodps keeps per-client state that is unsafe across threads, and a new client
+        pays a request (the tenant's settings) before its first call; so clients are kept for
+        the next borrower (the next part or upload), and a borrower waits for one of
+        ``setting_up`` (``_add_client`` calls) rather than setting up one more.
+        """
+        while True:
+            try:
+                resources = self._spare_resources.get_nowait()
+                break
+            except queue.Empty:
+                pending = [future for future in setting_up if not future.done()]
+                if not pending:
+                    resources = self.clone()._resources()
+                    break
+                wait(pending, return_when=FIRST_COMPLETED)
+        try:
+            yield resources
+        finally:
+            self._spare_resources.put(resources)
+
+    def _add_client(self) -> None:
+        """One more client for ``_lent_resources`` to lend."""
+        self._spare_resources.put(self.clone()._resources())
 
     def _single_shot_max(self) -> int:
         """Largest file sent in one request: one chunk, and never pyodps's own chunking size."""
@@ -474,8 +542,10 @@ class OdpsTarget(Target):
         return clean
 
     def _forget(self, journal: str) -> None:
-        with contextlib.suppress(Exception):  # a leftover journal is collected by gc
-            self.client.delete_resource(journal, schema=self.schema)
+        """Delete an upload's journal, best effort (a leftover one is collected by gc),
+        through a lent client: it may run beside a request on ``self.client``."""
+        with contextlib.suppress(Exception), self._lent_resources() as resources:
+            resources.delete(journal)
 
     def _verify(self, name: str, path: Path, size: int, md5: str) -> ObjectInfo:
         """``verify_uploaded``, with a content check when the service sends no Content-MD5."""
