@@ -160,6 +160,7 @@ class Emulator:
             server.serve_forever(poll_interval=POLL_INTERVAL)
         finally:
             server.server_close()
+            self.store.close()
             self._server = None
 
     def stop(self) -> None:
@@ -168,6 +169,7 @@ class Emulator:
             return
         server.shutdown()
         server.server_close()
+        self.store.close()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

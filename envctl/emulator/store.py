@@ -1,9 +1,11 @@
-"""On-disk resource store: one JSON metadata file per resource plus an immutable content blob.
+"""On-disk resource store: one JSON metadata file per resource plus immutable content blobs.
 
 Why this layout: a resource is published by atomically replacing its metadata file, which
-points at a fully written blob, so a crash never exposes a half-written resource and a
-restart with the same directory sees exactly the committed state. Readers hold an open
-blob handle, so a concurrent replace or delete never tears a download.
+points at fully written blobs, so a crash never exposes a half-written resource and a
+restart with the same directory sees exactly the committed state. Readers hold open
+blob handles, so a concurrent replace or delete never tears a download. A resource has one
+blob, except a merged one: its content is its parts' blobs, hard-linked and read one after
+another, so a merge copies no bytes.
 
 Names resolve case-insensitively (the metadata file is keyed by the lower-cased name) and
 keep the spelling they were created with, which listings and ``?meta`` report. MaxCompute
@@ -17,6 +19,7 @@ import bisect
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -24,20 +27,18 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Sequence
+from typing import Any, BinaryIO, Iterator, Optional, Sequence
 from urllib.parse import quote, unquote
 
 from envctl.emulator import errors
-from envctl.files import atomic_writer, file_hexdigest, replace_durably, write_bytes_atomic
+from envctl.emulator.prehash import PartHashes, hash_file_into
+from envctl.files import atomic_writer, fsync_directory, replace_durably, write_bytes_atomic
 
 DEFAULT_SCHEMA = "default"
 COPY_BUFFER = 1 << 20
-HASH_BUFFER = 4 << 20
-"""Bytes read at a time when a merge hashes its parts (large reads: fewer system calls)."""
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM}
 """``copy_file_range`` failures that mean "not here" (old kernel, filesystem): copy in Python."""
 MAX_NAME_BYTES = 255
@@ -81,6 +82,13 @@ class ResourceMeta:
     blob: str
     is_part: bool = False
     """An ``rIsPart`` upload: addressable by name, absent from listings, mergeable."""
+    more_blobs: tuple[str, ...] = ()
+    """Blobs whose contents follow ``blob``'s (a merged resource: its parts' blobs)."""
+
+    @property
+    def blob_names(self) -> tuple[str, ...]:
+        """Every blob of the content, in order."""
+        return (self.blob, *self.more_blobs)
 
 
 class Incoming:
@@ -106,6 +114,12 @@ class Blob:
     path: Path
     size: int
     md5: Optional[str]
+    more: tuple[Path, ...] = ()
+    """Further blobs whose contents follow ``path``'s (a merge)."""
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return (self.path, *self.more)
 
 
 class ResourceStore:
@@ -118,6 +132,7 @@ class ResourceStore:
         for directory in (self.blobs, self.incoming):
             directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._part_hashes = PartHashes(self._part_blob, lambda blob: self.blobs / blob)
         self._sweep_incoming()
         self._sweep_orphan_blobs()
 
@@ -150,7 +165,7 @@ class ResourceStore:
         Run at start only, before any request, so an upload between adopt and publish is never
         mistaken for an orphan.
         """
-        referenced = {meta.blob for meta in self._all_metas()}
+        referenced = {blob for meta in self._all_metas() for blob in meta.blob_names}
         for blob in self.blobs.iterdir():
             if blob.name not in referenced:
                 blob.unlink(missing_ok=True)
@@ -192,29 +207,34 @@ class ResourceStore:
         md5 = incoming.md5.hexdigest() if incoming.md5 is not None else None
         return Blob(target, incoming.size, md5)
 
-    def concatenate(self, parts: Sequence[ResourceMeta]) -> Blob:
-        """Merge part contents, in order, into a new durable blob and return it with its md5.
+    def concatenate(self, parts: Sequence[ResourceMeta], md5: Optional[str] = None) -> Blob:
+        """The parts' contents, in order, as a new durable blob list, with their md5.
 
-        The bytes are copied by the kernel (``os.copy_file_range``: no pass through Python)
-        while another thread reads the parts once for the md5, so a merge costs about one md5
-        pass over the data rather than read, hash and write in series. Memory stays bounded
-        (one ``HASH_BUFFER``). The caller compares the md5 and discards a mismatching blob.
+        No byte is copied: each part's blob gets a hard link of its own (the parts are deleted
+        after a merge; their data lives on in the merged resource), and the directory is
+        fsynced. Where hard links are refused, a blob is copied. The md5 is ``md5`` when the
+        caller knows it already (``PartHashes``), else the parts are read once for it. The
+        caller compares the md5 and discards a mismatching blob.
         """
         sources = [self.blobs / part.blob for part in parts]
-        target = self.blobs / uuid.uuid4().hex
-        with ThreadPoolExecutor(1, thread_name_prefix="envctl-merge-md5") as hasher:
-            hashing = hasher.submit(_md5_of_files, sources)
-            with atomic_writer(target) as out:
-                size = sum(_append(source, out) for source in sources)
-            try:
-                md5 = hashing.result()
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
-        return Blob(target, size, md5)
+        if md5 is None:
+            md5 = _md5_of_files(sources)
+        links: list[Path] = []
+        try:
+            for source in sources:
+                links.append(self.blobs / uuid.uuid4().hex)
+                _link_or_copy(source, links[-1])
+            fsync_directory(self.blobs)
+            size = sum(link.stat().st_size for link in links)
+        except BaseException:
+            for link in links:
+                link.unlink(missing_ok=True)
+            raise
+        return Blob(links[0], size, md5, tuple(links[1:]))
 
     def discard(self, blob: Blob) -> None:
-        blob.path.unlink(missing_ok=True)
+        for path in blob.paths:
+            path.unlink(missing_ok=True)
 
     # -- metadata -----------------------------------------------------------------
     def get(self, project: str, schema: Optional[str], name: str) -> ResourceMeta:
@@ -236,12 +256,15 @@ class ResourceStore:
         if meta.md5 is not None:
             return meta.md5
         try:
-            return file_hexdigest(self.blobs / meta.blob, "md5")
+            return _md5_of_files([self.blobs / blob for blob in meta.blob_names])
         except FileNotFoundError:  # consumed or deleted since it was looked up
             raise errors.no_such_object(f"resource '{meta.name}'") from None
 
     def open_content(self, meta: ResourceMeta) -> BinaryIO:
-        return open(self.blobs / meta.blob, "rb")
+        """The content, readable and seekable; every blob is opened before this returns."""
+        if not meta.more_blobs:
+            return open(self.blobs / meta.blob, "rb")
+        return io.BufferedReader(_Blobs([self.blobs / blob for blob in meta.blob_names]))
 
     def publish(
         self,
@@ -264,7 +287,7 @@ class ResourceStore:
         """
         with self._lock:
             try:
-                return self._publish_locked(
+                meta = self._publish_locked(
                     project,
                     schema,
                     blob,
@@ -279,6 +302,9 @@ class ResourceStore:
             except BaseException:
                 self.discard(blob)
                 raise
+            if is_part:
+                self._part_hashes.added(project, schema, meta.name)
+            return meta
 
     def _publish_locked(
         self,
@@ -314,19 +340,25 @@ class ResourceStore:
             updator=owner,
             blob=blob.path.name,
             is_part=is_part,
+            more_blobs=tuple(path.name for path in blob.more),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, json.dumps(asdict(meta)).encode())
         if old is not None:
-            (self.blobs / old.blob).unlink(missing_ok=True)
+            self._unlink_blobs(old)
         return meta
 
     def delete(self, project: str, schema: Optional[str], name: str) -> ResourceMeta:
         with self._lock:
             meta = self.get(project, schema, name)
             self._meta_path(project, schema, name).unlink()
-            (self.blobs / meta.blob).unlink(missing_ok=True)
+            self._part_hashes.removed(project, schema, meta.name)
+            self._unlink_blobs(meta)
             return meta
+
+    def _unlink_blobs(self, meta: ResourceMeta) -> None:
+        for blob in meta.blob_names:
+            (self.blobs / blob).unlink(missing_ok=True)
 
     def names(self, project: str, schema: Optional[str] = None) -> list[str]:
         """Every resource name in a project/schema, parts included (for tests and debugging)."""
@@ -443,7 +475,8 @@ class ResourceStore:
             total = sum(part.size for part in parts)
             if total > limit:
                 raise errors.resource_too_large(total, limit)
-            blob = self.concatenate(parts)
+            known = self._part_hashes.md5(project, schema, part_names, [p.blob for p in parts])
+            blob = self.concatenate(parts, known)
             if blob.md5 != md5:
                 self.discard(blob)
                 self._consume(project, schema, parts)
@@ -467,9 +500,19 @@ class ResourceStore:
             with contextlib.suppress(errors.ServiceError):
                 self.delete(project, schema, part.name)
 
+    def _part_blob(self, project: str, schema: Optional[str], name: str) -> Optional[str]:
+        """The blob of the part ``name``; None when there is no such part (for ``PartHashes``)."""
+        meta = self.find(project, schema, name)
+        return meta.blob if meta is not None and meta.is_part else None
+
+    def close(self) -> None:
+        """Stop background work (the emulator stopped); the data stays as it is."""
+        self._part_hashes.close()
+
     def wipe(self) -> None:
         """Forget everything (the control API's reset with data)."""
         with self._lock:
+            self._part_hashes.clear()
             for child in ("projects", "blobs", "incoming"):
                 shutil.rmtree(self.root / child, ignore_errors=True)
             for directory in (self.blobs, self.incoming):
@@ -477,15 +520,20 @@ class ResourceStore:
 
 
 def _md5_of_files(paths: Sequence[Path]) -> str:
-    """Hex md5 of the files' contents one after another, read in ``HASH_BUFFER`` pieces."""
+    """Hex md5 of the files' contents one after another."""
     digest = hashlib.md5()
-    buffer = bytearray(HASH_BUFFER)
-    view = memoryview(buffer)
     for path in paths:
-        with open(path, "rb", buffering=0) as source:
-            while count := source.readinto(buffer):
-                digest.update(view[:count])
+        hash_file_into(digest, path)
     return digest.hexdigest()
+
+
+def _link_or_copy(source: Path, link: Path) -> None:
+    """Hard-link ``source`` as ``link``; where links are refused, a durable copy instead."""
+    try:
+        os.link(source, link)
+    except OSError:
+        with atomic_writer(link) as out:
+            _append(source, out)
 
 
 def _append(source: Path, out: BinaryIO) -> int:
@@ -530,4 +578,51 @@ def _meta_file(name: str) -> str:
 
 
 def _load_meta(raw: bytes) -> ResourceMeta:
-    return ResourceMeta(**json.loads(raw))
+    fields = json.loads(raw)
+    fields["more_blobs"] = tuple(fields.get("more_blobs", ()))
+    return ResourceMeta(**fields)
+
+
+class _Blobs(io.RawIOBase):
+    """Blob files read as one seekable stream (a merged resource's content).
+
+    All are opened up front, so a concurrent replace or delete cannot tear a read.
+    """
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        super().__init__()
+        self._opened = contextlib.ExitStack()
+        with self._opened:
+            self._files = [self._opened.enter_context(io.FileIO(path)) for path in paths]
+            self._opened = self._opened.pop_all()
+        self._sizes = [os.fstat(handle.fileno()).st_size for handle in self._files]
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: sum(self._sizes)}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        start = 0
+        for handle, size in zip(self._files, self._sizes):
+            if self._position < start + size:
+                handle.seek(self._position - start)
+                count = handle.readinto(memoryview(buffer)[: start + size - self._position])
+                self._position += count or 0
+                return count or 0
+            start += size
+        return 0
+
+    def close(self) -> None:
+        self._opened.close()
+        super().close()

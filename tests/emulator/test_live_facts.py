@@ -205,9 +205,9 @@ def test_merge_runs_under_the_store_lock_assumed(service: ResourceService) -> No
     held: list[bool] = []
     concatenate = store.concatenate
 
-    def watched(parts):  # type: ignore[no-untyped-def]
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
         held.append(store._lock._is_owned())  # type: ignore[attr-defined]
-        return concatenate(parts)
+        return concatenate(*args, **kwargs)
 
     store.concatenate = watched  # type: ignore[method-assign]
     part = _part(service, "p0", b"abc")
