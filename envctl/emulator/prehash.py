@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -75,7 +75,7 @@ class PartHashes:
             return None
         try:
             worker.submit(lambda: None).result()
-        except RuntimeError:  # shut down: hash at merge time
+        except (RuntimeError, CancelledError):  # shutting down: hash at merge time
             return None
         with self._lock:
             chain = self._chains.get(_key(project, schema, names[-1]))

@@ -136,3 +136,23 @@ def test_blob_renames_and_links_fsync_the_blob_directory(
     assert synced.count(blobs) == 2, "each part's blob rename"
     _merge(odps_client, parts, hashlib.md5(PIECES[0] + PIECES[1]).hexdigest())
     assert synced.count(blobs) == 3, "the merged resource's links"
+
+
+def test_numbered_parts_arriving_out_of_order_are_still_hashed_before_the_merge(
+    odps_emulator: Emulator, odps_client: ODPS, md5_passes: list[int]
+) -> None:
+    resources = odps_client.get_project().resources
+    order = [3, 1, 0, 2, *range(4, len(PIECES))]  # as parts in flight finish
+    sent = {
+        index: resources.create(
+            name=NUMBERED[index], type="file", temp=True, part=True, fileobj=PIECES[index]
+        )
+        for index in order
+    }
+
+    _merge(
+        odps_client, [sent[index] for index in range(len(PIECES))], hashlib.md5(CONTENT).hexdigest()
+    )
+
+    assert md5_passes == [], "the background md5 covered every part"
+    assert _read(odps_client) == CONTENT
