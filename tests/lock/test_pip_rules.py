@@ -371,6 +371,6 @@ def test_a_yanked_file_is_refused_and_a_yanked_newer_release_ignored(tmp_path: P
         page = served.root / "simple" / "tinyyank" / "index.html"
         wheel = "tinyyank-2.0-py3-none-any.whl"
         page.write_text(page.read_text().replace(f">{wheel}<", f' data-yanked="">{wheel}<'))
-        with pytest.raises(Unverified, match="tinyyank-2.0-py3-none-any.whl is yanked"):
+        with pytest.raises(Unverified, match=re.escape(f"{wheel} is yanked")):
             _check(served, ["tinyyank"], {"tinyyank": _wheel(served, "tinyyank", "2.0")})
         assert _check(served, ["tinyyank"], {"tinyyank": _wheel(served, "tinyyank", "1.0")})
