@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
@@ -24,7 +23,7 @@ from envctl.errors import EnvctlError
 from envctl.files import atomic_path
 from envctl.lock.lockfile import LockedFile
 from envctl.progress import step
-from envctl.spec.indexes import authorized_request, strip_auth
+from envctl.spec.indexes import open_url, strip_auth
 
 CHUNK = 1024 * 1024
 DEFAULT_WORKERS = 8
@@ -55,9 +54,7 @@ def _download(
     with atomic_path(dest) as tmp:
         try:
             with (
-                urllib.request.urlopen(
-                    authorized_request(file.url, index_urls), timeout=TIMEOUT_S
-                ) as response,
+                open_url(file.url, index_urls, timeout=TIMEOUT_S) as response,
                 tmp.open("wb") as out,
             ):
                 while chunk := response.read(CHUNK):

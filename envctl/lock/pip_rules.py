@@ -31,7 +31,6 @@ import io
 import json
 import tarfile
 import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,7 +56,7 @@ from packaging.version import InvalidVersion, Version
 from envctl.lock.lockfile import LockedFile
 from envctl.lock.native import native_sources
 from envctl.lock.target_python import TargetPython
-from envctl.spec.indexes import authorized_request, strip_auth
+from envctl.spec.indexes import open_url, strip_auth
 from envctl.spec.loader import Environment
 
 TIMEOUT_S = 30
@@ -236,9 +235,8 @@ class IndexClient:
         headers = {"Accept": accept} if accept else {}
         if byte_range:
             headers["Range"] = f"bytes={byte_range}"
-        request = authorized_request(url, self.index_urls, headers)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with open_url(url, self.index_urls, headers, timeout=TIMEOUT_S) as response:
                 return response.read(), response.headers
         except urllib.error.HTTPError as exc:
             kind = _NotFound if exc.code == 404 else Unverified

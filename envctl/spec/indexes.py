@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import IO, TYPE_CHECKING, Any, Iterable, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from envctl.errors import EnvctlError
 
 if TYPE_CHECKING:  # loader imports this module
     import urllib.request
+    from http.client import HTTPMessage
 
     from envctl.spec.loader import Environment
 
@@ -92,17 +93,58 @@ def authorized_request(
 ) -> urllib.request.Request:
     """A GET of ``url`` carrying the Basic credentials of its host's index (``auth_for``).
 
-    In process only: the credentials go in a header, never on a command line.
+    In process only: the credentials go in a header, never on a command line. The header is
+    one urllib does not carry over a redirect; :func:`open_url` re-adds it for the new host.
     """
-    import base64
     import urllib.request  # not at module level: the CLI imports this module at start-up
 
     request = urllib.request.Request(url, headers={"User-Agent": "envctl", **(headers or {})})
-    credentials = auth_for(url, index_urls)
+    _authorize(request, index_urls)
+    return request
+
+
+def _authorize(request: urllib.request.Request, index_urls: Iterable[str]) -> None:
+    import base64
+
+    credentials = auth_for(request.full_url, index_urls)
     if credentials:
         token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    return request
+        request.add_unredirected_header("Authorization", f"Basic {token}")
+
+
+def open_url(
+    url: str,
+    index_urls: Iterable[str],
+    headers: Optional[dict[str, str]] = None,
+    timeout: float = 30.0,
+) -> Any:
+    """Open a GET of ``url`` (``authorized_request``); each redirect gets the credentials of
+    its own host's index, or none.
+
+    Why: urllib copies an ``Authorization`` header to whatever host a redirect names, so an
+    index (or a file host) redirecting to a CDN would hand it the index's password.
+    """
+    import urllib.request
+
+    indexes = tuple(index_urls)
+
+    class _PerHostCredentials(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: IO[bytes],
+            code: int,
+            msg: str,
+            headers: HTTPMessage,
+            newurl: str,
+        ) -> Optional[urllib.request.Request]:
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if new is not None:
+                _authorize(new, indexes)
+            return new
+
+    opener = urllib.request.build_opener(_PerHostCredentials)
+    return opener.open(authorized_request(url, indexes, headers), timeout=timeout)
 
 
 def expand_requirement(text: str) -> tuple[str, Optional[str]]:

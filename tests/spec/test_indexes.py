@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
 import pytest
 
 from envctl.errors import EnvctlError
@@ -11,6 +16,7 @@ from envctl.spec.indexes import (
     expand,
     index_urls,
     literal_password,
+    open_url,
     strip_auth,
     with_variable_password,
 )
@@ -77,3 +83,58 @@ def test_auth_for_matches_the_host_and_unquotes() -> None:
     assert auth_for("https://files.example.com/packages/x.whl", indexes) == ("bot", "p@ss")
     assert auth_for("https://pypi.org/packages/x.whl", indexes) is None
     assert auth_for("https://elsewhere.example/x.whl", indexes) is None
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers 200, or a redirect to ``self.server.redirect_to``; records each Authorization."""
+
+    def do_GET(self) -> None:
+        server = self.server
+        server.seen.append((self.path, self.headers.get("Authorization")))  # type: ignore[attr-defined]
+        target = server.redirect_to if self.path.startswith("/simple/") else None  # type: ignore[attr-defined]
+        self.send_response(302 if target else 200)
+        if target:
+            self.send_header("Location", target)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib signature
+        pass
+
+
+@contextmanager
+def _server(redirect_to: str = "") -> Iterator[Any]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.seen = []  # type: ignore[attr-defined]
+    server.redirect_to = redirect_to  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_to_another_host_never_carries_the_index_credentials() -> None:
+    with _server() as cdn:
+        # "localhost" is another host name than the index's "127.0.0.1" (same machine)
+        with _server(f"http://localhost:{cdn.server_port}/files/x.whl") as index:
+            indexes = [f"http://bot:s3cr3t@127.0.0.1:{index.server_port}/simple"]
+            with open_url(f"http://127.0.0.1:{index.server_port}/simple/x/", indexes) as reply:
+                assert reply.read() == b"ok"
+    assert index.seen == [("/simple/x/", "Basic Ym90OnMzY3IzdA==")]  # bot:s3cr3t
+    assert cdn.seen == [("/files/x.whl", None)]
+
+
+def test_a_redirect_on_the_index_host_keeps_the_credentials() -> None:
+    with _server() as files:
+        indexes = [f"http://bot:s3cr3t@127.0.0.1:{files.server_port}/simple"]
+        files.redirect_to = f"http://127.0.0.1:{files.server_port}/files/x.whl"
+        with open_url(f"http://127.0.0.1:{files.server_port}/simple/x/", indexes) as reply:
+            assert reply.read() == b"ok"
+    assert files.seen == [
+        ("/simple/x/", "Basic Ym90OnMzY3IzdA=="),
+        ("/files/x.whl", "Basic Ym90OnMzY3IzdA=="),
+    ]
