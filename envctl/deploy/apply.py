@@ -20,7 +20,7 @@ from envctl.deploy.desired import Desired
 from envctl.deploy.observe import write_state
 from envctl.deploy.plan import Change, DesiredEnv, Plan
 from envctl.deploy.stage import Built as Built
-from envctl.deploy.stage import find_all_staged, upload_archive
+from envctl.deploy.stage import Clones, find_all_staged, upload_archive
 from envctl.deploy.state import BuildRecord, Observed, State, VersionInfo, archive_name, sbom_name
 from envctl.errors import EnvctlError
 from envctl.lock.lockfile import Lock
@@ -105,13 +105,26 @@ class Applier:
         )
         self.state = write_state(self.target, state)
 
-    def _store_sbom(self, lock: Lock, sha256: str) -> str:
+    @staticmethod
+    def _store_sbom(target: Target, lock: Lock, sha256: str) -> str:
         """Write the CycloneDX SBOM of ``lock``'s archive beside it; returns its object name."""
         from envctl.lock.sbom import dumps
 
         name = sbom_name(lock.environment, sha256)
-        self.target.put_bytes(name, dumps(lock, sha256).encode("utf-8"))
+        target.put_bytes(name, dumps(lock, sha256).encode("utf-8"))
         return name
+
+    def _known(self, state: State, name: str, sha256: str) -> Optional[VersionInfo]:
+        """The version of ``name`` already recorded for this archive and lock, if any."""
+        lock_hash = self._lock(name).lock_hash()
+        return next(
+            (
+                v
+                for v in state.env(name).versions
+                if v.sha256 == sha256 and v.lock_hash == lock_hash
+            ),
+            None,
+        )
 
     def _with_archive(
         self,
@@ -121,18 +134,15 @@ class Applier:
         info: ObjectInfo,
         how: str,
         sent: int,
+        sbom: Optional[str] = None,
     ) -> tuple[State, Outcome]:
-        """``state`` with ``change``'s environment pointing at the archive ``built`` describes."""
+        """``state`` with ``change``'s environment pointing at the archive ``built`` describes.
+
+        ``sbom``: the SBOM object already written for a new version (else it is written here).
+        """
         name, lock = change.environment, self._lock(change.environment)
         history = state.env(name)
-        same = next(
-            (
-                v
-                for v in history.versions
-                if v.sha256 == built.sha256 and v.lock_hash == lock.lock_hash()
-            ),
-            None,
-        )
+        same = self._known(state, name, built.sha256)
         if same is not None:
             restored = replace(same, uploaded_modified=info.modified, size=info.size)
             versions = tuple(restored if v is same else v for v in history.versions)
@@ -154,7 +164,7 @@ class Applier:
             created=self.clock(),
             uploaded_modified=info.modified,
             git_commit=self.commit,
-            sbom=self._store_sbom(lock, built.sha256),
+            sbom=sbom or self._store_sbom(self.target, lock, built.sha256),
         )
         detail = f"{built.resource} {how} ({human(built.size)}), now v{version.version}"
         return state.with_version(version), Outcome(
@@ -206,21 +216,37 @@ class Applier:
         in ONE index write: nothing is built or uploaded, so a fan-out's final apply is short.
 
         Returns their outcomes; the changes without a usable staged archive are left to
-        ``_deploy``. The write passes ``guard`` like every other.
+        ``_deploy``. The write passes ``guard`` like every other. The per-environment requests
+        (checking each staged archive, writing each new version's SBOM) overlap on cloned
+        handles (``Clones``), all before that one write: the index never names an archive
+        that was not verified, nor a version whose SBOM is missing.
         """
         wanted = {
             c.environment: self._lock(c.environment).lock_hash()
             for c in changes
             if c.action in ("create", "update") and c.reuse_version is None
         }
-        found = find_all_staged(self.target, self.objects, wanted)
+        clones = Clones(self.target)
+        found = find_all_staged(self.target, self.objects, wanted, clones=clones)
         if not found:
             return []
+        fresh = [
+            (name, built.sha256)
+            for name, (built, _) in sorted(found.items())
+            if self._known(self.state, name, built.sha256) is None
+        ]
+
+        def store(handle: Target, item: tuple[str, str]) -> str:
+            return self._store_sbom(handle, self._lock(item[0]), item[1])
+
+        sboms = dict(zip((name for name, _ in fresh), clones.map(store, fresh)))
         state, outcomes = self.state, []
         for change in (c for c in changes if c.environment in found):
             console.info(f"{change.environment}: {change.action} ({'; '.join(change.reasons)})")
             built, info = found[change.environment]
-            state, outcome = self._with_archive(state, change, built, info, "uploaded ahead", 0)
+            state, outcome = self._with_archive(
+                state, change, built, info, "uploaded ahead", 0, sboms.get(change.environment)
+            )
             outcomes.append(outcome)
         self._save(state, ", ".join(sorted(found)))
         return outcomes

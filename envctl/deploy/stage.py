@@ -15,11 +15,11 @@ of band) is reported, not replaced; replacing needs the lease, so apply does it.
 
 from __future__ import annotations
 
-import threading
+import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Protocol
+from typing import Callable, Iterable, Mapping, Optional, Protocol, TypeVar
 
 from envctl import console, crashpoints
 from envctl.deploy.state import BuildRecord, archive_name, build_record_name
@@ -32,6 +32,48 @@ from envctl.targets.base import (
     Target,
     verify_uploaded,
 )
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ADOPT_WORKERS = 8
+"""Threads (each with its own target handle) for the per-environment requests of adoption."""
+
+
+class Clones:
+    """Target handles lent to worker threads, one thread at a time, kept across passes.
+
+    Why: with a remote target, per-environment lookups and small writes are all latency, so
+    they overlap; each thread needs its own handle (``Target.clone``) because a client library
+    may keep per-object state that threads must not share, and a new handle may cost a
+    request, so a second pass (apply: check the staged archives, then write their SBOMs)
+    reuses the first one's. At most ``workers`` handles exist.
+    """
+
+    def __init__(self, target: Target, workers: int = ADOPT_WORKERS) -> None:
+        self.target = target
+        self.workers = max(1, workers)
+        self._spare: queue.SimpleQueue[Target] = queue.SimpleQueue()
+
+    def map(self, work: Callable[[Target, T], R], items: Iterable[T]) -> list[R]:
+        """``work(handle, item)`` for every item, concurrently, results in order; every item
+        runs, then the first exception in item order propagates."""
+        todo = list(items)
+        if not todo:
+            return []
+
+        def one(item: T) -> R:
+            try:
+                handle = self._spare.get_nowait()
+            except queue.Empty:
+                handle = self.target.clone()
+            try:
+                return work(handle, item)
+            finally:
+                self._spare.put(handle)
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
+            return list(pool.map(one, todo))
 
 
 class Built(Protocol):
@@ -169,27 +211,21 @@ def find_all_staged(
     objects: Mapping[str, ObjectInfo],
     wanted: Mapping[str, str],
     *,
-    workers: int = 8,
+    clones: Optional[Clones] = None,
 ) -> dict[str, tuple[BuildRecord, ObjectInfo]]:
     """:func:`find_staged` for every ``{environment: lock_hash}`` of ``wanted``, concurrently.
 
     Only environments whose record is listed cost requests (two each); they run on
-    ``workers`` threads, each with its own target handle (``Target.clone``), because with a
-    remote target these lookups are all latency.
+    ``clones``' threads (a new :class:`Clones` of ``target`` when not given).
     """
     todo = [
         (env, lock)
         for env, lock in sorted(wanted.items())
         if build_record_name(env, lock) in objects
     ]
-    if not todo:
-        return {}
-    local = threading.local()
 
-    def one(item: tuple[str, str]) -> tuple[str, Optional[tuple[BuildRecord, ObjectInfo]]]:
-        if not hasattr(local, "target"):
-            local.target = target.clone()
-        return item[0], find_staged(local.target, objects, *item)
+    def one(handle: Target, item: tuple[str, str]) -> Optional[tuple[BuildRecord, ObjectInfo]]:
+        return find_staged(handle, objects, *item)
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        return {env: found for env, found in pool.map(one, todo) if found is not None}
+    found = (clones or Clones(target)).map(one, todo)
+    return {env: hit for (env, _), hit in zip(todo, found) if hit is not None}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +25,7 @@ from envctl.deploy.state import (
     VersionInfo,
     archive_name,
     build_record_name,
+    sbom_name,
 )
 from envctl.lock.lockfile import Lock, read_lock
 from envctl.spec.loader import Environment
@@ -196,7 +199,6 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
     applier = Applier(
         target, Desired.of(envs, locks), build, observed.state, dict(observed.objects)
     )
-    target.stats.clear()
     result = applier.run(the_plan, prune=False)
     assert built_by_apply == ["b1"]
     assert (
@@ -204,8 +206,69 @@ def test_apply_adopts_all_staged_archives_in_one_index_write_and_builds_the_rest
     )
     state = observe(target).state
     assert all(state.env(n).current_version is not None for n in names)
-    writes = target.stats["write"] - len(names)  # each new version's SBOM is one small write
+    writes = state.serial - observed.state.serial  # every index write bumps the serial
     assert writes == 2, f"one index write for the three adopted, one for b1; got {writes}"
+
+
+def test_adoption_requests_overlap_and_a_staged_archive_of_wrong_md5_or_size_is_refused(
+    target: Target, builds: Callable[..., TarBuilt], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final apply of a fan-out checks staged archives and writes their SBOMs concurrently
+    (a barrier only all three adopted SBOM writes in flight together can pass: one after
+    another it breaks), still in one index write, and still refuses a staged archive whose
+    bytes differ from its build record (same size, other md5; or another size)."""
+    good, bad = ["a1", "a2", "a3"], ["md5", "size"]
+    envs = {n: Environment(name=n, python="3.11") for n in good + bad}
+    locks = {n: make_lock(n, (f"pkg-{n}", "1.0")) for n in good + bad}
+    for n in good + bad:
+        stage(target, n, builds(envs[n], locks[n]))
+    for n, forged_bytes in (("md5", None), ("size", b"y" * 7)):
+        real = builds(envs[n], locks[n])
+        forged = tmp_path / f"forged-{n}.tar.gz"
+        forged.write_bytes(forged_bytes or b"x" * real.size)
+        target.delete(archive_name(n, real.sha256))
+        target.put_file(
+            archive_name(n, real.sha256), forged, md5=hashlib.md5(forged.read_bytes()).hexdigest()
+        )
+    together = threading.Barrier(len(good), timeout=120)
+    adopted_sboms = {sbom_name(n, builds(envs[n], locks[n]).sha256) for n in good}
+    put_bytes = type(target).put_bytes
+
+    def meeting(self: Target, name: str, data: bytes, *, temp: bool = False) -> None:
+        if name in adopted_sboms:
+            together.wait()  # raises BrokenBarrierError if the writes come one at a time
+        put_bytes(self, name, data, temp=temp)
+
+    monkeypatch.setattr(type(target), "put_bytes", meeting)
+    built_by_apply: list[str] = []
+
+    def build(env: Environment, lock: Lock) -> TarBuilt:
+        built_by_apply.append(env.name)
+        return builds(env, lock)
+
+    observed = observe(target)
+    desired = {
+        n: DesiredEnv(n, locks[n].python, locks[n].platform, locks[n].lock_hash())
+        for n in good + bad
+    }
+    the_plan = plan(desired, observed, target=target.url)
+    applier = Applier(
+        target, Desired.of(envs, locks), build, observed.state, dict(observed.objects)
+    )
+    result = applier.run(the_plan, prune=False)
+
+    assert not together.broken and together.n_waiting == 0
+    assert sorted(o.environment for o in result.outcomes if "uploaded ahead" in o.detail) == good
+    assert sorted(built_by_apply) == bad, "a mismatched staged archive must be rebuilt"
+    state = observe(target).state
+    assert state.serial - observed.state.serial == 1 + len(bad)
+    for n in good + bad:
+        current = state.env(n).current_version
+        real = builds(envs[n], locks[n])
+        assert current is not None and (current.sha256, current.md5) == (real.sha256, real.md5)
+        assert current.sbom is not None and current.sbom in {i.name for i in target.list("envctl-")}
+        info = target.stat(current.resource)
+        assert info is not None and (info.size, info.md5) == (real.size, real.md5)
 
 
 def test_a_target_that_reports_no_md5_gets_a_normal_build_not_an_unchecked_adoption(
