@@ -42,6 +42,7 @@ from envctl.targets.base import (
     Target,
     TargetError,
     TransientError,
+    hex_md5,
     verify_uploaded,
 )
 from envctl.targets.retry import DEFAULT_ATTEMPTS, call_with_retries, is_transient
@@ -271,12 +272,14 @@ class OdpsTarget(Target):
 
     @staticmethod
     def _info(resource: Any, md5: Optional[str] = None) -> ObjectInfo:
+        """What the service reports of ``resource``; its md5 as lower-case hex whichever form
+        (hex or base64) the service sent, so every comparison with a recorded md5 holds."""
         modified = resource.last_modified_time
         return ObjectInfo(
             name=resource.name,
             size=int(resource.size or 0),
             modified=modified.timestamp() if modified is not None else 0.0,
-            md5=md5,
+            md5=hex_md5(md5) if md5 else None,
             temp=bool(getattr(resource, "is_temp_resource", False) or False),
         )
 

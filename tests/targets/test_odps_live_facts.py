@@ -123,6 +123,20 @@ def test_upload_is_verified_whatever_the_content_md5_format(
     assert warned is (fmt == "absent")
 
 
+@pytest.mark.parametrize("fmt", ["hex", "base64"])
+def test_stat_reports_the_md5_as_lower_case_hex_whatever_the_service_sends(
+    odps: OdpsTarget, odps_emulator: Emulator, tmp_path: Path, fmt: str
+) -> None:
+    """Why: callers compare it with a recorded hex md5 (adopting a staged archive does)."""
+    odps_emulator.configure(meta_md5=fmt)
+    path, md5 = _file(tmp_path, CHUNK // 2)
+    odps.put_file("envctl-a-000000000001.tar.gz", path, md5=md5)
+
+    info = odps.stat("envctl-a-000000000001.tar.gz")
+
+    assert info is not None and info.md5 == md5.lower()
+
+
 def test_without_content_md5_a_large_upload_is_checked_by_its_tail(
     odps: OdpsTarget, odps_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
