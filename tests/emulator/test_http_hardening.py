@@ -4,9 +4,7 @@ slow and surplus connections, long and non-ASCII names. Each test failed before 
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import requests
@@ -15,17 +13,10 @@ from odps import ODPS
 from envctl.emulator import TOKEN_HEADER, Emulator
 from envctl.testing.emulator_fixtures import control_session, make_odps_client
 from envctl.testing.emulator_process import start_emulator_process
+from tests.hardening.helpers import wait_for
 
 AUTH = {"Authorization": "ODPS ak:sig"}
 DEADLINE = 120.0
-
-
-def _wait_for(condition: Callable[[], bool]) -> None:
-    """Poll a condition (never a fixed sleep) with a generous deadline."""
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.01)
 
 
 def _raw(emulator: Emulator, head: str, body: bytes = b"") -> bytes:
@@ -157,7 +148,7 @@ def test_a_slow_body_is_cut_off_by_the_socket_timeout(tmp_path: Path) -> None:
             except (ConnectionResetError, BrokenPipeError):  # closed before all was sent
                 closed = True
             assert closed, "the server closes the stalled connection"
-        _wait_for(lambda: emulator.active_connections == 0)
+        wait_for(lambda: emulator.active_connections == 0, "no open connection")
         assert list((emulator.data_dir / "incoming").iterdir()) == []
 
 
@@ -166,12 +157,12 @@ def test_connections_over_the_cap_are_refused_at_once(tmp_path: Path) -> None:
         holder = socket.create_connection((emulator.host, emulator.port), timeout=DEADLINE)
         try:
             holder.sendall(b"GET /api/tenants HTTP/1.1\r\n")  # an unfinished request
-            _wait_for(lambda: emulator.active_connections == 1)
+            wait_for(lambda: emulator.active_connections == 1, "one open connection")
             answer = _raw(emulator, "GET /api/tenants HTTP/1.1\nHost: x\n\n")
             assert answer.startswith(b"HTTP/1.1 503 ")
         finally:
             holder.close()
-        _wait_for(lambda: emulator.active_connections == 0)
+        wait_for(lambda: emulator.active_connections == 0, "no open connection")
         client = make_odps_client(emulator)
         client.create_resource("after.txt", "file", fileobj=b"x")
 
