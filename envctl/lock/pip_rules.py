@@ -172,6 +172,16 @@ def _admits(requires_python: Optional[str], version: str) -> bool:
         return True  # pip ignores a malformed Requires-Python too
 
 
+def _considered(file: IndexFile, target: TargetPython) -> bool:
+    """A file pip would consider for the target: not yanked, and its Requires-Python admits it."""
+    return not file.yanked and _admits(file.requires_python, target.version)
+
+
+def _usable_wheel(file: IndexFile, target: TargetPython) -> bool:
+    """A wheel whose tags the target supports."""
+    return file.filename.endswith(".whl") and target.supports_wheel(file.filename)
+
+
 class _RangeFile(io.RawIOBase):
     """A read-only, seekable view of a remote file, fetched in HTTP ranges as read."""
 
@@ -389,14 +399,12 @@ def sdist_only(
         fits = [
             f
             for f in files
-            if not f.yanked
-            and _admits(f.requires_python, target.version)
+            if _considered(f, target)
             and (v := _version_of(f.filename)) is not None
             and (allow_pre or not v.is_prerelease)
             and requirement.specifier.contains(v, prereleases=True)
         ]
-        wheels = [f for f in fits if f.filename.endswith(".whl")]
-        if fits and not any(target.supports_wheel(f.filename) for f in wheels):
+        if fits and not any(_usable_wheel(f, target) for f in fits):
             found.append(canonicalize_name(requirement.name))
             newest = max(fits, key=lambda f: _version_of(f.filename) or Version("0"))
             if not newest.filename.endswith(".whl"):
@@ -561,10 +569,8 @@ def _no_wheel_pip_prefers(
         if (
             version is not None
             and (version == chosen or env.prefer_binary)
-            and file.filename.endswith(".whl")
-            and target.supports_wheel(file.filename)
-            and not file.yanked
-            and _admits(file.requires_python, target.version)
+            and _usable_wheel(file, target)
+            and _considered(file, target)
             and specifier.contains(version, prereleases=env.pre_release or None)
         ):
             raise Unverified(f"{name} {version} has a wheel, which pip prefers to an sdist")
@@ -592,12 +598,8 @@ def _newer_than_chosen(
             version, prereleases=True
         ):
             continue
-        usable = [
-            f
-            for f in versions[version]
-            if not f.yanked and _admits(f.requires_python, target.version)
-        ]
-        if any(f.filename.endswith(".whl") and target.supports_wheel(f.filename) for f in usable):
+        usable = [f for f in versions[version] if _considered(f, target)]
+        if any(_usable_wheel(f, target) for f in usable):
             raise Unverified(f"{name} {version} has a wheel for the target and fits")
         has_sdist = any(not f.filename.endswith(".whl") for f in usable)
         if env.allow_sdist and has_sdist and newest_sdist is None:
@@ -616,9 +618,7 @@ def _newer_than_chosen(
     sdist = next(
         f
         for f in versions[newest_sdist]
-        if not f.filename.endswith(".whl")
-        and not f.yanked
-        and _admits(f.requires_python, target.version)
+        if not f.filename.endswith(".whl") and _considered(f, target)
     )
     return NewerNative(name, str(newest_sdist), evidence, None if evidence else sdist)
 
